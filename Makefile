@@ -1,0 +1,53 @@
+# The two commands: `make run` and `make test`. Everything else here is a helper for them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+PG_URL ?= postgres://postgres@127.0.0.1:5432/crm
+CI_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: run test install lint format migrate bench services
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet '.[dev]'
+	$(PY) -m pip check
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+migrate: install
+	DEBUG=true $(PY) manage.py migrate --noinput
+
+# Serve on http://127.0.0.1:8000 with a Celery worker and beat on the embedded broker.
+run: migrate
+	DEBUG=true $(PY) manage.py seed_demo --if-empty
+	bash scripts/run.sh
+
+# The whole suite on SQLite; under CI=true also on PostgreSQL with a real Redis and Celery.
+test: install
+	$(BIN)/ruff check .
+ifeq ($(CI),true)
+	bash scripts/ensure-services.sh
+	$(BIN)/pytest
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(CI_REDIS_URL) $(BIN)/pytest
+else
+	$(BIN)/pytest
+endif
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Benchmarks print figures; they are never part of `make test`.
+bench: install
+	$(BIN)/pytest tests/bench -s -p no:cacheprovider --override-ini addopts=

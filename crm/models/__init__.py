@@ -1,0 +1,3 @@
+from .users import LoginEvent, Team, User
+
+__all__ = ["LoginEvent", "Team", "User"]

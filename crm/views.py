@@ -1,0 +1,40 @@
+from django.contrib.auth import views as auth_views
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+
+from . import services
+
+SECTIONS = {
+    "leads": _("Leads"),
+    "contacts": _("Contacts"),
+    "companies": _("Companies"),
+    "deals": _("Deals"),
+    "tasks": _("Tasks"),
+    "tickets": _("Tickets"),
+    "dashboards": _("Dashboards"),
+    "goals": _("Goals"),
+    "automations": _("Automations"),
+}
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login page, recording each successful login for the adoption KPIs."""
+
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.login_record(user=form.get_user())
+        return response
+
+
+def home(request):
+    return render(request, "crm/home.html", {"section": "home"})
+
+
+def section_placeholder(request, section: str):
+    return render(
+        request,
+        "crm/placeholder.html",
+        {"section": section, "section_title": SECTIONS[section]},
+    )

@@ -1,0 +1,46 @@
+"""Shared personas: a rep, a teammate, an outsider, a manager, an agent and an admin."""
+
+import pytest
+
+from crm.models.users import Role
+from tests.factories import TeamFactory, UserFactory
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(username="carla", role=Role.MANAGER)
+
+
+@pytest.fixture
+def rep(db):
+    return UserFactory(username="ana", role=Role.SALES_REP)
+
+
+@pytest.fixture
+def teammate(db):
+    return UserFactory(username="marco", role=Role.SALES_REP)
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory(username="olga", role=Role.SALES_REP)
+
+
+@pytest.fixture
+def agent(db):
+    return UserFactory(username="bruno", role=Role.SUPPORT_AGENT)
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="diego", role=Role.ADMIN, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def sales_team(db, manager, rep, teammate):
+    return TeamFactory(name="Sales", manager=manager, members=[rep, teammate, manager])
+
+
+@pytest.fixture
+def other_team(db, outsider):
+    return TeamFactory(name="Enterprise", members=[outsider])

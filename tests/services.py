@@ -1,0 +1,32 @@
+"""Reaching the real services: skip outside CI when one is down, fail under CI=true."""
+
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def reachable(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_redis() -> str:
+    url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    if not reachable(url):
+        message = f"Redis is not reachable at {url}"
+        if in_ci():
+            pytest.fail(message + " (CI=true: services are required)")
+        pytest.skip(message)
+    return url
