@@ -1,3 +1,73 @@
-from .users import LoginEvent, Team, User
+from .activities import ENGAGEMENT_KINDS, Activity, ActivityKind, Direction
+from .companies import Company, Contact, ContactStage, Industry, Lifecycle, SizeBand
+from .custom_fields import CustomField, FieldType, RecordType
+from .deals import Deal, DealKind, DealStageChange, DealStatus
+from .events import Event
+from .expenses import ACQUISITION_CATEGORIES, RETENTION_CATEGORIES, Expense, ExpenseCategory
+from .leads import Lead, LeadSource, LeadStatus
+from .pipelines import Pipeline, Stage, StageOutcome
+from .subscriptions import Subscription, SubscriptionStatus
+from .surveys import SCORE_RANGES, SurveyAnswer, SurveyKind
+from .tasks import Task, TaskPriority, TaskStatus
+from .tickets import (
+    DONE_STATUSES,
+    MessageAuthor,
+    SLAPolicy,
+    Ticket,
+    TicketChannel,
+    TicketMessage,
+    TicketPriority,
+    TicketStatus,
+)
+from .users import LoginEvent, Role, Team, User
 
-__all__ = ["LoginEvent", "Team", "User"]
+__all__ = [
+    "ACQUISITION_CATEGORIES",
+    "DONE_STATUSES",
+    "ENGAGEMENT_KINDS",
+    "RETENTION_CATEGORIES",
+    "SCORE_RANGES",
+    "Activity",
+    "ActivityKind",
+    "Company",
+    "Contact",
+    "ContactStage",
+    "CustomField",
+    "Deal",
+    "DealKind",
+    "DealStageChange",
+    "DealStatus",
+    "Direction",
+    "Event",
+    "Expense",
+    "ExpenseCategory",
+    "FieldType",
+    "Industry",
+    "Lead",
+    "LeadSource",
+    "LeadStatus",
+    "Lifecycle",
+    "LoginEvent",
+    "MessageAuthor",
+    "Pipeline",
+    "RecordType",
+    "Role",
+    "SLAPolicy",
+    "SizeBand",
+    "Stage",
+    "StageOutcome",
+    "Subscription",
+    "SubscriptionStatus",
+    "SurveyAnswer",
+    "SurveyKind",
+    "Task",
+    "TaskPriority",
+    "TaskStatus",
+    "Team",
+    "Ticket",
+    "TicketChannel",
+    "TicketMessage",
+    "TicketPriority",
+    "TicketStatus",
+    "User",
+]

@@ -1,0 +1,88 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class ActivityKind(models.TextChoices):
+    CALL = "call", _("Call")
+    EMAIL_SENT = "email_sent", _("Email sent")
+    EMAIL_RECEIVED = "email_received", _("Email received")
+    EMAIL_OPENED = "email_opened", _("Email opened")
+    MEETING = "meeting", _("Meeting")
+    NOTE = "note", _("Note")
+    SITE_VISIT = "site_visit", _("Site visit")
+
+
+class Direction(models.TextChoices):
+    OUTBOUND = "outbound", _("Outbound")
+    INBOUND = "inbound", _("Inbound")
+    INTERNAL = "internal", _("Internal")
+
+
+# What counts as a customer engaging (engagement_rate KPI); survey answers count as well.
+ENGAGEMENT_KINDS = [
+    ActivityKind.EMAIL_OPENED,
+    ActivityKind.EMAIL_RECEIVED,
+    ActivityKind.MEETING,
+    ActivityKind.CALL,
+    ActivityKind.SITE_VISIT,
+]
+
+
+class Activity(models.Model):
+    kind = models.CharField(_("kind"), max_length=16, choices=ActivityKind)
+    direction = models.CharField(
+        _("direction"), max_length=8, choices=Direction, default=Direction.OUTBOUND
+    )
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("details"), blank=True)
+    outcome = models.CharField(_("outcome"), max_length=200, blank=True)
+    occurred_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="activities",
+    )
+    lead = models.ForeignKey(
+        "crm.Lead", on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
+    )
+    contact = models.ForeignKey(
+        "crm.Contact", on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
+    )
+    company = models.ForeignKey(
+        "crm.Company", on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
+    )
+    deal = models.ForeignKey(
+        "crm.Deal", on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
+    )
+    ticket = models.ForeignKey(
+        "crm.Ticket", on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
+    )
+    created_at = models.DateTimeField(_("logged"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+        ordering = ["-occurred_at"]
+        indexes = [
+            models.Index(fields=["company", "kind", "occurred_at"]),
+            models.Index(fields=["lead", "direction", "occurred_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(lead__isnull=False)
+                | models.Q(contact__isnull=False)
+                | models.Q(company__isnull=False)
+                | models.Q(deal__isnull=False)
+                | models.Q(ticket__isnull=False),
+                name="activity_is_about_a_record",
+                violation_error_message=_("An activity must be linked to at least one record."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.subject}"

@@ -1,0 +1,113 @@
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .common import Owned, Timestamped, WithCustomFields
+
+
+class Industry(models.TextChoices):
+    SOFTWARE = "software", _("Software")
+    FINANCE = "finance", _("Finance")
+    RETAIL = "retail", _("Retail")
+    MANUFACTURING = "manufacturing", _("Manufacturing")
+    HEALTHCARE = "healthcare", _("Healthcare")
+    EDUCATION = "education", _("Education")
+    SERVICES = "services", _("Professional services")
+    OTHER = "other", _("Other")
+
+
+class SizeBand(models.TextChoices):
+    MICRO = "1-10", _("1–10 employees")
+    SMALL = "11-50", _("11–50 employees")
+    MEDIUM = "51-200", _("51–200 employees")
+    LARGE = "201-1000", _("201–1,000 employees")
+    ENTERPRISE = "1000+", _("More than 1,000 employees")
+
+
+class Lifecycle(models.TextChoices):
+    PROSPECT = "prospect", _("Prospect")
+    CUSTOMER = "customer", _("Customer")
+    CHURNED = "churned", _("Churned")
+
+
+class Company(Timestamped, Owned, WithCustomFields):
+    name = models.CharField(_("name"), max_length=200)
+    domain = models.CharField(_("domain"), max_length=200, blank=True, db_index=True)
+    industry = models.CharField(_("industry"), max_length=20, choices=Industry, blank=True)
+    size_band = models.CharField(_("size"), max_length=10, choices=SizeBand, blank=True)
+    lifecycle = models.CharField(
+        _("lifecycle"), max_length=10, choices=Lifecycle, default=Lifecycle.PROSPECT
+    )
+    customer_since = models.DateTimeField(_("customer since"), null=True, blank=True)
+    churned_at = models.DateTimeField(_("churned at"), null=True, blank=True)
+    address = models.TextField(_("address"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
+        ordering = ["name"]
+        indexes = [
+            models.Index(fields=["lifecycle", "customer_since"]),
+            models.Index(fields=["churned_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(lifecycle=Lifecycle.CUSTOMER) | Q(customer_since__isnull=False),
+                name="company_customer_has_customer_since",
+                violation_error_message=_("A customer needs the date it became one."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(lifecycle=Lifecycle.CHURNED)
+                | Q(churned_at__isnull=False, customer_since__isnull=False),
+                name="company_churned_has_dates",
+                violation_error_message=_("A churned company needs its customer and churn dates."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.domain = self.domain.strip().lower()
+        super().save(*args, **kwargs)
+
+
+class ContactStage(models.TextChoices):
+    SUBSCRIBER = "subscriber", _("Subscriber")
+    LEAD = "lead", _("Lead")
+    OPPORTUNITY = "opportunity", _("Opportunity")
+    CUSTOMER = "customer", _("Customer")
+    EVANGELIST = "evangelist", _("Evangelist")
+    OTHER = "other", _("Other")
+
+
+class Contact(Timestamped, Owned, WithCustomFields):
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100)
+    email = models.EmailField(_("email"), blank=True, db_index=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True, db_index=True)
+    title = models.CharField(_("job title"), max_length=120, blank=True)
+    company = models.ForeignKey(
+        Company,
+        verbose_name=_("company"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contacts",
+    )
+    lifecycle_stage = models.CharField(
+        _("lifecycle stage"), max_length=12, choices=ContactStage, default=ContactStage.LEAD
+    )
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["last_name", "first_name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()

@@ -1,0 +1,155 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .common import Owned, Timestamped, WithCustomFields, default_currency
+
+
+class DealKind(models.TextChoices):
+    NEW_BUSINESS = "new_business", _("New business")
+    RENEWAL = "renewal", _("Renewal")
+    UPSELL = "upsell", _("Upsell")
+    CROSS_SELL = "cross_sell", _("Cross-sell")
+
+
+class DealStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+
+
+class DealQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status=DealStatus.OPEN)
+
+    def won(self):
+        return self.filter(status=DealStatus.WON)
+
+    def lost(self):
+        return self.filter(status=DealStatus.LOST)
+
+
+class Deal(Timestamped, Owned, WithCustomFields):
+    name = models.CharField(_("name"), max_length=200)
+    company = models.ForeignKey(
+        "crm.Company",
+        verbose_name=_("company"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deals",
+    )
+    contact = models.ForeignKey(
+        "crm.Contact",
+        verbose_name=_("contact"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deals",
+    )
+    pipeline = models.ForeignKey(
+        "crm.Pipeline", verbose_name=_("pipeline"), on_delete=models.PROTECT, related_name="deals"
+    )
+    stage = models.ForeignKey(
+        "crm.Stage", verbose_name=_("stage"), on_delete=models.PROTECT, related_name="deals"
+    )
+    stage_entered_at = models.DateTimeField(_("in stage since"), default=timezone.now)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, default=0)
+    currency = models.CharField(_("currency"), max_length=3, default=default_currency)
+    # Amount × rate is the amount in the installation's currency (CRM_CURRENCY).
+    exchange_rate = models.DecimalField(
+        _("exchange rate"), max_digits=12, decimal_places=6, default=1
+    )
+    kind = models.CharField(
+        _("kind"), max_length=12, choices=DealKind, default=DealKind.NEW_BUSINESS, db_index=True
+    )
+    expected_close_date = models.DateField(_("expected close"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=4, choices=DealStatus, default=DealStatus.OPEN
+    )
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    lost_reason = models.CharField(_("lost because"), max_length=200, blank=True)
+    source_lead = models.ForeignKey(
+        "crm.Lead",
+        verbose_name=_("source lead"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deals",
+    )
+
+    objects = DealQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("deal")
+        verbose_name_plural = _("deals")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "closed_at"]),
+            models.Index(fields=["stage", "status"]),
+            models.Index(fields=["owner", "status"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=0),
+                name="deal_amount_not_negative",
+                violation_error_message=_("The amount cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(exchange_rate__gt=0),
+                name="deal_exchange_rate_positive",
+                violation_error_message=_("The exchange rate must be above zero."),
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="open") & Q(closed_at__isnull=True))
+                | (Q(status__in=["won", "lost"]) & Q(closed_at__isnull=False)),
+                name="deal_closed_has_closed_time",
+                violation_error_message=_(
+                    "A closed deal needs its closing time; an open one has none."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(status="lost") | Q(lost_reason=""),
+                name="deal_lost_reason_only_when_lost",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status != DealStatus.OPEN
+
+
+class DealStageChange(models.Model):
+    """One move of a deal between stages; time in the left stage is stored for velocity KPIs."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.ForeignKey(
+        "crm.Stage", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_stage = models.ForeignKey("crm.Stage", on_delete=models.PROTECT, related_name="+")
+    from_stage_entered_at = models.DateTimeField(null=True, blank=True)
+    seconds_in_from_stage = models.PositiveBigIntegerField(null=True, blank=True)
+    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
+        ordering = ["changed_at", "id"]
+        indexes = [models.Index(fields=["from_stage", "changed_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(from_stage__isnull=True) | ~Q(from_stage=models.F("to_stage")),
+                name="stage_change_moves",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.deal}: {self.from_stage} → {self.to_stage}"

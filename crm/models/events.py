@@ -1,0 +1,42 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Event(models.Model):
+    """The outbox: one row per change, written in the change's own transaction.
+
+    Automations claim rows whose `dispatched_at` is empty; the timeline reads them too.
+    """
+
+    type = models.CharField(_("event"), max_length=50, db_index=True)
+    record_type = models.CharField(_("record type"), max_length=30)
+    record_id = models.BigIntegerField(_("record id"))
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    occurred_at = models.DateTimeField(_("when"), default=timezone.now)
+    dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["record_type", "record_id", "occurred_at"]),
+            models.Index(
+                fields=["id"],
+                condition=models.Q(dispatched_at__isnull=True),
+                name="event_undispatched",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.type} {self.record_type}#{self.record_id}"

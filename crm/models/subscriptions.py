@@ -1,0 +1,65 @@
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .common import Timestamped, default_currency
+
+
+class SubscriptionStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+
+
+class Subscription(Timestamped):
+    """A contract: recurring revenue from `start_date` until `end_date` (exclusive) if any."""
+
+    company = models.ForeignKey(
+        "crm.Company",
+        verbose_name=_("company"),
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
+    )
+    plan_name = models.CharField(_("plan"), max_length=100)
+    monthly_value = models.DecimalField(_("monthly value"), max_digits=14, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default=default_currency)
+    start_date = models.DateField(_("start"))
+    end_date = models.DateField(_("end"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=SubscriptionStatus, default=SubscriptionStatus.ACTIVE
+    )
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    renewal_of = models.OneToOneField(
+        "self",
+        verbose_name=_("renewal of"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="renewal",
+    )
+
+    class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        ordering = ["-start_date"]
+        indexes = [models.Index(fields=["start_date", "end_date"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(monthly_value__gte=0),
+                name="subscription_value_not_negative",
+                violation_error_message=_("The monthly value cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gt=models.F("start_date")),
+                name="subscription_ends_after_start",
+                violation_error_message=_("The end date must come after the start date."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="cancelled")
+                | Q(cancelled_at__isnull=False, end_date__isnull=False),
+                name="subscription_cancelled_has_dates",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.company} · {self.plan_name}"

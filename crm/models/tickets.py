@@ -1,0 +1,171 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .common import Timestamped, WithCustomFields
+
+
+class TicketChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    CHAT = "chat", _("Chat")
+    PHONE = "phone", _("Phone")
+    WEB = "web", _("Web")
+
+
+class TicketPriority(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+class TicketStatus(models.TextChoices):
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING = "pending", _("Pending customer")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+
+
+DONE_STATUSES = [TicketStatus.RESOLVED, TicketStatus.CLOSED]
+
+
+class SLAPolicy(models.Model):
+    priority = models.CharField(_("priority"), max_length=8, choices=TicketPriority, unique=True)
+    first_response_hours = models.DecimalField(
+        _("first response within (hours)"), max_digits=7, decimal_places=2
+    )
+    resolution_hours = models.DecimalField(
+        _("resolve within (hours)"), max_digits=7, decimal_places=2
+    )
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        ordering = ["priority"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(first_response_hours__gt=0, resolution_hours__gt=0),
+                name="sla_targets_positive",
+                violation_error_message=_("SLA targets must be above zero hours."),
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.get_priority_display())
+
+
+class Ticket(Timestamped, WithCustomFields):
+    subject = models.CharField(_("subject"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    contact = models.ForeignKey(
+        "crm.Contact",
+        verbose_name=_("contact"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+    )
+    company = models.ForeignKey(
+        "crm.Company",
+        verbose_name=_("company"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+    )
+    channel = models.CharField(
+        _("channel"), max_length=8, choices=TicketChannel, default=TicketChannel.EMAIL
+    )
+    priority = models.CharField(
+        _("priority"), max_length=8, choices=TicketPriority, default=TicketPriority.NORMAL
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=TicketStatus, default=TicketStatus.NEW, db_index=True
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+    )
+    team = models.ForeignKey(
+        "crm.Team",
+        verbose_name=_("team"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True, db_index=True)
+    reopen_count = models.PositiveIntegerField(_("reopened"), default=0)
+    agent_reply_count = models.PositiveIntegerField(_("agent replies"), default=0)
+    # Due times are fixed from the SLA policy when the ticket is opened or its priority changes.
+    first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
+    resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    sla_breached_at = models.DateTimeField(_("SLA breached"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "resolution_due_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status__in=["resolved", "closed"]) | Q(resolved_at__isnull=False),
+                name="ticket_resolved_has_time",
+                violation_error_message=_("A resolved ticket needs its resolution time."),
+            ),
+            models.CheckConstraint(
+                condition=Q(first_response_at__isnull=True)
+                | Q(first_response_at__gte=models.F("created_at")),
+                name="ticket_response_after_creation",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=models.F("created_at")),
+                name="ticket_resolution_after_creation",
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.subject}"
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.status in DONE_STATUSES
+
+
+class MessageAuthor(models.TextChoices):
+    AGENT = "agent", _("Agent")
+    CUSTOMER = "customer", _("Customer")
+
+
+class TicketMessage(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    author_kind = models.CharField(_("from"), max_length=8, choices=MessageAuthor)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Internal notes are for colleagues: never shown to the customer, never a response.
+    is_internal = models.BooleanField(_("internal note"), default=False)
+    body = models.TextField(_("message"))
+    created_at = models.DateTimeField(_("sent"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("ticket message")
+        verbose_name_plural = _("ticket messages")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(author_kind="agent") | Q(is_internal=False),
+                name="ticket_note_is_by_an_agent",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.ticket_id}: {self.body[:40]}"
