@@ -63,6 +63,13 @@ class Company(Timestamped, Owned, WithCustomFields):
                 name="company_churned_has_dates",
                 violation_error_message=_("A churned company needs its customer and churn dates."),
             ),
+            models.CheckConstraint(
+                condition=Q(churned_at__isnull=True)
+                | Q(customer_since__isnull=True)
+                | Q(churned_at__gte=models.F("customer_since")),
+                name="company_churn_after_becoming_customer",
+                violation_error_message=_("A company cannot churn before it became a customer."),
+            ),
         ]
 
     def __str__(self):

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -56,7 +57,9 @@ class Deal(Timestamped, Owned, WithCustomFields):
         "crm.Stage", verbose_name=_("stage"), on_delete=models.PROTECT, related_name="deals"
     )
     stage_entered_at = models.DateTimeField(_("in stage since"), default=timezone.now)
-    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, default=0)
+    amount = models.DecimalField(
+        _("amount"), max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)]
+    )
     currency = models.CharField(_("currency"), max_length=3, default=default_currency)
     # Amount × rate is the amount in the installation's currency (CRM_CURRENCY).
     exchange_rate = models.DecimalField(
@@ -113,6 +116,7 @@ class Deal(Timestamped, Owned, WithCustomFields):
             models.CheckConstraint(
                 condition=Q(status="lost") | Q(lost_reason=""),
                 name="deal_lost_reason_only_when_lost",
+                violation_error_message=_("Only a lost deal has a lost reason."),
             ),
         ]
 
@@ -148,6 +152,7 @@ class DealStageChange(models.Model):
             models.CheckConstraint(
                 condition=Q(from_stage__isnull=True) | ~Q(from_stage=models.F("to_stage")),
                 name="stage_change_moves",
+                violation_error_message=_("A stage change goes to another stage."),
             ),
         ]
 

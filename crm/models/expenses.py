@@ -1,3 +1,4 @@
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -27,7 +28,9 @@ RETENTION_CATEGORIES = [ExpenseCategory.SUPPORT, ExpenseCategory.LOYALTY, Expens
 
 class Expense(Timestamped):
     spent_on = models.DateField(_("date"), db_index=True)
-    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    amount = models.DecimalField(
+        _("amount"), max_digits=14, decimal_places=2, validators=[MinValueValidator(0)]
+    )
     currency = models.CharField(_("currency"), max_length=3, default=default_currency)
     category = models.CharField(_("category"), max_length=16, choices=ExpenseCategory)
     description = models.CharField(_("description"), max_length=200, blank=True)

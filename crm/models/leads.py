@@ -1,3 +1,4 @@
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -34,7 +35,9 @@ class Lead(Timestamped, Owned, WithCustomFields):
     status = models.CharField(
         _("status"), max_length=12, choices=LeadStatus, default=LeadStatus.NEW, db_index=True
     )
-    score = models.PositiveSmallIntegerField(_("score"), default=0)
+    score = models.PositiveSmallIntegerField(
+        _("score"), default=0, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
     first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
     qualified_at = models.DateTimeField(_("qualified"), null=True, blank=True)
     disqualified_reason = models.CharField(_("disqualified because"), max_length=200, blank=True)
@@ -68,6 +71,7 @@ class Lead(Timestamped, Owned, WithCustomFields):
                 condition=Q(qualified_at__isnull=True)
                 | Q(qualified_at__gte=models.F("created_at")),
                 name="lead_qualified_after_created",
+                violation_error_message=_("A lead cannot be qualified before it was created."),
             ),
         ]
 

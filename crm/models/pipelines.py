@@ -1,3 +1,4 @@
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -38,7 +39,10 @@ class Stage(models.Model):
     name = models.CharField(_("name"), max_length=100)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     probability = models.PositiveSmallIntegerField(
-        _("win probability (%)"), default=0, help_text=_("Chance that a deal here is won, 0–100.")
+        _("win probability (%)"),
+        default=0,
+        validators=[MaxValueValidator(100)],
+        help_text=_("Chance that a deal here is won, 0–100."),
     )
     outcome = models.CharField(
         _("outcome"), max_length=4, choices=StageOutcome, default=StageOutcome.OPEN

@@ -1,3 +1,4 @@
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -21,7 +22,9 @@ class Subscription(Timestamped):
         related_name="subscriptions",
     )
     plan_name = models.CharField(_("plan"), max_length=100)
-    monthly_value = models.DecimalField(_("monthly value"), max_digits=14, decimal_places=2)
+    monthly_value = models.DecimalField(
+        _("monthly value"), max_digits=14, decimal_places=2, validators=[MinValueValidator(0)]
+    )
     currency = models.CharField(_("currency"), max_length=3, default=default_currency)
     start_date = models.DateField(_("start"))
     end_date = models.DateField(_("end"), null=True, blank=True)
@@ -58,6 +61,14 @@ class Subscription(Timestamped):
                 condition=~Q(status="cancelled")
                 | Q(cancelled_at__isnull=False, end_date__isnull=False),
                 name="subscription_cancelled_has_dates",
+                violation_error_message=_(
+                    "A cancelled subscription needs its end and cancel dates."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="expired") | Q(end_date__isnull=False),
+                name="subscription_expired_has_end",
+                violation_error_message=_("An expired subscription needs its end date."),
             ),
         ]
 

@@ -47,6 +47,11 @@ class SurveyAnswer(models.Model):
         indexes = [models.Index(fields=["kind", "answered_at"])]
         constraints = [
             models.CheckConstraint(
+                condition=Q(kind__in=SurveyKind.values),
+                name="survey_kind_known",
+                violation_error_message=_("Unknown survey."),
+            ),
+            models.CheckConstraint(
                 condition=Q(
                     *[
                         ~Q(kind=kind) | Q(score__gte=low, score__lte=high)

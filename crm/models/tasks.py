@@ -82,6 +82,7 @@ class Task(Timestamped, WithCustomFields):
             models.CheckConstraint(
                 condition=Q(parent__isnull=True) | ~Q(parent=models.F("id")),
                 name="task_not_its_own_parent",
+                violation_error_message=_("A task cannot be a subtask of itself."),
             ),
         ]
 

@@ -125,10 +125,12 @@ class Ticket(Timestamped, WithCustomFields):
                 condition=Q(first_response_at__isnull=True)
                 | Q(first_response_at__gte=models.F("created_at")),
                 name="ticket_response_after_creation",
+                violation_error_message=_("The first response cannot come before the ticket."),
             ),
             models.CheckConstraint(
                 condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=models.F("created_at")),
                 name="ticket_resolution_after_creation",
+                violation_error_message=_("The resolution cannot come before the ticket."),
             ),
         ]
 
@@ -164,6 +166,7 @@ class TicketMessage(models.Model):
             models.CheckConstraint(
                 condition=Q(author_kind="agent") | Q(is_internal=False),
                 name="ticket_note_is_by_an_agent",
+                violation_error_message=_("Only agents write internal notes."),
             ),
         ]
 

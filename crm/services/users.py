@@ -1,8 +1,6 @@
-"""Operations on the records: the only write path (see DESIGN.md, "Logic placement")."""
-
 from django.db import transaction
 
-from .models import LoginEvent, User
+from crm.models import LoginEvent, User
 
 
 @transaction.atomic

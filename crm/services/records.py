@@ -1,0 +1,164 @@
+"""Plain create and update of records, shared by every record type.
+
+Only the fields listed in EDITABLE_FIELDS may be set here; state fields (deal stage and status,
+lead conversion, ticket response times…) change only through their own services.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils.translation import gettext as _
+
+from crm.custom_fields import validate_custom_values
+from crm.models import Company, Contact, Deal, Expense, Lead, SurveyAnswer, Task, Ticket, User
+
+from .events import changes_between, event_record, snapshot
+
+EDITABLE_FIELDS: dict[type[models.Model], list[str]] = {
+    Company: ["name", "domain", "industry", "size_band", "owner", "team", "address", "notes"],
+    Contact: [
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "title",
+        "company",
+        "lifecycle_stage",
+        "owner",
+        "team",
+    ],
+    Lead: ["name", "email", "phone", "company_name", "source", "score", "owner", "team"],
+    Deal: [
+        "name",
+        "company",
+        "contact",
+        "amount",
+        "currency",
+        "exchange_rate",
+        "kind",
+        "expected_close_date",
+        "owner",
+        "team",
+    ],
+    Task: [
+        "title",
+        "notes",
+        "due_at",
+        "priority",
+        "assignee",
+        "parent",
+        "lead",
+        "contact",
+        "company",
+        "deal",
+        "ticket",
+    ],
+    Ticket: [
+        "subject",
+        "description",
+        "contact",
+        "company",
+        "channel",
+        "priority",
+        "assignee",
+        "team",
+    ],
+    Expense: ["spent_on", "amount", "currency", "category", "description"],
+    SurveyAnswer: [],
+}
+# Fields a record may be given when it is created, besides its editable ones.
+CREATE_ONLY_FIELDS: dict[type[models.Model], list[str]] = {
+    Company: ["created_at"],
+    Contact: ["created_at"],
+    Lead: ["created_at"],
+    Deal: ["created_at", "source_lead"],
+    Task: ["created_at", "created_by"],
+    Ticket: ["created_at"],
+    Expense: [],
+}
+
+
+def record_create(
+    model: type[models.Model], *, actor: User | None, data: dict, state: dict | None = None
+) -> models.Model:
+    """Create a record from user data; `state` holds fields the calling service decided."""
+    allowed = EDITABLE_FIELDS[model] + CREATE_ONLY_FIELDS.get(model, [])
+    _refuse_unknown_fields(model, data, allowed)
+    state = state or {}
+    instance = model(**{k: v for k, v in data.items() if k != "custom"}, **state)
+    if _has_custom_fields(model):
+        instance.custom = validate_custom_values(_record_type(model), data.get("custom"))
+    _apply_defaults(instance, actor)
+    instance.full_clean()
+    with transaction.atomic():
+        instance.save()
+        fields = [n for n in allowed if n in data or n in ("owner", "team")] + list(state)
+        changes = {name: [None, value] for name, value in snapshot(instance, fields).items()}
+        if _has_custom_fields(model) and instance.custom:
+            changes["custom"] = [None, instance.custom]
+        event_record(
+            type=f"{model._meta.model_name}.created",
+            instance=instance,
+            actor=actor,
+            changes=changes,
+        )
+    return instance
+
+
+def record_update(instance: models.Model, *, actor: User | None, data: dict) -> models.Model:
+    model = type(instance)
+    _refuse_unknown_fields(model, data, EDITABLE_FIELDS[model])
+    fields = [name for name in data if name != "custom"]
+    before = snapshot(instance, fields)
+    before_custom = dict(getattr(instance, "custom", {}) or {})
+    for name in fields:
+        setattr(instance, name, data[name])
+    if "custom" in data:
+        instance.custom = validate_custom_values(
+            _record_type(model), data["custom"], existing=before_custom
+        )
+    instance.full_clean()
+    changes = changes_between(before, snapshot(instance, fields))
+    if "custom" in data and instance.custom != before_custom:
+        changes["custom"] = [before_custom, instance.custom]
+    if not changes:
+        return instance
+    with transaction.atomic():
+        instance.save(update_fields=_fields_to_save(instance, changes))
+        event_record(
+            type=f"{model._meta.model_name}.updated",
+            instance=instance,
+            actor=actor,
+            changes=changes,
+        )
+    return instance
+
+
+def _fields_to_save(instance, changes: dict) -> list[str]:
+    fields = list(changes)
+    if hasattr(instance, "updated_at"):
+        fields.append("updated_at")
+    return fields
+
+
+def _refuse_unknown_fields(model, data: dict, allowed: list[str]) -> None:
+    extra = sorted(set(data) - set(allowed) - ({"custom"} if _has_custom_fields(model) else set()))
+    if extra:
+        raise ValidationError({name: _("This field cannot be set here.") for name in extra})
+
+
+def _has_custom_fields(model) -> bool:
+    return any(field.name == "custom" for field in model._meta.concrete_fields)
+
+
+def _record_type(model) -> str:
+    return model._meta.model_name
+
+
+def _apply_defaults(instance, actor: User | None) -> None:
+    """New records belong to whoever creates them, and to that person's first team."""
+    if hasattr(instance, "owner_id") and instance.owner_id is None and actor is not None:
+        instance.owner = actor
+    if hasattr(instance, "team_id") and instance.team_id is None:
+        owner = getattr(instance, "owner", None)
+        if owner is not None:
+            instance.team = owner.teams.order_by("id").first()

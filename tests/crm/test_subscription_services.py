@@ -1,0 +1,117 @@
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from crm import services
+from crm.models import Event, Lifecycle, Subscription, SubscriptionStatus
+from tests.crm.factories import CompanyFactory
+
+
+@pytest.fixture
+def company():
+    return CompanyFactory()
+
+
+def start(company, actor, **kwargs):
+    values = {"plan_name": "Pro", "monthly_value": Decimal("250"), "start_date": date(2026, 1, 1)}
+    values.update(kwargs)
+    return services.subscription_start(company=company, actor=actor, **values)
+
+
+@pytest.mark.django_db
+def test_a_first_subscription_makes_the_company_a_customer(company, manager):
+    start(company, manager)
+
+    company.refresh_from_db()
+    assert company.lifecycle == Lifecycle.CUSTOMER
+    assert company.customer_since.date() == date(2026, 1, 1)
+    assert list(Event.objects.values_list("type", flat=True)) == [
+        "subscription.started",
+        "company.lifecycle_changed",
+    ]
+
+
+@pytest.mark.django_db
+def test_cancelling_the_last_subscription_churns_the_company(company, manager):
+    subscription = start(company, manager)
+
+    services.subscription_cancel(
+        subscription=subscription, actor=manager, end_date=date(2026, 6, 1)
+    )
+
+    subscription.refresh_from_db()
+    company.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.CANCELLED and subscription.cancelled_at
+    assert subscription.end_date == date(2026, 6, 1)
+    assert company.lifecycle == Lifecycle.CHURNED
+    assert company.churned_at.date() == date(2026, 6, 1)
+
+
+@pytest.mark.django_db
+def test_a_company_with_another_active_subscription_stays_a_customer(company, manager):
+    first = start(company, manager)
+    start(company, manager, plan_name="Add-on", monthly_value=Decimal("50"))
+
+    services.subscription_cancel(subscription=first, actor=manager, end_date=date(2026, 3, 1))
+
+    company.refresh_from_db()
+    assert company.lifecycle == Lifecycle.CUSTOMER and company.churned_at is None
+
+
+@pytest.mark.django_db
+def test_a_returning_customer_is_a_customer_again_from_its_new_start(company, manager):
+    first = start(company, manager)
+    services.subscription_cancel(subscription=first, actor=manager, end_date=date(2026, 3, 1))
+
+    start(company, manager, start_date=date(2026, 9, 1))
+
+    company.refresh_from_db()
+    assert company.lifecycle == Lifecycle.CUSTOMER
+    assert company.customer_since.date() == date(2026, 9, 1) and company.churned_at is None
+
+
+@pytest.mark.django_db
+def test_renewing_starts_a_new_term_where_the_old_one_ends(company, manager):
+    old = start(company, manager, end_date=date(2027, 1, 1))
+
+    renewal = services.subscription_renew(
+        subscription=old, actor=manager, end_date=date(2028, 1, 1), monthly_value=Decimal("300")
+    )
+
+    old.refresh_from_db()
+    assert renewal.renewal_of == old and renewal.start_date == date(2027, 1, 1)
+    assert renewal.monthly_value == Decimal("300")
+    assert old.status == SubscriptionStatus.EXPIRED
+    with pytest.raises(services.InvalidTransition):
+        services.subscription_renew(subscription=old, actor=manager)
+    assert Subscription.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_an_open_ended_subscription_cannot_be_renewed(company, manager):
+    with pytest.raises(services.InvalidTransition):
+        services.subscription_renew(subscription=start(company, manager), actor=manager)
+    assert Subscription.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_cancelling_before_the_start_is_refused(company, manager):
+    subscription = start(company, manager)
+    with pytest.raises(services.InvalidTransition):
+        services.subscription_cancel(
+            subscription=subscription, actor=manager, end_date=date(2025, 12, 1)
+        )
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.ACTIVE
+    company.refresh_from_db()
+    assert company.lifecycle == Lifecycle.CUSTOMER
+
+
+@pytest.mark.django_db
+def test_a_negative_value_is_refused_and_nothing_changes(company, manager):
+    with pytest.raises(Exception) as refused:
+        start(company, manager, monthly_value=Decimal("-1"))
+    assert "monthly_value" in refused.value.message_dict
+    company.refresh_from_db()
+    assert company.lifecycle == Lifecycle.PROSPECT and Event.objects.count() == 0
