@@ -1,0 +1,3 @@
+"""Importing this package registers every KPI definition (see metrics.registry)."""
+
+from . import adoption, perception, revenue, sales, support  # noqa: F401

@@ -1,0 +1,149 @@
+"""Customer perception and engagement KPIs (KPIS.md): NPS, CSAT, CES, engagement rate."""
+
+from decimal import Decimal
+
+from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import ENGAGEMENT_KINDS, Activity, SurveyAnswer, SurveyKind
+
+from ..periods import Period
+from ..registry import ALL, KPI, Bands, Result, Segment, get_kpi, ratio, register, to_decimal
+from .revenue import COMPANY_SEGMENTS, customers_active, flag
+
+ANSWER_SEGMENTS = {
+    "owner": "company__owner",
+    "team": "company__team",
+    "industry": "company__industry",
+    "company_size": "company__size_band",
+    "ticket_channel": "ticket__channel",
+    "ticket_priority": "ticket__priority",
+    "custom": "company__custom",
+}
+
+PROMOTER = Q(score__gte=9)
+DETRACTOR = Q(score__lte=6)
+SATISFIED = Q(score__gte=4)
+
+
+def answers(kind: str, period: Period):
+    return SurveyAnswer.objects.filter(
+        kind=kind, answered_at__gte=period.start, answered_at__lt=period.end
+    )
+
+
+def _nps_combine(row: dict) -> Result:
+    # Numerator: promoters − detractors; × 100 ÷ answers is % promoters − % detractors.
+    return ratio(row["promoters"] - row["detractors"], row["answers"], scale=100)
+
+
+register(
+    KPI(
+        key="nps",
+        label=_("Net Promoter Score"),
+        description=_(
+            "% promoters (9–10) − % detractors (0–6) of NPS answers in the period, −100 to 100 "
+            "(e.g. 200 promoters, 150 passives, 150 detractors → 40 − 30 = 10)."
+        ),
+        unit="score",
+        higher_is_better=True,
+        records=lambda period: answers(SurveyKind.NPS, period),
+        aggregates=lambda period: {
+            "promoters": Count("pk", filter=PROMOTER),
+            "detractors": Count("pk", filter=DETRACTOR),
+            "answers": Count("pk"),
+        },
+        combine=_nps_combine,
+        segments=ANSWER_SEGMENTS,
+        bands=Bands(typical=(30, 40), good=(40, 50), exceptional=(50, None)),
+        group="perception",
+    )
+)
+
+register(
+    KPI(
+        key="csat",
+        label=_("Customer satisfaction"),
+        description=_("CSAT answers of 4 or 5 (1–5 scale) ÷ all CSAT answers in the period × 100."),
+        unit="percent",
+        higher_is_better=True,
+        records=lambda period: answers(SurveyKind.CSAT, period),
+        aggregates=lambda period: {
+            "satisfied": Count("pk", filter=SATISFIED),
+            "answers": Count("pk"),
+        },
+        combine=lambda row: ratio(row["satisfied"], row["answers"], scale=100),
+        segments=ANSWER_SEGMENTS,
+        numerator_filter=SATISFIED,
+        group="perception",
+    )
+)
+
+
+def _mean_score(row: dict) -> Result:
+    return ratio(to_decimal(row["points"]) or Decimal(0), row["answers"])
+
+
+def _score_aggregates(period: Period) -> dict:
+    return {"points": Sum("score"), "answers": Count("pk")}
+
+
+def csat_average(period: Period, segment: Segment = ALL) -> Result:
+    """The average CSAT score (1–5) shown beside `csat`: total score ÷ answers."""
+    row = get_kpi("csat").segmented_records(period, segment).aggregate(**_score_aggregates(period))
+    return _mean_score(row)
+
+
+register(
+    KPI(
+        key="ces",
+        label=_("Customer effort score"),
+        description=_("Mean of CES answers (1–7 scale) in the period; lower is better."),
+        unit="score",
+        higher_is_better=False,
+        records=lambda period: answers(SurveyKind.CES, period),
+        aggregates=_score_aggregates,
+        combine=_mean_score,
+        segments=ANSWER_SEGMENTS,
+        group="perception",
+    )
+)
+
+
+def _engaged(period: Period):
+    """Any engagement activity or survey answer in the period, by the company or its people."""
+    of_company = Q(company=OuterRef("pk")) | Q(contact__company=OuterRef("pk"))
+    activity = Activity.objects.filter(
+        of_company,
+        kind__in=ENGAGEMENT_KINDS,
+        occurred_at__gte=period.start,
+        occurred_at__lt=period.end,
+    )
+    answer = SurveyAnswer.objects.filter(
+        of_company, answered_at__gte=period.start, answered_at__lt=period.end
+    )
+    return flag(Q(Exists(activity)) | Q(Exists(answer)))
+
+
+register(
+    KPI(
+        key="engagement_rate",
+        label=_("Customer engagement rate"),
+        description=_(
+            "Customers active in the period with at least one engagement activity (email "
+            "opened or received, meeting, call, site visit) or survey answer in the period "
+            "÷ customers active in the period × 100."
+        ),
+        unit="percent",
+        higher_is_better=True,
+        records=lambda period: customers_active(period).annotate(engaged=_engaged(period)),
+        aggregates=lambda period: {
+            "engaged_count": Count("pk", filter=Q(engaged=True)),
+            "customers": Count("pk"),
+        },
+        combine=lambda row: ratio(row["engaged_count"], row["customers"], scale=100),
+        segments=COMPANY_SEGMENTS,
+        numerator_filter=Q(engaged=True),
+        group="perception",
+    )
+)

@@ -1,0 +1,588 @@
+"""Revenue and retention KPIs (KPIS.md): recurring revenue, churn, renewals, acquisition and
+retention cost, lifetime value and customer health.
+
+A company is a customer during [customer_since, churned_at). "Customers at the start" of a
+period are the customers going into it (customers at the end of the previous period), so
+every churn and every new customer falls in exactly one period.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import (
+    Avg,
+    BooleanField,
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, Greatest, Least
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import (
+    ACQUISITION_CATEGORIES,
+    ENGAGEMENT_KINDS,
+    RETENTION_CATEGORIES,
+    Activity,
+    Company,
+    Deal,
+    DealStatus,
+    Expense,
+    Subscription,
+    SubscriptionStatus,
+    SurveyAnswer,
+    SurveyKind,
+    Ticket,
+)
+
+from ..periods import Period
+from ..registry import (
+    KPI,
+    Bands,
+    Result,
+    Segment,
+    get_kpi,
+    ratio,
+    register,
+    rounded,
+    to_decimal,
+)
+
+MONEY = DecimalField(max_digits=20, decimal_places=2)
+
+COMPANY_SEGMENTS = {
+    "owner": "owner",
+    "team": "team",
+    "industry": "industry",
+    "company_size": "size_band",
+    "custom": "custom",
+}
+SUBSCRIPTION_SEGMENTS = {
+    "owner": "company__owner",
+    "team": "company__team",
+    "industry": "company__industry",
+    "company_size": "company__size_band",
+    "plan": "plan_name",
+    "custom": "company__custom",
+}
+
+# Health score: how far back "recent" activity, answers, tickets and purchases look.
+HEALTH_WINDOW = timedelta(days=90)
+DEFAULT_HEALTH_WEIGHTS = {
+    "engagement": 0.3,
+    "surveys": 0.25,
+    "tickets": 0.15,
+    "purchase_recency": 0.15,
+    "renewal": 0.15,
+}
+DEFAULT_HEALTH_RISK_THRESHOLD = 40
+
+
+# Customer sets -------------------------------------------------------------------------
+
+
+def customers_at_start(period: Period) -> QuerySet:
+    """Customers going into the period: became one before it, not churned before it."""
+    return Company.objects.filter(customer_since__lt=period.start).filter(
+        Q(churned_at__isnull=True) | Q(churned_at__gte=period.start)
+    )
+
+
+def customers_at_end(period: Period) -> QuerySet:
+    """Customers on the last instant of the period."""
+    return Company.objects.filter(customer_since__lt=period.end).filter(
+        Q(churned_at__isnull=True) | Q(churned_at__gte=period.end)
+    )
+
+
+def customers_active(period: Period) -> QuerySet:
+    """Customers for at least part of the period: [customer_since, churned_at) overlaps it."""
+    return Company.objects.filter(customer_since__lt=period.end).filter(
+        Q(churned_at__isnull=True) | Q(churned_at__gt=period.start)
+    )
+
+
+def new_customers(period: Period) -> QuerySet:
+    """Companies that became customers in the period (a returning customer counts again)."""
+    return Company.objects.filter(customer_since__gte=period.start, customer_since__lt=period.end)
+
+
+def flag(condition: Q) -> Case:
+    """A per-period boolean annotation, so a static `numerator_filter` can select on it."""
+    return Case(
+        When(condition, then=Value(True)), default=Value(False), output_field=BooleanField()
+    )
+
+
+def periods_per_year(period: Period) -> Decimal:
+    """How many such periods make a year: whole months count as twelfths, other spans
+    as days of a 365-day year (a month gives exactly 12, a quarter 4, a year 1)."""
+    start, end = period.start_date, period.end_date + timedelta(days=1)
+    if start.day == 1 and end.day == 1:
+        months = (end.year - start.year) * 12 + end.month - start.month
+        return Decimal(12) / months
+    return Decimal(365) / (end - start).days
+
+
+def _require_whole(kpi_key: str, segment: Segment) -> None:
+    if not segment.is_all:
+        raise KeyError(f"{kpi_key} cannot be segmented by {segment.field}")
+
+
+# MRR -----------------------------------------------------------------------------------
+
+
+def active_on(day) -> Q:
+    """Subscriptions running on `day` (end_date is exclusive; a cancellation sets it)."""
+    return Q(start_date__lte=day) & (Q(end_date__isnull=True) | Q(end_date__gt=day))
+
+
+def _mrr_combine(row: dict) -> Result:
+    # A sum over no subscriptions is a real 0; the denominator is the subscriptions counted.
+    mrr = to_decimal(row["mrr"]) or Decimal(0)
+    return Result(mrr, mrr, to_decimal(row["subscriptions"]))
+
+
+register(
+    KPI(
+        key="mrr",
+        label=_("Monthly recurring revenue"),
+        description=_(
+            "Sum of the monthly value of subscriptions active on the last day of the period."
+        ),
+        unit="money",
+        higher_is_better=True,
+        records=lambda period: Subscription.objects.filter(active_on(period.end_date)),
+        aggregates=lambda period: {"mrr": Sum("monthly_value"), "subscriptions": Count("pk")},
+        combine=_mrr_combine,
+        segments=SUBSCRIPTION_SEGMENTS,
+        group="retention",
+    )
+)
+
+
+def _mrr_growth_combine(row: dict) -> Result:
+    current = to_decimal(row["mrr"]) or Decimal(0)
+    previous = to_decimal(row["previous_mrr"]) or Decimal(0)
+    return ratio(current - previous, previous, scale=100)
+
+
+# One query over the subscriptions active at either end, so breakdowns work as for any KPI.
+register(
+    KPI(
+        key="mrr_growth_rate",
+        label=_("MRR growth rate"),
+        description=_(
+            "(MRR at the end of the period − MRR at the end of the previous period) ÷ MRR at "
+            "the end of the previous period × 100; no data when the previous MRR is 0."
+        ),
+        unit="percent",
+        higher_is_better=True,
+        records=lambda period: Subscription.objects.filter(
+            active_on(period.end_date) | active_on(period.previous().end_date)
+        ),
+        aggregates=lambda period: {
+            "mrr": Sum("monthly_value", filter=active_on(period.end_date)),
+            "previous_mrr": Sum("monthly_value", filter=active_on(period.previous().end_date)),
+        },
+        combine=_mrr_growth_combine,
+        segments=SUBSCRIPTION_SEGMENTS,
+        bands=Bands(typical=(18, 20), good=(20, 30), exceptional=(30, None)),
+        group="retention",
+    )
+)
+
+
+# Churn and renewals --------------------------------------------------------------------
+
+register(
+    KPI(
+        key="churn_rate",
+        label=_("Customer churn rate"),
+        description=_("Customers lost in the period ÷ customers at the start of the period × 100."),
+        unit="percent",
+        higher_is_better=False,
+        records=lambda period: customers_at_start(period).annotate(
+            lost=flag(Q(churned_at__lt=period.end))
+        ),
+        aggregates=lambda period: {
+            "lost_count": Count("pk", filter=Q(lost=True)),
+            "customers": Count("pk"),
+        },
+        combine=lambda row: ratio(row["lost_count"], row["customers"], scale=100),
+        segments=COMPANY_SEGMENTS,
+        numerator_filter=Q(lost=True),
+        bands=Bands(typical=(10, 15), good=(5, 10), exceptional=(None, 5)),
+        group="retention",
+    )
+)
+
+register(
+    KPI(
+        key="renewal_rate",
+        label=_("Renewal rate"),
+        description=_(
+            "Subscriptions renewed ÷ subscriptions that ended (came up for renewal) in the "
+            "period × 100."
+        ),
+        unit="percent",
+        higher_is_better=True,
+        records=lambda period: Subscription.objects.filter(
+            end_date__gte=period.start_date, end_date__lte=period.end_date
+        ),
+        aggregates=lambda period: {
+            "renewed": Count("pk", filter=Q(renewal__isnull=False)),
+            "ended": Count("pk"),
+        },
+        combine=lambda row: ratio(row["renewed"], row["ended"], scale=100),
+        segments=SUBSCRIPTION_SEGMENTS,
+        numerator_filter=Q(renewal__isnull=False),
+        group="retention",
+    )
+)
+
+
+# Spend per customer --------------------------------------------------------------------
+
+
+def spend(period: Period, categories) -> Subquery:
+    """Expenses of `categories` in the period, as one scalar subquery."""
+    total = (
+        Expense.objects.filter(
+            category__in=categories,
+            spent_on__gte=period.start_date,
+            spent_on__lte=period.end_date,
+        )
+        .order_by()
+        # SUM as a plain function: one row for the whole filter, no GROUP BY.
+        .annotate(total=Func(F("amount"), function="SUM", output_field=MONEY))
+        .values("total")
+    )
+    return Subquery(total, output_field=MONEY)
+
+
+def _spend_aggregate(period: Period, categories):
+    # The spend is not a per-customer number; Max() lets it sit beside the customer count,
+    # and the outer Coalesce keeps it when there are no customers.
+    amount = spend(period, categories)
+    return Coalesce(Max(amount), amount, Value(Decimal(0)), output_field=MONEY)
+
+
+def _per_customer(row: dict) -> Result:
+    return ratio(row["spend"], row["customers"])
+
+
+# Spend cannot be attributed to an owner or industry, so these two are not segmented.
+register(
+    KPI(
+        key="cac",
+        label=_("Customer acquisition cost"),
+        description=_(
+            "Acquisition spend (sales and marketing expenses) in the period ÷ companies that "
+            "became customers in the period."
+        ),
+        unit="money",
+        higher_is_better=False,
+        records=new_customers,
+        aggregates=lambda period: {
+            "spend": _spend_aggregate(period, ACQUISITION_CATEGORIES),
+            "customers": Count("pk"),
+        },
+        combine=_per_customer,
+        bands=Bands(typical=(1000, 1500), good=(700, 1000), exceptional=(None, 700)),
+        group="retention",
+    )
+)
+
+register(
+    KPI(
+        key="retention_cost",
+        label=_("Customer retention cost"),
+        description=_(
+            "Retention spend (support, loyalty, customer success expenses) in the period ÷ "
+            "customers active at any time in the period."
+        ),
+        unit="money",
+        higher_is_better=False,
+        records=customers_active,
+        aggregates=lambda period: {
+            "spend": _spend_aggregate(period, RETENTION_CATEGORIES),
+            "customers": Count("pk"),
+        },
+        combine=_per_customer,
+        group="retention",
+    )
+)
+
+
+# Lifetime value ------------------------------------------------------------------------
+
+
+def annual_churn(period_churn: Decimal, per_year: Decimal) -> Decimal:
+    """Compound a period's churn (0–1) to a year: 1 − (1 − churn)^(periods per year)."""
+    if per_year == 1:
+        return period_churn
+    return 1 - (1 - period_churn) ** per_year
+
+
+def _clv(period: Period, segment: Segment) -> Result:
+    _require_whole("clv", segment)
+    apv_kpi = get_kpi("apv")
+    apv = apv_kpi.value(period).value
+    churn = get_kpi("churn_rate").value(period)
+    customers = customers_active(period).count()
+    # The purchases are the deals APV averages over: the two multiply to revenue per customer.
+    purchases = apv_kpi.records(period).count()
+    if apv is None or churn.value is None or not customers:
+        return Result(None)
+    per_year = periods_per_year(period)
+    frequency = Decimal(purchases) / customers * per_year
+    # From the counts, not the rounded percentage.
+    yearly_churn = annual_churn(churn.numerator / churn.denominator, per_year)
+    configured = getattr(settings, "CRM_CUSTOMER_LIFESPAN_YEARS", None)
+    if configured is not None:
+        lifespan = to_decimal(configured)
+    elif yearly_churn > 0:
+        lifespan = 1 / yearly_churn
+    else:
+        # Nobody churned and no lifespan is configured: the lifetime is unbounded.
+        return Result(None)
+    return Result(rounded(apv * frequency * lifespan * (1 - yearly_churn)))
+
+
+register(
+    KPI(
+        key="clv",
+        label=_("Customer lifetime value"),
+        description=_(
+            "APV × purchase frequency × expected lifespan × retention rate. Purchase frequency "
+            "= deals won in the period ÷ customers active in the period, per year; annual churn "
+            "= 1 − (1 − period churn)^(periods per year); lifespan = "
+            "CRM_CUSTOMER_LIFESPAN_YEARS, or 1 ÷ annual churn when not configured; retention "
+            "rate = 1 − annual churn. E.g. (100 × 4) × 5 × 0.80 = 1,600."
+        ),
+        unit="money",
+        higher_is_better=True,
+        records=customers_active,
+        aggregates=lambda period: {"customers": Count("pk")},
+        combine=lambda row: Result(None),
+        compute=_clv,
+        bands=Bands(typical=(500, 2500), good=(2500, 5000), exceptional=(5000, None)),
+        group="retention",
+    )
+)
+
+
+def _ltv_cac(period: Period, segment: Segment) -> Result:
+    _require_whole("ltv_cac_ratio", segment)
+    clv = get_kpi("clv").value(period).value
+    cac = get_kpi("cac").value(period).value
+    if clv is None:
+        return Result(None, None, cac)
+    return ratio(clv, cac)
+
+
+register(
+    KPI(
+        key="ltv_cac_ratio",
+        label=_("LTV : CAC"),
+        description=_("Customer lifetime value ÷ customer acquisition cost, same period."),
+        unit="ratio",
+        higher_is_better=True,
+        records=new_customers,
+        aggregates=lambda period: {"customers": Count("pk")},
+        combine=lambda row: Result(None),
+        compute=_ltv_cac,
+        group="retention",
+    )
+)
+
+
+# Health score --------------------------------------------------------------------------
+
+
+def health_weights() -> dict[str, float]:
+    """Installation weights (CRM_HEALTH_WEIGHTS) over the defaults; a missing key keeps its
+    default, a zero leaves that component out."""
+    return {**DEFAULT_HEALTH_WEIGHTS, **(getattr(settings, "CRM_HEALTH_WEIGHTS", None) or {})}
+
+
+def health_risk_threshold() -> float:
+    threshold = getattr(settings, "CRM_HEALTH_RISK_THRESHOLD", None)
+    return DEFAULT_HEALTH_RISK_THRESHOLD if threshold is None else threshold
+
+
+def _scalar(queryset: QuerySet, function: str, expression, output_field) -> Subquery:
+    """COUNT/AVG over a correlated queryset, as a subquery returning one value."""
+    return Subquery(
+        queryset.order_by()
+        .annotate(result=Func(expression, function=function, output_field=output_field))
+        .values("result"),
+        output_field=output_field,
+    )
+
+
+def _of_company() -> Q:
+    # Activities and answers may name only the contact; the contact's company counts.
+    return Q(company=OuterRef("pk")) | Q(contact__company=OuterRef("pk"))
+
+
+def health_components(period: Period) -> dict:
+    """Each component of the health score as a 0–100 SQL expression, as of the period end."""
+    as_of, since = period.end, period.end - HEALTH_WINDOW
+    last_day = period.end_date
+    engagement_count = _scalar(
+        Activity.objects.filter(
+            _of_company(), kind__in=ENGAGEMENT_KINDS, occurred_at__gte=since, occurred_at__lt=as_of
+        ),
+        "COUNT",
+        F("pk"),
+        IntegerField(),
+    )
+    # NPS 0–10 and CSAT 1–5 on one 0–100 scale.
+    survey_points = Case(
+        When(kind=SurveyKind.NPS, then=F("score") * 10),
+        default=(F("score") - 1) * 25,
+        output_field=IntegerField(),
+    )
+    survey_average = _scalar(
+        SurveyAnswer.objects.filter(
+            _of_company(),
+            kind__in=[SurveyKind.NPS, SurveyKind.CSAT],
+            answered_at__gte=since,
+            answered_at__lt=as_of,
+        ),
+        "AVG",
+        survey_points,
+        FloatField(),
+    )
+    company_tickets = Ticket.objects.filter(company=OuterRef("pk"), created_at__lt=as_of)
+    open_tickets = _scalar(
+        company_tickets.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=as_of)),
+        "COUNT",
+        F("pk"),
+        IntegerField(),
+    )
+    recent_tickets = _scalar(
+        company_tickets.filter(created_at__gte=since), "COUNT", F("pk"), IntegerField()
+    )
+    won_deals = Deal.objects.filter(
+        company=OuterRef("pk"), status=DealStatus.WON, closed_at__lt=as_of
+    )
+    subscriptions = Subscription.objects.filter(company=OuterRef("pk"))
+    started = subscriptions.filter(start_date__lte=last_day)
+    running = subscriptions.filter(active_on(last_day))
+
+    def bought_within(days: int) -> Q:
+        cutoff = as_of - timedelta(days=days)
+        return Q(Exists(won_deals.filter(closed_at__gte=cutoff))) | Q(
+            Exists(started.filter(start_date__gt=cutoff.date()))
+        )
+
+    return {
+        "engagement": Least(Coalesce(engagement_count, 0) * 25, Value(100)),
+        # No answers in the window: neutral, neither reward nor penalty.
+        "surveys": Coalesce(survey_average, Value(50.0)),
+        "tickets": Greatest(
+            Value(100) - Coalesce(open_tickets, 0) * 25 - Coalesce(recent_tickets, 0) * 10,
+            Value(0),
+        ),
+        "purchase_recency": Case(
+            When(bought_within(90), then=Value(100)),
+            When(bought_within(180), then=Value(70)),
+            When(bought_within(365), then=Value(40)),
+            default=Value(0),
+        ),
+        "renewal": Case(
+            # Cancelled, still running out its term.
+            When(
+                Exists(running.filter(status=SubscriptionStatus.CANCELLED, cancelled_at__lt=as_of)),
+                then=Value(0),
+            ),
+            When(
+                Exists(
+                    running.filter(
+                        Q(end_date__isnull=True)
+                        | Q(end_date__gt=last_day + HEALTH_WINDOW)
+                        | Q(renewal__isnull=False)
+                    )
+                ),
+                then=Value(100),
+            ),
+            # Up for renewal within the window and not renewed yet, or no subscription at all.
+            default=Value(50),
+        ),
+    }
+
+
+def company_health_scores(period: Period) -> QuerySet:
+    """Customers at the end of the period, annotated with `health_score` (0–100, weighted
+    blend of the components) and `at_risk` (below CRM_HEALTH_RISK_THRESHOLD)."""
+    weights = health_weights()
+    components = health_components(period)
+    total_weight = sum(weights.values())
+    score = sum(
+        (
+            Cast(expression, FloatField()) * Value(float(weights[name]))
+            for name, expression in components.items()
+            if weights.get(name)
+        ),
+        Value(0.0),
+    ) / Value(float(total_weight))
+    return (
+        customers_at_end(period)
+        .annotate(**{f"health_{name}": Cast(e, FloatField()) for name, e in components.items()})
+        .annotate(health_score=Cast(score, FloatField()))
+        .annotate(at_risk=flag(Q(health_score__lt=health_risk_threshold())))
+    )
+
+
+def _health_combine(row: dict) -> Result:
+    if not row["scored"]:
+        return Result(None, to_decimal(row["at_risk_count"]), Decimal(0))
+    return Result(
+        rounded(to_decimal(row["mean"])),
+        to_decimal(row["at_risk_count"]),
+        to_decimal(row["scored"]),
+    )
+
+
+register(
+    KPI(
+        key="health_score",
+        label=_("Customer health score"),
+        description=_(
+            "Mean health score (0–100) of customers at the end of the period: a weighted blend "
+            "(CRM_HEALTH_WEIGHTS) of engagement activities, NPS/CSAT answers, open and recent "
+            "tickets, purchase recency and renewal status over the last 90 days. Numerator: "
+            "customers below the risk threshold (CRM_HEALTH_RISK_THRESHOLD); denominator: "
+            "customers scored."
+        ),
+        unit="score",
+        higher_is_better=True,
+        records=company_health_scores,
+        aggregates=lambda period: {
+            "mean": Avg("health_score"),
+            "at_risk_count": Count("pk", filter=Q(at_risk=True)),
+            "scored": Count("pk"),
+        },
+        combine=_health_combine,
+        segments=COMPANY_SEGMENTS,
+        numerator_filter=Q(at_risk=True),
+        group="retention",
+    )
+)

@@ -1,0 +1,181 @@
+"""The KPI registry: one definition per KPI of KPIS.md.
+
+A definition names the records a KPI counts (`records`, also the drill-down) and the SQL
+aggregates over them (`aggregates`), and turns the aggregated row into a Result (`combine`).
+The value, the per-segment breakdown and the drill-down all come from that one queryset.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Q, QuerySet
+
+from .periods import Period
+
+Number = Decimal | int | float
+
+
+@dataclass(frozen=True)
+class Result:
+    """A KPI value; `None` means "no data" (an empty denominator), never zero."""
+
+    value: Decimal | None
+    numerator: Decimal | None = None
+    denominator: Decimal | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "value": _plain(self.value),
+            "numerator": _plain(self.numerator),
+            "denominator": _plain(self.denominator),
+        }
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A slice of the records: `field` is a segment key of the KPI, e.g. owner or lead_source."""
+
+    field: str = ""
+    value: str = ""
+
+    @property
+    def is_all(self) -> bool:
+        return not self.field
+
+
+ALL = Segment()
+
+
+@dataclass(frozen=True)
+class Bands:
+    """Reference bands from KPIS.md; each a (low, high) range, either end open (None)."""
+
+    typical: tuple[Number | None, Number | None] | None = None
+    good: tuple[Number | None, Number | None] | None = None
+    exceptional: tuple[Number | None, Number | None] | None = None
+
+    def band_for(self, value: Number | None) -> str | None:
+        if value is None:
+            return None
+        for name in ("exceptional", "good", "typical"):
+            bounds = getattr(self, name)
+            if bounds and _within(value, bounds):
+                return name
+        return "outside"
+
+
+@dataclass(frozen=True)
+class KPI:
+    key: str
+    label: str
+    description: str
+    unit: str  # percent, money, count, hours, days, score, ratio
+    higher_is_better: bool
+    records: Callable[[Period], QuerySet]
+    aggregates: Callable[[Period], dict]
+    combine: Callable[[dict], Result]
+    # Segment key -> lookup path from the records' model (e.g. "owner" -> "owner").
+    segments: dict[str, str] = field(default_factory=dict)
+    # Which of the records count toward the numerator (for ratios), for the drill-down.
+    numerator_filter: Q | None = None
+    bands: Bands | None = None
+    group: str = "sales"
+    # Composite KPIs (clv, ltv_cac_ratio) compute from other KPIs instead of one aggregate.
+    compute: Callable[[Period, Segment], Result] | None = None
+
+    def segmented_records(self, period: Period, segment: Segment = ALL) -> QuerySet:
+        queryset = self.records(period)
+        if segment.is_all:
+            return queryset
+        return queryset.filter(**{self.segment_path(segment.field): segment.value})
+
+    def value(self, period: Period, segment: Segment = ALL) -> Result:
+        if self.compute is not None:
+            return self.compute(period, segment)
+        row = self.segmented_records(period, segment).aggregate(**self.aggregates(period))
+        return self.combine(row)
+
+    def breakdown(self, period: Period, segment_field: str) -> dict[str, Result]:
+        """The KPI for every value of a segment, in one query."""
+        path = self.segment_path(segment_field)
+        rows = self.records(period).order_by().values(path).annotate(**self.aggregates(period))
+        return {
+            str(row.pop(path)) if row.get(path) is not None else "": self.combine(row)
+            for row in rows
+        }
+
+    def drill_down(
+        self, period: Period, segment: Segment = ALL, *, numerator_only=False
+    ) -> QuerySet:
+        queryset = self.segmented_records(period, segment)
+        if numerator_only and self.numerator_filter is not None:
+            queryset = queryset.filter(self.numerator_filter)
+        return queryset
+
+    def segment_path(self, segment_field: str) -> str:
+        if segment_field.startswith("custom:"):
+            base = self.segments.get("custom")
+            if base is None:
+                raise KeyError(f"{self.key} cannot be segmented by custom fields")
+            key = segment_field.removeprefix("custom:")
+            return f"{base}__{key}" if base else f"custom__{key}"
+        if segment_field not in self.segments:
+            raise KeyError(f"{self.key} cannot be segmented by {segment_field}")
+        return self.segments[segment_field]
+
+
+REGISTRY: dict[str, KPI] = {}
+
+
+def register(kpi: KPI) -> KPI:
+    if kpi.key in REGISTRY:
+        raise ValueError(f"KPI {kpi.key} is defined twice")
+    REGISTRY[kpi.key] = kpi
+    return kpi
+
+
+def get_kpi(key: str) -> KPI:
+    from . import kpis  # noqa: F401  (definitions register themselves on import)
+
+    return REGISTRY[key]
+
+
+def all_kpis() -> list[KPI]:
+    from . import kpis  # noqa: F401
+
+    return list(REGISTRY.values())
+
+
+# Helpers for definitions -------------------------------------------------------------
+
+
+def ratio(numerator, denominator, *, scale: int = 1) -> Result:
+    """numerator ÷ denominator × scale; no data when the denominator is empty or zero."""
+    numerator, denominator = to_decimal(numerator) or Decimal(0), to_decimal(denominator)
+    if not denominator:
+        return Result(None, numerator, denominator)
+    return Result(rounded(numerator * scale / denominator), numerator, denominator)
+
+
+def to_decimal(value) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))
+
+
+def rounded(value: Decimal | None, places: int = 4) -> Decimal | None:
+    if value is None:
+        return None
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def _within(value: Number, bounds) -> bool:
+    low, high = bounds
+    return (low is None or value >= low) and (high is None or value < high)
+
+
+def _plain(value):
+    return None if value is None else float(value)
