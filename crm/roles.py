@@ -26,7 +26,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _crud(REFERENCE_RECORDS + ["company", "surveyanswer"], actions=("view",)),
     Role.MANAGER: _crud(SALES_RECORDS + SUPPORT_RECORDS + ["subscription", "expense"])
     | _crud(REFERENCE_RECORDS + ["surveyanswer", "loginevent", "event"], actions=("view",))
-    | {"crm.change_team", "crm.delete_task"},
+    | {"crm.change_team", "crm.delete_task", "metrics.view_kpisnapshot"},
 }
 
 ALL_PERMISSIONS = "__all__"
