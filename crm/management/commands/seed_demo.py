@@ -1,24 +1,68 @@
-from django.core.management.base import BaseCommand
+import time
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from crm.demo import DEMO_PASSWORD, DEMO_USERS, create_demo_users
 from crm.models import User
+from crm.seed import SCALES, has_records, reset_demo_records, seed_demo
 
 
 class Command(BaseCommand):
-    help = "Create the demo accounts (and, once the records exist, demo data)."
+    help = (
+        "Create the demo accounts and 18 months of deterministic demo records "
+        "(companies, leads, deals, tickets, surveys, subscriptions, expenses...)."
+    )
 
     def add_arguments(self, parser):
+        parser.add_argument(
+            "--scale",
+            choices=list(SCALES),
+            default="small",
+            help="small ≈ 2,000 deals (the default), medium ≈ 20,000, large ≈ 1,000,000.",
+        )
+        parser.add_argument(
+            "--seed", type=int, default=42, help="Same seed, same day: same rows (default 42)."
+        )
+        parser.add_argument(
+            "--today",
+            type=date.fromisoformat,
+            default=None,
+            help="The day the history ends (YYYY-MM-DD); defaults to today.",
+        )
         parser.add_argument(
             "--if-empty",
             action="store_true",
             help="Do nothing when the database already has users (used by `make run`).",
         )
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="Delete every CRM record first; users, teams and configuration stay.",
+        )
 
-    def handle(self, *args, if_empty=False, **options):
+    def handle(self, *args, scale, seed, today, if_empty=False, reset=False, **options):
         if if_empty and User.objects.exists():
             self.stdout.write("Demo data already loaded; nothing to do.")
             return
-        create_demo_users()
+        if has_records() and not reset:
+            raise CommandError(
+                "The database already has records; pass --reset to delete them and seed again."
+            )
+        started = time.monotonic()
+        progress = self.stdout.write if options["verbosity"] > 1 else None
+        with transaction.atomic():
+            if reset:
+                reset_demo_records()
+            create_demo_users()
+            counts = seed_demo(scale=scale, seed=seed, today=today, progress=progress)
+        elapsed = time.monotonic() - started
+
         self.stdout.write(self.style.SUCCESS(f"Demo accounts (password for all: {DEMO_PASSWORD}):"))
         for username, _first, _last, role in DEMO_USERS:
             self.stdout.write(f"  {username:<8} {role.label}")
+        self.stdout.write(self.style.SUCCESS(f"Demo records ({scale}, seed {seed}):"))
+        for model, count in sorted(counts.items()):
+            self.stdout.write(f"  {model:<16} {count:>10,}")
+        self.stdout.write(f"  {'total':<16} {sum(counts.values()):>10,}  in {elapsed:.1f} s")

@@ -1,0 +1,1545 @@
+"""Deterministic demo records: 18 months of history that feeds every KPI of KPIS.md.
+
+Each company lives a plausible life: it arrives through a lead or a rep's outbound work,
+new-business deals walk the pipeline stages, a first win makes it a customer with a
+subscription, renewals, upsell and cross-sell deals follow, it opens tickets (with messages,
+SLA due times and surveys), engages with the team, and some churn. Companies are generated
+in chunks, each with its own random stream, so memory stays bounded and the same seed on the
+same day gives the same rows.
+
+This is imported history, not work a user did: rows go in with bulk_create (no save(), no
+signals, no events in the outbox) inside the caller's transaction.
+"""
+
+import bisect
+import math
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from queue import Full, Queue
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from psycopg.types.json import Jsonb
+
+from .demo import DEMO_USERS
+from .models import (
+    Activity,
+    ActivityKind,
+    Company,
+    Contact,
+    ContactStage,
+    CustomField,
+    Deal,
+    DealKind,
+    DealStageChange,
+    DealStatus,
+    Direction,
+    Event,
+    Expense,
+    ExpenseCategory,
+    FieldType,
+    Industry,
+    Lead,
+    LeadSource,
+    LeadStatus,
+    Lifecycle,
+    LoginEvent,
+    MessageAuthor,
+    Pipeline,
+    RecordType,
+    SizeBand,
+    SLAPolicy,
+    StageOutcome,
+    Subscription,
+    SubscriptionStatus,
+    SurveyAnswer,
+    SurveyKind,
+    Task,
+    TaskPriority,
+    TaskStatus,
+    Team,
+    Ticket,
+    TicketChannel,
+    TicketMessage,
+    TicketPriority,
+    TicketStatus,
+    User,
+)
+from .models.users import Role
+
+
+@dataclass(frozen=True)
+class Scale:
+    companies: int
+    chunk: int  # companies generated and written together
+    # On PostgreSQL, stream rows with COPY: bulk_create's per-field work in Python costs
+    # ~100 µs a row, which alone would take the large scale past 15 minutes.
+    copy: bool
+
+
+# Per company, roughly: 3.6 deals, 1.1 contacts, 1.3 leads, 1.1 tickets, 0.8 survey answers.
+SCALES = {
+    "small": Scale(companies=560, chunk=560, copy=False),
+    "medium": Scale(companies=5_600, chunk=1_000, copy=True),
+    "large": Scale(companies=280_000, chunk=1_000, copy=True),
+}
+
+HISTORY_MONTHS = 18
+# Months before the window give its first months a customer base to grow and churn from.
+PRE_HISTORY_DAYS = 270
+BATCH_SIZE = 1_000
+
+# Models written by the generator, children first: the order --reset deletes them in.
+SEEDED_MODELS = [
+    TicketMessage,
+    SurveyAnswer,
+    Activity,
+    Task,
+    DealStageChange,
+    Subscription,
+    Ticket,
+    Deal,
+    Lead,
+    Contact,
+    Company,
+    Expense,
+    LoginEvent,
+]
+
+
+class Weighted:
+    """A fixed weighted choice; bisect on cumulative weights beats random.choices per call."""
+
+    def __init__(self, pairs):
+        self.items = [item for item, _weight in pairs]
+        self.cumulative = []
+        total = 0.0
+        for _item, weight in pairs:
+            total += weight
+            self.cumulative.append(total)
+        self.total = total
+
+    def pick(self, rng: random.Random):
+        return self.items[bisect.bisect_right(self.cumulative, rng.random() * self.total)]
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    if mean <= 0:
+        return 0
+    if mean > 30:
+        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
+    limit, k, p = math.exp(-mean), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+def _lognormal(rng: random.Random, median: float, sigma: float) -> float:
+    return rng.lognormvariate(math.log(median), sigma)
+
+
+def _add_months(day: date, months: int) -> date:
+    month_index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(month_index, 12)
+    month += 1
+    last_day = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, month, min(day.day, last_day))
+
+
+# --- the shape of the business ---------------------------------------------------------------
+
+SIZES = Weighted(
+    [
+        (SizeBand.MICRO, 30),
+        (SizeBand.SMALL, 30),
+        (SizeBand.MEDIUM, 22),
+        (SizeBand.LARGE, 12),
+        (SizeBand.ENTERPRISE, 6),
+    ]
+)
+INDUSTRIES = Weighted(
+    [
+        (Industry.SOFTWARE, 24),
+        (Industry.FINANCE, 12),
+        (Industry.RETAIL, 14),
+        (Industry.MANUFACTURING, 13),
+        (Industry.HEALTHCARE, 11),
+        (Industry.EDUCATION, 8),
+        (Industry.SERVICES, 13),
+        (Industry.OTHER, 5),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class SizeProfile:
+    amount: tuple[int, int]  # new-business contract value range, installation currency
+    stage_factor: float  # bigger buyers take longer in every stage
+    win: float  # new-business win probability
+    extra_contacts: float
+    expansion_per_month: float  # upsell + cross-sell opportunities per customer-month
+    tickets_per_month: float
+    churn_per_year: float  # mid-contract cancellations
+    engagement_per_month: float
+
+
+PROFILES = {
+    SizeBand.MICRO: SizeProfile((600, 2_400), 0.6, 0.36, 0.0, 0.20, 0.11, 0.10, 0.35),
+    SizeBand.SMALL: SizeProfile((1_500, 6_000), 0.8, 0.33, 0.0, 0.33, 0.18, 0.08, 0.45),
+    SizeBand.MEDIUM: SizeProfile((4_000, 15_000), 1.1, 0.30, 0.15, 0.55, 0.30, 0.06, 0.55),
+    SizeBand.LARGE: SizeProfile((12_000, 45_000), 1.6, 0.27, 0.4, 0.90, 0.48, 0.05, 0.65),
+    SizeBand.ENTERPRISE: SizeProfile((35_000, 140_000), 2.3, 0.24, 1.0, 1.40, 0.80, 0.04, 0.8),
+}
+
+# Share of lead volume and the chance that such a lead becomes a deal.
+LEAD_SOURCES = {
+    LeadSource.WEB: (30, 0.15),
+    LeadSource.REFERRAL: (10, 0.42),
+    LeadSource.ORGANIC_SEARCH: (18, 0.17),
+    LeadSource.EMAIL_CAMPAIGN: (15, 0.08),
+    LeadSource.EVENT: (10, 0.24),
+    LeadSource.OUTBOUND: (12, 0.06),
+    LeadSource.OTHER: (5, 0.11),
+}
+SOURCES = Weighted([(source, share) for source, (share, _rate) in LEAD_SOURCES.items()])
+# Referrals are warmer, cold outbound is harder to close.
+SOURCE_WIN_FACTOR = {LeadSource.REFERRAL: 1.3, LeadSource.EVENT: 1.1, LeadSource.OUTBOUND: 0.8}
+# Reps answer inbound form fills faster than, say, a list imported from an event.
+SOURCE_RESPONSE_FACTOR = {
+    LeadSource.WEB: 0.6,
+    LeadSource.REFERRAL: 0.8,
+    LeadSource.EVENT: 2.5,
+    LeadSource.OUTBOUND: 0.5,
+    LeadSource.OTHER: 1.5,
+}
+# Share of companies whose first deal came from a converted lead; the rest were prospected.
+LEAD_BORN_SHARE = 0.22
+LEADS_PER_COMPANY = LEAD_BORN_SHARE / (
+    sum(share * rate for share, rate in LEAD_SOURCES.values())
+    / sum(share for share, _rate in LEAD_SOURCES.values())
+)
+
+STAGE_MEDIAN_DAYS = [10, 16, 26, 14]  # Prospecting, Qualification, Proposal, Negotiation
+LOST_EXIT = [30, 30, 25, 15]  # where lost deals leave the pipeline, by open stage
+KIND_SPEED = {
+    DealKind.NEW_BUSINESS: 1.0,
+    DealKind.RENEWAL: 0.45,
+    DealKind.UPSELL: 0.6,
+    DealKind.CROSS_SELL: 0.75,
+}
+LOST_REASONS = {
+    DealKind.NEW_BUSINESS: Weighted(
+        [
+            ("Price too high", 25),
+            ("Chose a competitor", 25),
+            ("No budget", 15),
+            ("No decision, went dark", 20),
+            ("Missing feature", 10),
+            ("Timing: revisit next year", 5),
+        ]
+    ),
+    DealKind.RENEWAL: Weighted(
+        [
+            ("Budget cuts", 35),
+            ("Moved to a competitor", 35),
+            ("Not using the product enough", 20),
+            ("Company acquired", 10),
+        ]
+    ),
+    DealKind.UPSELL: Weighted([("No budget this year", 50), ("Not a priority", 50)]),
+    DealKind.CROSS_SELL: Weighted(
+        [("No budget this year", 40), ("Not a priority", 40), ("Price too high", 20)]
+    ),
+}
+PLANS = ["Starter", "Team", "Business", "Enterprise"]
+ADD_ONS = {
+    DealKind.UPSELL: ["Extra seats", "Premium support", "Higher API limits"],
+    DealKind.CROSS_SELL: ["Analytics add-on", "Help desk add-on", "Marketing add-on"],
+}
+
+TICKET_CHANNELS = Weighted(
+    [
+        (TicketChannel.EMAIL, 40),
+        (TicketChannel.CHAT, 25),
+        (TicketChannel.PHONE, 15),
+        (TicketChannel.WEB, 20),
+    ]
+)
+TICKET_PRIORITIES = Weighted(
+    [
+        (TicketPriority.LOW, 25),
+        (TicketPriority.NORMAL, 45),
+        (TicketPriority.HIGH, 20),
+        (TicketPriority.URGENT, 10),
+    ]
+)
+CHANNEL_RESPONSE_FACTOR = {
+    TicketChannel.CHAT: 0.3,
+    TicketChannel.PHONE: 0.25,
+    TicketChannel.EMAIL: 1.2,
+    TicketChannel.WEB: 1.0,
+}
+TICKET_SUBJECTS = [
+    "Cannot log in",
+    "Import fails on CSV upload",
+    "Invoice shows the wrong amount",
+    "How do I add a user?",
+    "Report numbers look off",
+    "Email sync stopped",
+    "Feature request: bulk edit",
+    "Slow dashboard",
+    "API returns 500",
+    "Change billing address",
+    "Export to Excel",
+    "Password reset email not received",
+]
+ENGAGEMENT = Weighted(
+    [
+        ((ActivityKind.EMAIL_OPENED, Direction.INBOUND), 32),
+        ((ActivityKind.EMAIL_RECEIVED, Direction.INBOUND), 18),
+        ((ActivityKind.MEETING, Direction.OUTBOUND), 14),
+        ((ActivityKind.CALL, Direction.OUTBOUND), 12),
+        ((ActivityKind.CALL, Direction.INBOUND), 8),
+        ((ActivityKind.SITE_VISIT, Direction.INBOUND), 16),
+    ]
+)
+DEAL_ACTIVITIES = Weighted(
+    [
+        ((ActivityKind.MEETING, Direction.OUTBOUND, "Demo"), 30),
+        ((ActivityKind.CALL, Direction.OUTBOUND, "Discovery call"), 25),
+        ((ActivityKind.EMAIL_SENT, Direction.OUTBOUND, "Proposal sent"), 25),
+        ((ActivityKind.NOTE, Direction.INTERNAL, "Pricing discussed"), 20),
+    ]
+)
+AGENT_REPLIES = Weighted([(1, 65), (2, 20), (3, 10), (4, 5)])
+REOPENS = Weighted([(0, 90), (1, 8), (2, 2)])
+# Typical hours by priority, well inside the SLA targets; the tail breaches.
+FIRST_RESPONSE_HOURS = {"urgent": 0.4, "high": 1.0, "normal": 2.0, "low": 4.0}
+RESOLUTION_HOURS = {"urgent": 1.5, "high": 3.0, "normal": 5.0, "low": 8.0}
+CSAT_GOOD = Weighted([(1, 2), (2, 3), (3, 9), (4, 34), (5, 52)])
+CSAT_BAD = Weighted([(1, 12), (2, 14), (3, 22), (4, 30), (5, 22)])
+CES_GOOD = Weighted([(1, 22), (2, 30), (3, 22), (4, 12), (5, 8), (6, 4), (7, 2)])
+CES_BAD = Weighted([(1, 5), (2, 10), (3, 16), (4, 20), (5, 20), (6, 15), (7, 14)])
+DETRACTOR_SCORES = Weighted([(0, 2), (1, 2), (2, 3), (3, 5), (4, 8), (5, 14), (6, 20)])
+
+# Foreign-currency deals convert with a stored rate (units of USD per unit).
+USD_RATES = {"USD": 1.0, "EUR": 1.08, "GBP": 1.27}
+
+EXPENSES = {
+    # category: (share of its group, descriptions)
+    ExpenseCategory.ADS: (0.34, ["Search ads", "Social ads", "Review site listing"]),
+    ExpenseCategory.EVENTS: (0.14, ["Trade show booth", "Webinar production", "Meetup sponsor"]),
+    ExpenseCategory.SALES_SALARIES: (0.42, ["Sales payroll"]),
+    ExpenseCategory.TOOLS: (0.10, ["Outreach tooling", "Data enrichment"]),
+    ExpenseCategory.SUPPORT: (0.50, ["Support payroll"]),
+    ExpenseCategory.SUCCESS: (0.35, ["Customer success payroll", "Onboarding workshops"]),
+    ExpenseCategory.LOYALTY: (0.15, ["Loyalty credits", "Customer gifts"]),
+}
+ACQUISITION = [
+    ExpenseCategory.ADS,
+    ExpenseCategory.EVENTS,
+    ExpenseCategory.SALES_SALARIES,
+    ExpenseCategory.TOOLS,
+]
+RETENTION = [ExpenseCategory.SUPPORT, ExpenseCategory.SUCCESS, ExpenseCategory.LOYALTY]
+
+# Custom fields the demo fills; an installation that already defines them keeps its choices.
+CUSTOM_FIELDS = [
+    (RecordType.DEAL, "region", "Region", ["North America", "EMEA", "APAC", "LATAM"]),
+    (RecordType.LEAD, "product_interest", "Product interest", ["CRM", "Analytics", "Help desk"]),
+]
+
+FIRST_NAMES = (
+    "Ada Alan Alice Amir Ana Ben Bianca Carlos Chen Chloe Dan Dara Elena Emma Eric Fatima Femi "
+    "Grace Hana Hugo Ines Ivan Jade Jonas Julia Kai Karim Laura Leo Lina Luca Maya Mei Mia Nadia "
+    "Nina Noah Olga Omar Paula Pedro Priya Quinn Rafael Rosa Sam Sara Sofia Tariq Tom Uma Vera "
+    "Victor Wei Yara Yusuf Zoe"
+).split()
+LAST_NAMES = (
+    "Adams Ahmed Almeida Baker Berg Brown Chen Costa Dubois Evans Fischer Garcia Gomez Hansen "
+    "Ito Jensen Kim Kowalski Lee Lopez Martin Meyer Moreau Nakamura Nguyen Novak Okafor Olsen "
+    "Patel Perez Rossi Sato Schmidt Silva Singh Smith Tanaka Taylor Walker Wang Weber Wilson "
+    "Yilmaz Young Zhang"
+).split()
+NAME_HEADS = (
+    "Acme Apex Atlas Aurora Beacon Blue Bright Cedar Cobalt Crest Delta Echo Ember Evergreen "
+    "Falcon Fusion Granite Harbor Helix Horizon Iron Juniper Keystone Lumen Maple Meridian "
+    "Nimbus North Nova Oak Orbit Pine Pioneer Quantum Redwood River Sage Silver Spark Summit "
+    "Terra True Vertex Willow Zenith"
+).split()
+NAME_TAILS = {
+    Industry.SOFTWARE: ["Software", "Labs", "Systems", "Cloud", "Digital"],
+    Industry.FINANCE: ["Capital", "Finance", "Bank", "Insurance", "Partners"],
+    Industry.RETAIL: ["Retail", "Stores", "Market", "Goods", "Outfitters"],
+    Industry.MANUFACTURING: ["Manufacturing", "Industries", "Works", "Metals", "Components"],
+    Industry.HEALTHCARE: ["Health", "Clinic", "Medical", "Care", "Pharma"],
+    Industry.EDUCATION: ["Academy", "Learning", "School", "Institute", "Education"],
+    Industry.SERVICES: ["Consulting", "Advisors", "Services", "Group", "Agency"],
+    Industry.OTHER: ["Co", "Holdings", "Ventures", "Collective", "Trading"],
+}
+LEGAL_SUFFIXES = ["", "", "", " Inc", " Ltd", " LLC", " GmbH", " SA"]
+
+
+@dataclass
+class _Customer:
+    """What the rest of a company's life needs to know once it has become a customer."""
+
+    since: float
+    churn: float | None  # when it stopped (or will stop) being a customer
+    base_annual: int
+
+
+class _Chunk:
+    """Rows of one chunk of companies, kept until they are written parents first."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.prepared: list[tuple[type, list[tuple]]] = []  # rows as COPY tuples
+        self.converted: list[tuple[Lead, Deal]] = []  # each converted lead and its deal
+        self.companies: list[Company] = []
+        self.contacts: list[Contact] = []
+        self.leads: list[Lead] = []
+        self.deals: list[Deal] = []
+        self.changes: list[DealStageChange] = []
+        self.activities: list[Activity] = []
+        self.tasks: list[Task] = []
+        self.tickets: list[Ticket] = []
+        self.messages: list[TicketMessage] = []
+        self.surveys: list[SurveyAnswer] = []
+        # Subscriptions by renewal depth: a renewal needs its predecessor's id.
+        self.subscriptions: list[list[Subscription]] = []
+
+    def tables(self):
+        """(model, rows) parents first, so that every row finds the ids it points to."""
+        yield Company, self.companies
+        yield Contact, self.contacts
+        yield Lead, self.leads
+        yield Deal, self.deals
+        yield DealStageChange, self.changes
+        yield Ticket, self.tickets
+        yield TicketMessage, self.messages
+        yield SurveyAnswer, self.surveys
+        for level in self.subscriptions:
+            yield Subscription, level
+        yield Activity, self.activities
+        yield Task, self.tasks
+
+
+class Seeder:
+    """Times are float days since `origin` (local midnight, 120 days before the window)."""
+
+    def __init__(
+        self,
+        *,
+        scale: str,
+        seed: int,
+        today: date,
+        progress: Callable[[str], None] | None = None,
+    ):
+        self.scale = SCALES[scale]
+        self.seed = seed
+        self.progress = progress or (lambda message: None)
+        self.window_start = _add_months(today.replace(day=1), -HISTORY_MONTHS)
+        self.origin_date = self.window_start - timedelta(days=PRE_HISTORY_DAYS)
+        local_origin = datetime.combine(self.origin_date, time.min)
+        self.origin = timezone.make_aware(local_origin).astimezone(UTC)
+        self.end = float((today - self.origin_date).days)
+        self.window = float((self.window_start - self.origin_date).days)
+        self.counts: Counter[str] = Counter()
+        self.new_customers: Counter[int] = Counter()  # by month index since origin
+        self.active_customers: Counter[int] = Counter()
+        self.base_currency = settings.CRM_CURRENCY
+        self._load_reference_rows()
+
+    # --- reference rows ----------------------------------------------------------------------
+
+    def _load_reference_rows(self):
+        users = {u.username: u for u in User.objects.filter(username__in=_demo_usernames())}
+        by_role = {role: [] for role in Role}
+        for username, _first, _last, role in DEMO_USERS:
+            if username in users:
+                by_role[role].append(users[username])
+        self.users = users
+        self.reps = by_role[Role.SALES_REP]
+        self.managers = by_role[Role.MANAGER] or self.reps
+        self.agents = by_role[Role.SUPPORT_AGENT] or self.managers
+        # The second rep joins four months into the window: adoption grows on the charts.
+        self.rep_start = {rep.pk: 0.0 for rep in self.reps}
+        for rep in self.reps[1:]:
+            self.rep_start[rep.pk] = self.window + 120
+        self.sales_team = Team.objects.filter(name="Sales").first()
+        self.support_team = Team.objects.filter(name="Support").first()
+        pipeline = Pipeline.objects.get(is_default=True)
+        stages = list(pipeline.stages.order_by("order"))
+        self.pipeline = pipeline
+        self.open_stages = [s for s in stages if s.outcome == StageOutcome.OPEN]
+        self.won_stage = next(s for s in stages if s.outcome == StageOutcome.WON)
+        self.lost_stage = next(s for s in stages if s.outcome == StageOutcome.LOST)
+        self.lost_exit = {
+            start: Weighted(list(enumerate(LOST_EXIT[start : len(self.open_stages)] or [1])))
+            for start in range(len(self.open_stages))
+        }
+        self.sla = {
+            p.priority: (float(p.first_response_hours), float(p.resolution_hours))
+            for p in SLAPolicy.objects.all()
+        }
+        for priority, fallback in [("urgent", (1, 4)), ("high", (4, 8)), ("normal", (8, 24))]:
+            self.sla.setdefault(priority, fallback)
+        self.sla.setdefault("low", (24, 72))
+        self.custom_choices = _ensure_custom_fields()
+        foreign = [c for c in USD_RATES if c != self.base_currency]
+        self.currencies = (
+            [(c, USD_RATES[c] / USD_RATES[self.base_currency]) for c in foreign]
+            if self.base_currency in USD_RATES
+            else []
+        )
+
+    # --- time helpers ------------------------------------------------------------------------
+
+    def dt(self, t: float) -> datetime:
+        return self.origin + timedelta(seconds=round(t * 86400))
+
+    def day(self, t: float) -> date:
+        return self.origin_date + timedelta(days=math.floor(t))
+
+    def t_of(self, day: date) -> float:
+        return float((day - self.origin_date).days)
+
+    def trend(self, t: float) -> float:
+        """0 at the window start, 1 today: drives the slow improvements managers like to see."""
+        return min(1.0, max(0.0, (t - self.window) / (self.end - self.window)))
+
+    def month_index(self, t: float) -> int:
+        day = self.day(t)
+        return (day.year - self.origin_date.year) * 12 + day.month - self.origin_date.month
+
+    def arrival(self, rng: random.Random) -> float:
+        # The business grows: arrivals get denser towards today.
+        return (self.end - 1.0) * rng.random() ** (1 / 1.15)
+
+    def rep(self, rng: random.Random, t: float) -> User:
+        if rng.random() < 0.12 or not self.reps:
+            return self.managers[0]
+        return rng.choice([r for r in self.reps if self.rep_start[r.pk] <= t] or self.reps[:1])
+
+    # --- the run -----------------------------------------------------------------------------
+
+    def run(self, *, copy: bool | None = None) -> Counter[str]:
+        if copy is None:
+            copy = self.scale.copy
+        if connection.vendor == "postgresql":
+            # Check foreign keys as each statement ends, not all at commit: with millions of
+            # rows the deferred queue would hold gigabytes and run after everything else.
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        if copy and connection.vendor == "postgresql":
+            writer = _CopyWriter(SEEDED_MODELS)
+            # Build chunk n+1 in a thread while the database indexes and checks chunk n.
+            chunks = _in_background(self._chunks(writer))
+        else:
+            writer = _BulkCreateWriter()
+            chunks = self._chunks(writer)
+        done = 0
+        for chunk in chunks:
+            self._write(writer, chunk)
+            done += chunk.size
+            self.progress(f"  {done:,} of {self.scale.companies:,} companies")
+        rng = random.Random(self.seed * 1_000_003 - 1)
+        self._logins(writer, rng)
+        self._expenses(writer, rng)
+        writer.finish()
+        return self.counts
+
+    def _chunks(self, writer) -> Iterator["_Chunk"]:
+        """Each chunk has its own random stream: chunk n is the same whatever came before."""
+        total, size = self.scale.companies, self.scale.chunk
+        for index, first in enumerate(range(0, total, size)):
+            chunk = _Chunk(size=min(size, total - first))
+            self._fill(chunk, random.Random(self.seed * 1_000_003 + index), chunk.size)
+            writer.prepare(chunk)
+            yield chunk
+
+    def _fill(self, chunk: _Chunk, rng: random.Random, companies: int):
+        lead_born = 0
+        for _ in range(round(companies * LEADS_PER_COMPANY)):
+            lead, converted_at, industry = self._lead(chunk, rng, can_convert=lead_born < companies)
+            if converted_at is not None:
+                lead_born += 1
+                self._company(chunk, rng, converted_at, industry, lead)
+        for _ in range(companies - lead_born):
+            self._company(chunk, rng, self.arrival(rng), INDUSTRIES.pick(rng), None)
+
+    def _write(self, writer, chunk: _Chunk):
+        for model, rows in writer.tables(chunk):
+            writer.create(model, rows)
+            self.counts[model.__name__] += len(rows)
+            if model is Deal:
+                self._link_converted_leads(chunk)
+
+    def _link_converted_leads(self, chunk: _Chunk):
+        """Lead and deal point at each other: the lead went in first, so it gets its deal now."""
+        for lead, deal in chunk.converted:
+            lead.converted_deal_id = deal.pk
+        leads = [lead for lead, _deal in chunk.converted]
+        Lead.objects.bulk_update(leads, ["converted_deal"], batch_size=BATCH_SIZE)
+
+    # --- leads -------------------------------------------------------------------------------
+
+    def _lead(self, chunk: _Chunk, rng: random.Random, *, can_convert: bool):
+        t = self.arrival(rng)
+        trend = self.trend(t)
+        source = SOURCES.pick(rng)
+        owner = self.rep(rng, t)
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        industry = INDUSTRIES.pick(rng)
+        lead = Lead(
+            name=f"{first} {last}",
+            email=f"{first}.{last}{rng.randrange(1000)}@prospect.example".lower(),
+            phone=f"+1 555 {rng.randrange(1000, 10000)}",
+            company_name=_company_name(rng, industry),
+            source=source,
+            owner=owner,
+            team=self.sales_team,
+            created_at=self.dt(t),
+        )
+        if rng.random() < 0.4:
+            lead.custom = {"product_interest": rng.choice(self.custom_choices["product_interest"])}
+        chunk.leads.append(lead)
+
+        # Response time falls from ~5 h to ~2 h median as the team adopts the CRM.
+        median = 5.0 * (1.0 - 0.6 * trend) * SOURCE_RESPONSE_FACTOR.get(source, 1.0)
+        responded = t + _lognormal(rng, median, 1.2) / 24
+        if rng.random() < 0.04 or responded >= self.end:
+            lead.status, lead.score = LeadStatus.NEW, rng.randint(5, 40)
+            return lead, None, industry
+        lead.first_response_at = self.dt(responded)
+        self._lead_touches(chunk, rng, lead, owner, responded)
+
+        rate = LEAD_SOURCES[source][1] * (0.85 + 0.3 * trend)
+        qualified = responded + rng.uniform(0.5, 9)
+        converted = qualified + rng.uniform(0.2, 6)
+        if can_convert and rng.random() < rate and converted < self.end:
+            lead.status, lead.score = LeadStatus.CONVERTED, rng.randint(60, 100)
+            lead.qualified_at, lead.converted_at = self.dt(qualified), self.dt(converted)
+            return lead, converted, industry
+        if rng.random() < 0.3 + 0.4 * rate and qualified < self.end:
+            lead.qualified_at = self.dt(qualified)
+            if self.end - qualified > 60 and rng.random() < 0.5:
+                lead.status, lead.score = LeadStatus.UNQUALIFIED, rng.randint(20, 50)
+                lead.disqualified_reason = "No budget after discovery"
+            else:
+                lead.status, lead.score = LeadStatus.QUALIFIED, rng.randint(50, 90)
+        elif self.end - responded > 14 and rng.random() < 0.7:
+            lead.status, lead.score = LeadStatus.UNQUALIFIED, rng.randint(0, 35)
+            lead.disqualified_reason = rng.choice(
+                ["Not a fit", "Student or job seeker", "Too small", "No reply after 3 attempts"]
+            )
+        else:
+            lead.status, lead.score = LeadStatus.CONTACTED, rng.randint(20, 60)
+        if rng.random() < 0.12:
+            # Recent leads still have their follow-up ahead; older ones got it done.
+            due = responded + 3 if self.end - responded < 14 else None
+            self._task(chunk, rng, "Follow up with lead", owner, responded, lead=lead, due=due)
+        return lead, None, industry
+
+    def _lead_touches(self, chunk, rng, lead, owner, responded):
+        kind = ActivityKind.CALL if rng.random() < 0.45 else ActivityKind.EMAIL_SENT
+        chunk.activities.append(
+            self._activity(kind, Direction.OUTBOUND, "First contact", owner, responded, lead=lead)
+        )
+        if rng.random() < 0.15:
+            later = responded + rng.uniform(0.1, 5)
+            if later < self.end:
+                chunk.activities.append(
+                    self._activity(
+                        ActivityKind.EMAIL_RECEIVED,
+                        Direction.INBOUND,
+                        "Re: First contact",
+                        owner,
+                        later,
+                        lead=lead,
+                    )
+                )
+
+    # --- companies, contacts and their deals -------------------------------------------------
+
+    def _company(self, chunk: _Chunk, rng, t0: float, industry: str, lead: Lead | None):
+        size = SIZES.pick(rng)
+        profile = PROFILES[size]
+        owner = lead.owner if lead else self.rep(rng, t0)
+        name = lead.company_name if lead else _company_name(rng, industry)
+        company = Company(
+            name=name,
+            domain=_domain(name, rng),
+            industry=industry,
+            size_band=size,
+            owner=owner,
+            team=self.sales_team,
+            created_at=self.dt(t0),
+            address=f"{rng.randint(1, 999)} {rng.choice(NAME_HEADS)} Street",
+        )
+        chunk.companies.append(company)
+        contacts = []
+        for index in range(1 + _poisson(rng, profile.extra_contacts)):
+            if index == 0 and lead is not None:
+                first, last = lead.name.split(" ", 1)
+                email = lead.email
+            else:
+                first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+                email = f"{first}.{last}@{company.domain}".lower()
+            created = t0 if index == 0 else min(self.end - 0.01, t0 + rng.uniform(0, 45))
+            contacts.append(
+                Contact(
+                    first_name=first,
+                    last_name=last,
+                    email=email,
+                    phone=f"+1 555 {rng.randrange(1000, 10000)}",
+                    title=rng.choice(["CEO", "CTO", "Head of Sales", "Operations", "IT lead"]),
+                    company=company,
+                    owner=owner,
+                    team=self.sales_team,
+                    created_at=self.dt(created),
+                )
+            )
+        chunk.contacts.extend(contacts)
+        if lead is not None:
+            lead.converted_company, lead.converted_contact = company, contacts[0]
+
+        first_deal = len(chunk.deals)
+        customer = self._new_business(chunk, rng, company, contacts, t0, lead, profile)
+        stage = ContactStage.LEAD
+        if customer is not None:
+            company.customer_since = self.dt(customer.since)
+            if customer.churn is not None and customer.churn < self.end:
+                company.lifecycle, company.churned_at = Lifecycle.CHURNED, self.dt(customer.churn)
+                stage = ContactStage.OTHER
+            else:
+                company.lifecycle = Lifecycle.CUSTOMER
+                stage = ContactStage.EVANGELIST if rng.random() < 0.1 else ContactStage.CUSTOMER
+            self._count_customer(customer)
+        elif any(d.status == DealStatus.OPEN for d in chunk.deals[first_deal:]):
+            stage = ContactStage.OPPORTUNITY
+        for contact in contacts:
+            contact.lifecycle_stage = stage
+
+    def _new_business(self, chunk, rng, company, contacts, t0, lead, profile) -> _Customer | None:
+        t, attempt = t0, 0
+        win_factor = SOURCE_WIN_FACTOR.get(lead.source, 1.0) if lead else 1.0
+        while True:
+            low, high = profile.amount
+            amount = round(math.exp(rng.uniform(math.log(low), math.log(high))), -1)
+            win = profile.win * win_factor * (0.9 + 0.25 * self.trend(t))
+            plan = PLANS[min(3, int(math.log10(amount)) - 2)]
+            deal, closed, won = self._deal(
+                chunk,
+                rng,
+                company,
+                contacts[0],
+                kind=DealKind.NEW_BUSINESS,
+                name=f"{company.name} – {plan} plan",
+                created=t,
+                amount=amount,
+                win=win,
+                stage_factor=profile.stage_factor,
+                source_lead=lead if attempt == 0 else None,
+            )
+            if lead is not None and attempt == 0:
+                chunk.converted.append((lead, deal))
+            if won:
+                return self._customer(chunk, rng, company, contacts, closed, amount, profile)
+            attempt += 1
+            if closed is None or rng.random() > 0.7:
+                return None
+            t = closed + rng.uniform(15, 90)
+            if t >= self.end:
+                return None
+
+    def _deal(
+        self,
+        chunk,
+        rng,
+        company,
+        contact,
+        *,
+        kind,
+        name,
+        created,
+        amount,
+        win,
+        stage_factor,
+        start=0,
+        source_lead=None,
+        close_by=None,
+    ):
+        """Walk a deal through the stages; return (deal, closed time or None, won)."""
+        won = rng.random() < win
+        stages = self.open_stages[start:]
+        if won:
+            if len(stages) > 2 and rng.random() < 0.1:
+                del stages[1]  # a deal that skipped a stage
+            stages.append(self.won_stage)
+        else:
+            exit_at = self.lost_exit[start].pick(rng)
+            stages = stages[: exit_at + 1] + [self.lost_stage]
+        speed = KIND_SPEED[kind] * stage_factor * (1.15 - 0.3 * self.trend(created))
+        durations = []
+        for offset, _stage in enumerate(stages[:-1]):
+            median = STAGE_MEDIAN_DAYS[min(start + offset, len(STAGE_MEDIAN_DAYS) - 1)]
+            stall = 1.4 if not won and offset == len(stages) - 2 else 1.0
+            durations.append(_lognormal(rng, median * speed * stall, 0.6))
+        planned = created + sum(durations)
+        if close_by is not None and planned > close_by:
+            squeeze = max(0.05, close_by - created) / sum(durations)
+            durations = [d * squeeze for d in durations]
+            planned = created + sum(durations)
+
+        owner = company.owner
+        deal = Deal(
+            name=name,
+            company=company,
+            contact=contact,
+            pipeline=self.pipeline,
+            owner=owner,
+            team=self.sales_team,
+            kind=kind,
+            source_lead=source_lead,
+            created_at=self.dt(created),
+            expected_close_date=self.day(planned + rng.uniform(-10, 10)),
+        )
+        if self.currencies and kind == DealKind.NEW_BUSINESS and rng.random() < 0.08:
+            deal.currency, rate = rng.choice(self.currencies)
+            deal.exchange_rate = Decimal(f"{rate:.6f}")
+            deal.amount = Decimal(round(amount / rate))
+        else:
+            deal.amount = Decimal(int(amount))
+        if rng.random() < 0.6:
+            deal.custom = {"region": rng.choice(self.custom_choices["region"])}
+
+        entered, at, stage = None, created, stages[0]
+        chunk.changes.append(
+            DealStageChange(
+                deal=deal, to_stage=stage, changed_at=self.dt(created), changed_by=owner
+            )
+        )
+        for next_stage, duration in zip(stages[1:], durations, strict=True):
+            moved = at + duration
+            if moved >= self.end:
+                break
+            entered = self.dt(at)
+            changed = self.dt(moved)
+            chunk.changes.append(
+                DealStageChange(
+                    deal=deal,
+                    from_stage=stage,
+                    to_stage=next_stage,
+                    from_stage_entered_at=entered,
+                    seconds_in_from_stage=int((changed - entered).total_seconds()),
+                    changed_at=changed,
+                    changed_by=self.managers[0] if rng.random() < 0.08 else owner,
+                )
+            )
+            at, stage = moved, next_stage
+        deal.stage, deal.stage_entered_at = stage, self.dt(at)
+        deal.status = stage.outcome
+        closed = at if stage.outcome != StageOutcome.OPEN else None
+        if closed is not None:
+            deal.closed_at = deal.stage_entered_at
+        if stage.outcome == StageOutcome.LOST:
+            deal.lost_reason = LOST_REASONS[kind].pick(rng)
+        chunk.deals.append(deal)
+        self._deal_work(chunk, rng, deal, contact, created, closed)
+        return deal, closed, stage.outcome == StageOutcome.WON
+
+    def _deal_work(self, chunk, rng, deal, contact, created, closed):
+        until = closed if closed is not None else self.end
+        for _ in range(_poisson(rng, 0.25 if deal.kind == DealKind.NEW_BUSINESS else 0.1)):
+            (kind, direction, subject) = DEAL_ACTIVITIES.pick(rng)
+            chunk.activities.append(
+                self._activity(
+                    kind,
+                    direction,
+                    subject,
+                    deal.owner,
+                    rng.uniform(created, until),
+                    deal=deal,
+                    company=deal.company,
+                    contact=contact,
+                )
+            )
+        if closed is None and rng.random() < 0.55:
+            # Next steps on open deals: some are already late.
+            due = self.end + rng.uniform(-12, 14)
+            self._task(chunk, rng, "Next step", deal.owner, created, deal=deal, due=due)
+        elif closed is not None and rng.random() < 0.2:
+            self._task(chunk, rng, "Send proposal", deal.owner, created, deal=deal, done_by=closed)
+
+    # --- customers ---------------------------------------------------------------------------
+
+    def _customer(self, chunk, rng, company, contacts, since, annual, profile) -> _Customer:
+        """Renewals and churn, expansion, tickets, surveys and engagement of a new customer."""
+        term = 12 if rng.random() < 0.6 else 6
+        # Mid-contract cancellation; bigger customers rarely leave.
+        cancel = since + rng.expovariate(profile.churn_per_year / 365)
+        renew = 0.86 - (0.1 if company.size_band == SizeBand.MICRO else 0.0)
+        # Contract periods: (first day, signed at, price factor); each renewal is a deal.
+        periods = [(self.day(since), since, 1.0)]
+        churn = cancelled = None
+        while True:
+            start, _signed, factor = periods[-1]
+            term_end = _add_months(start, term)
+            end_t = self.t_of(term_end)
+            if cancel < end_t and cancel < self.end:
+                churn = cancelled = cancel
+                break
+            opened = end_t - rng.uniform(25, 50)
+            if opened >= self.end:
+                break
+            uplift = factor * rng.uniform(1.0, 1.08)
+            _deal, closed, won = self._deal(
+                chunk,
+                rng,
+                company,
+                contacts[0],
+                kind=DealKind.RENEWAL,
+                name=f"{company.name} – renewal {term_end:%Y-%m}",
+                created=opened,
+                amount=round(annual * uplift * term / 12, -1),
+                win=renew + 0.04 * self.trend(opened),
+                stage_factor=1.0,
+                start=min(2, len(self.open_stages) - 1),
+                close_by=end_t - 1,
+            )
+            if closed is None:
+                break
+            if not won:
+                # The customer said no before the term ended: it leaves when the term ends.
+                churn, cancelled = end_t, closed
+                break
+            periods.append((term_end, closed, uplift))
+
+        customer = _Customer(since=since, churn=churn, base_annual=int(annual))
+        until = min(churn if churn is not None else self.end, self.end)
+        upgrades = self._expansion(chunk, rng, company, contacts[0], customer, until, profile)
+        self._subscriptions(chunk, company, annual / 12, periods, upgrades, churn, cancelled)
+        self._support(chunk, rng, company, contacts, customer, until, profile)
+        self._engagement(chunk, rng, company, contacts, customer, until, profile)
+        self._nps(chunk, rng, company, contacts, customer, until)
+        if rng.random() < 0.3 and since + 14 < self.end:
+            owner = company.owner
+            self._task(chunk, rng, "Onboarding call", owner, since, company=company, done_by=until)
+        return customer
+
+    def _subscriptions(self, chunk, company, monthly, periods, upgrades, churn, cancelled):
+        """One chain per customer: each renewal or upgrade ends a contract and continues it."""
+        plan = PLANS[min(3, int(math.log10(monthly * 12)) - 2)]
+        changes = [(start, signed, factor, 0.0) for start, signed, factor in periods]
+        changes += [(self.day(won), won, None, added) for won, added in upgrades]
+        changes.sort(key=lambda change: (change[0], change[1]))
+        factor, added, add_ons, chain = 1.0, 0.0, 0, []
+        for index, (start, signed, new_factor, extra) in enumerate(changes):
+            if new_factor is not None:
+                factor = new_factor
+            else:
+                added, add_ons = added + extra, add_ons + 1
+            if index + 1 < len(changes) and changes[index + 1][0] == start:
+                continue  # several changes on one day make one contract
+            sub = Subscription(
+                company=company,
+                plan_name=f"{plan} + {add_ons} add-on{'s' if add_ons > 1 else ''}"
+                if add_ons
+                else plan,
+                monthly_value=_money(monthly * factor + added),
+                start_date=start,
+                renewal_of=chain[-1] if chain else None,
+                created_at=self.dt(signed),
+            )
+            if chain:
+                chain[-1].end_date = start
+                if self.t_of(start) <= self.end:
+                    chain[-1].status = SubscriptionStatus.EXPIRED
+            chain.append(sub)
+        last = chain[-1]
+        if churn is not None:
+            last.status = SubscriptionStatus.CANCELLED
+            last.cancelled_at = self.dt(min(cancelled, self.end - 0.01))
+            last.end_date = max(self.day(churn), last.start_date + timedelta(days=1))
+        for level, sub in enumerate(chain):
+            while len(chunk.subscriptions) <= level:
+                chunk.subscriptions.append([])
+            chunk.subscriptions[level].append(sub)
+
+    def _expansion(self, chunk, rng, company, contact, customer, until, profile):
+        """Upsell and cross-sell deals; returns (won at, monthly value added) of the wins."""
+        t = customer.since + 30
+        rate = profile.expansion_per_month / 30
+        upgrades = []
+        while True:
+            t += rng.expovariate(rate)
+            if t >= until - 20:
+                return upgrades
+            kind = DealKind.UPSELL if rng.random() < 0.6 else DealKind.CROSS_SELL
+            # Frequent expanders buy smaller add-ons: each customer grows ~2% a month.
+            share = rng.uniform(0.5, 1.5) * 0.04 / profile.expansion_per_month
+            amount = max(100, round(customer.base_annual * share, -1))
+            _deal, closed, won = self._deal(
+                chunk,
+                rng,
+                company,
+                contact,
+                kind=kind,
+                name=f"{company.name} – {rng.choice(ADD_ONS[kind])}",
+                created=t,
+                amount=amount,
+                win=(0.55 if kind == DealKind.UPSELL else 0.45) * (0.9 + 0.2 * self.trend(t)),
+                stage_factor=profile.stage_factor,
+                start=1,
+                close_by=customer.churn,
+            )
+            if won:
+                upgrades.append((closed, amount / 12))
+
+    def _count_customer(self, customer: _Customer):
+        self.new_customers[self.month_index(customer.since)] += 1
+        last = min(customer.churn if customer.churn is not None else self.end, self.end)
+        for month in range(self.month_index(customer.since), self.month_index(last) + 1):
+            self.active_customers[month] += 1
+
+    # --- support -----------------------------------------------------------------------------
+
+    def _support(self, chunk, rng, company, contacts, customer, until, profile):
+        span = until - customer.since
+        if span <= 0:
+            return
+        # Customers about to leave open more tickets.
+        count = _poisson(rng, profile.tickets_per_month * span / 30)
+        churn_soon = customer.churn is not None and customer.churn < self.end + 90
+        for _ in range(count):
+            t = customer.since + rng.random() * span
+            if churn_soon and rng.random() < 0.3:
+                t = max(customer.since, until - rng.uniform(0, 90))
+            self._ticket(chunk, rng, company, rng.choice(contacts), t)
+
+    def _ticket(self, chunk, rng, company, contact, created):
+        channel, priority = TICKET_CHANNELS.pick(rng), TICKET_PRIORITIES.pick(rng)
+        first_sla, resolve_sla = self.sla[priority]
+        # The support team gets faster over the window; chat and phone answer at once.
+        pace = 1.2 - 0.4 * self.trend(created)
+        first_median = FIRST_RESPONSE_HOURS.get(priority, first_sla / 4)
+        first_h = _lognormal(rng, first_median * pace * CHANNEL_RESPONSE_FACTOR[channel], 0.9)
+        resolve_median = RESOLUTION_HOURS.get(priority, resolve_sla / 4)
+        resolve_h = max(first_h + 0.1, _lognormal(rng, resolve_median * pace, 0.8))
+        agent = self.agents[0] if rng.random() < 0.85 else self.managers[0]
+        ticket = Ticket(
+            subject=rng.choice(TICKET_SUBJECTS),
+            description="Hello, we need a hand with this. Thanks!",
+            contact=contact,
+            company=company,
+            channel=channel,
+            priority=priority,
+            assignee=agent,
+            team=self.support_team,
+            created_at=self.dt(created),
+            first_response_due_at=self.dt(created + first_sla / 24),
+            resolution_due_at=self.dt(created + resolve_sla / 24),
+        )
+        # The conversation: (time, author kind, internal note?, customer reopening it?)
+        events = [(created, MessageAuthor.CUSTOMER, False, False)]
+        first = created + first_h / 24
+        resolved = created + resolve_h / 24
+        replies = AGENT_REPLIES.pick(rng)
+        reply_times = [first] + sorted(rng.uniform(first, resolved) for _ in range(replies - 1))
+        for previous, reply in zip(reply_times, reply_times[1:], strict=False):
+            events.append((rng.uniform(previous, reply), MessageAuthor.CUSTOMER, False, False))
+        events.extend((at, MessageAuthor.AGENT, False, False) for at in reply_times)
+        if rng.random() < 0.25:
+            events.append((rng.uniform(created, resolved), MessageAuthor.AGENT, True, False))
+        resolutions, reopened = [resolved], []
+        for _ in range(REOPENS.pick(rng)):
+            back = resolutions[-1] + rng.uniform(0.05, 1.5)
+            answer = back + _lognormal(rng, first_median, 0.8) / 24
+            events.append((back, MessageAuthor.CUSTOMER, False, True))
+            events.append((answer, MessageAuthor.AGENT, False, False))
+            reopened.append(back)
+            resolutions.append(answer + rng.uniform(0.02, 0.5))
+        events.sort(key=lambda event: event[0])
+
+        # Only what happened before today is stored; the rest is still ahead of the ticket.
+        past = [event for event in events if event[0] < self.end]
+        public_replies = [e for e in past if e[1] == MessageAuthor.AGENT and not e[2]]
+        ticket.agent_reply_count = len(public_replies)
+        ticket.reopen_count = sum(1 for at in reopened if at < self.end)
+        if public_replies:
+            ticket.first_response_at = self.dt(public_replies[0][0])
+        # Resolved now if its latest resolution is past and no reopening followed it yet.
+        final = resolutions[ticket.reopen_count]
+        if final < self.end:
+            ticket.resolved_at = self.dt(final)
+            ticket.status = TicketStatus.CLOSED if self.end - final > 3 else TicketStatus.RESOLVED
+        elif not public_replies:
+            ticket.status, ticket.assignee = TicketStatus.NEW, None
+        elif past[-1][1] == MessageAuthor.AGENT and not past[-1][2]:
+            ticket.status = TicketStatus.PENDING
+        else:
+            ticket.status = TicketStatus.OPEN
+        ticket.sla_breached_at = self._breach(ticket)
+        chunk.tickets.append(ticket)
+
+        for at, author_kind, internal, reopening in past:
+            if author_kind == MessageAuthor.CUSTOMER:
+                body = "It is happening again." if reopening else "Could you have a look?"
+            else:
+                body = "Internal: checked the logs." if internal else "Thanks, here is what we did."
+            chunk.messages.append(
+                TicketMessage(
+                    ticket=ticket,
+                    author_kind=author_kind,
+                    author=agent if author_kind == MessageAuthor.AGENT else None,
+                    is_internal=internal,
+                    body=body,
+                    created_at=self.dt(at),
+                )
+            )
+        if ticket.resolved_at is not None:
+            self._ticket_surveys(chunk, rng, ticket, final)
+        if rng.random() < 0.06:
+            done_by = final if ticket.resolved_at is not None else None
+            due = None if done_by is not None else self.end + rng.uniform(-3, 5)
+            self._task(
+                chunk,
+                rng,
+                "Check fix with customer",
+                agent,
+                created,
+                ticket=ticket,
+                done_by=done_by,
+                due=due,
+            )
+
+    def _breach(self, ticket) -> datetime | None:
+        """The first moment a due time passed unmet, if it has happened yet."""
+        first_due, resolve_due = ticket.first_response_due_at, ticket.resolution_due_at
+        today = self.dt(self.end)
+        answered = ticket.first_response_at or today
+        if answered > first_due and first_due < today:
+            return first_due
+        resolved = ticket.resolved_at or today
+        if resolved > resolve_due and resolve_due < today:
+            return resolve_due
+        return None
+
+    def _ticket_surveys(self, chunk, rng, ticket, resolved):
+        unhappy = ticket.sla_breached_at is not None or ticket.reopen_count > 0
+        for kind, share, scale in [
+            (SurveyKind.CSAT, 0.35, CSAT_BAD if unhappy else CSAT_GOOD),
+            (SurveyKind.CES, 0.12, CES_BAD if unhappy else CES_GOOD),
+        ]:
+            if rng.random() < share:
+                answered = resolved + rng.uniform(0.02, 2)
+                if answered < self.end:
+                    chunk.surveys.append(
+                        SurveyAnswer(
+                            kind=kind,
+                            score=scale.pick(rng),
+                            contact=ticket.contact,
+                            company=ticket.company,
+                            ticket=ticket,
+                            answered_at=self.dt(answered),
+                        )
+                    )
+
+    # --- engagement and perception -----------------------------------------------------------
+
+    def _engagement(self, chunk, rng, company, contacts, customer, until, profile):
+        t = customer.since
+        while t < until:
+            window_end = min(t + 30, until)
+            fading = customer.churn is not None and customer.churn - t < 75
+            mean = profile.engagement_per_month * (0.3 if fading else 1.0) * (window_end - t) / 30
+            for _ in range(_poisson(rng, mean)):
+                kind, direction = ENGAGEMENT.pick(rng)
+                chunk.activities.append(
+                    self._activity(
+                        kind,
+                        direction,
+                        "",
+                        company.owner,
+                        rng.uniform(t, window_end),
+                        company=company,
+                        contact=rng.choice(contacts),
+                    )
+                )
+            t = window_end
+
+    def _nps(self, chunk, rng, company, contacts, customer, until):
+        leaving = customer.churn is not None
+        t = customer.since + 30
+        while t < until:
+            if rng.random() < 0.18:
+                answered = min(until - 0.01, t + rng.uniform(0, 10))
+                trend = self.trend(answered)
+                promoter = (0.40 + 0.14 * trend) * (0.5 if leaving else 1.0)
+                detractor = (0.24 - 0.09 * trend) * (2.0 if leaving else 1.0)
+                roll = rng.random()
+                if roll < promoter:
+                    score = rng.choice([9, 10])
+                elif roll < promoter + detractor:
+                    score = DETRACTOR_SCORES.pick(rng)
+                else:
+                    score = rng.choice([7, 8])
+                chunk.surveys.append(
+                    SurveyAnswer(
+                        kind=SurveyKind.NPS,
+                        score=score,
+                        contact=rng.choice(contacts),
+                        company=company,
+                        answered_at=self.dt(answered),
+                    )
+                )
+            t += 91
+
+    # --- rows shared by every part -----------------------------------------------------------
+
+    def _activity(self, kind, direction, subject, user, t, **records) -> Activity:
+        at = self.dt(t)
+        return Activity(
+            kind=kind,
+            direction=direction,
+            subject=subject,
+            user=user,
+            occurred_at=at,
+            created_at=at,
+            **records,
+        )
+
+    def _task(self, chunk, rng, title, assignee, created, *, done_by=None, due=None, **records):
+        """A done task when `done_by` is given (finished before then), otherwise an open one."""
+        task = Task(
+            title=title,
+            assignee=assignee,
+            created_by=assignee,
+            created_at=self.dt(created),
+            priority=rng.choice([TaskPriority.NORMAL, TaskPriority.NORMAL, TaskPriority.HIGH]),
+            **records,
+        )
+        if done_by is not None or due is None:
+            limit = min(done_by if done_by is not None else self.end, self.end - 0.01)
+            finished = rng.uniform(created, max(created, limit))
+            task.due_at = self.dt(finished + rng.uniform(-1, 3))
+            if rng.random() < 0.05:
+                task.status = TaskStatus.CANCELLED
+            else:
+                task.status, task.completed_at = TaskStatus.DONE, self.dt(finished)
+        else:
+            task.due_at = self.dt(max(due, created + 0.5))
+            task.status = TaskStatus.IN_PROGRESS if rng.random() < 0.25 else TaskStatus.OPEN
+        chunk.tasks.append(task)
+
+    # --- team-wide rows ----------------------------------------------------------------------
+
+    def _logins(self, writer, rng: random.Random):
+        rows = []
+        habits = {Role.ADMIN: 0.25, Role.MANAGER: 0.7, Role.SALES_REP: 0.9, Role.SUPPORT_AGENT: 0.9}
+        for username, _first, _last, role in DEMO_USERS:
+            user = self.users.get(username)
+            if user is None:
+                continue
+            joined = self.rep_start.get(user.pk, 0.0)
+            for day in range(int(self.window), int(self.end)):
+                if day < joined or self.day(day).weekday() >= 5:
+                    continue
+                # Logging in becomes a habit as the CRM takes root.
+                if rng.random() < habits[role] * (0.65 + 0.35 * self.trend(day)):
+                    for _ in range(1 if rng.random() < 0.7 else 2):
+                        rows.append(LoginEvent(user=user, at=self.dt(day + rng.uniform(0.3, 0.75))))
+        writer.create_now(LoginEvent, rows)
+        self.counts["LoginEvent"] += len(rows)
+
+    def _expenses(self, writer, rng: random.Random):
+        """Spend follows the customers: CAC improves from ~1,700 to ~1,050 per new customer."""
+        rows = []
+        yesterday = self.day(self.end - 1)
+        month = self.origin_date.replace(day=1)
+        while month <= yesterday:
+            index = self.month_index(self.t_of(month))
+            trend = self.trend(self.t_of(month))
+            acquisition = max(self.new_customers[index], 0.5) * 1_700 * (1 - 0.38 * trend)
+            retention = max(self.active_customers[index], 1) * 55 * (1 - 0.2 * trend)
+            last = min(_add_months(month, 1) - timedelta(days=1), yesterday)
+            for categories, total in [(ACQUISITION, acquisition), (RETENTION, retention)]:
+                for category in categories:
+                    share, descriptions = EXPENSES[category]
+                    amount = total * share * rng.uniform(0.85, 1.15)
+                    parts = 1 if len(descriptions) == 1 else rng.randint(1, len(descriptions))
+                    for part in range(parts):
+                        spent = month + timedelta(days=rng.randint(0, (last - month).days))
+                        rows.append(
+                            Expense(
+                                spent_on=spent,
+                                amount=_money(amount / parts),
+                                currency=self.base_currency,
+                                category=category,
+                                description=descriptions[part],
+                                created_at=self.dt(self.t_of(spent) + 0.5),
+                            )
+                        )
+            month = _add_months(month, 1)
+        writer.create_now(Expense, rows)
+        self.counts["Expense"] += len(rows)
+
+
+class _BulkCreateWriter:
+    """bulk_create in batches: ids come back from the database (RETURNING)."""
+
+    def prepare(self, chunk: _Chunk):
+        pass
+
+    def tables(self, chunk: _Chunk):
+        return chunk.tables()
+
+    def create(self, model, rows):
+        for start in range(0, len(rows), BATCH_SIZE):
+            model.objects.bulk_create(rows[start : start + BATCH_SIZE])
+
+    create_now = create
+
+    def finish(self):
+        pass
+
+
+class _CopyWriter:
+    """PostgreSQL COPY of the same rows bulk_create would write (a test compares the two).
+
+    The seeded tables are locked against writes for the transaction (reads go on), so each
+    table's ids can be handed out from one range of its sequence, in the same order the
+    database would give them. Rows then become plain tuples outside the database's way, in
+    the generator thread; the main thread only streams them. `updated_at` is the time of
+    the run rather than of each batch.
+    """
+
+    def __init__(self, models):
+        self.now = timezone.now()
+        self.columns = {}
+        self.first_id, self.next_id = {}, {}
+        tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models)
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
+            for model in models:
+                cursor.execute("SELECT nextval(%s)", [self._sequence(model)])
+                self.first_id[model] = self.next_id[model] = cursor.fetchone()[0]
+
+    @staticmethod
+    def _sequence(model) -> str:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_get_serial_sequence(%s, %s)",
+                [model._meta.db_table, model._meta.pk.column],
+            )
+            return cursor.fetchone()[0]
+
+    def prepare(self, chunk: _Chunk):
+        """Give every row its id, then turn rows into tuples (runs in the generator thread)."""
+        for model, rows in chunk.tables():
+            self._number(model, rows)
+        chunk.prepared = [(model, self._tuples(model, rows)) for model, rows in chunk.tables()]
+
+    def tables(self, chunk: _Chunk):
+        return chunk.prepared
+
+    def create_now(self, model, rows):
+        self._number(model, rows)
+        self.create(model, self._tuples(model, rows))
+
+    def create(self, model, rows):
+        if not rows:
+            return
+        columns = self._columns(model)
+        names = ", ".join(connection.ops.quote_name(field.column) for field, _kind in columns)
+        sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({names}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def finish(self):
+        """Move each sequence past the ids handed out."""
+        with connection.cursor() as cursor:
+            for model, next_id in self.next_id.items():
+                if next_id > self.first_id[model]:
+                    cursor.execute("SELECT setval(%s, %s)", [self._sequence(model), next_id - 1])
+
+    def _number(self, model, rows):
+        next_id = self.next_id[model]
+        for row in rows:
+            row.pk = next_id
+            next_id += 1
+        self.next_id[model] = next_id
+
+    def _columns(self, model):
+        if model not in self.columns:
+            columns = []
+            for field in model._meta.concrete_fields:
+                if field.is_relation:
+                    kind = "relation"
+                elif getattr(field, "auto_now", False):
+                    kind = "now"
+                elif field.get_internal_type() == "JSONField":
+                    kind = "json"
+                elif field.choices:
+                    kind = "choice"  # an enum member: its value is what is stored
+                else:
+                    kind = "value"
+                columns.append((field, kind))
+            self.columns[model] = columns
+        return self.columns[model]
+
+    def _tuples(self, model, rows) -> list[tuple]:
+        columns = [(field.attname, field, kind) for field, kind in self._columns(model)]
+        now = self.now
+        tuples = []
+        for row in rows:
+            values = row.__dict__
+            out = []
+            for attname, field, kind in columns:
+                value = values[attname]
+                if kind == "value":
+                    pass
+                elif kind == "relation":
+                    if value is None:
+                        # Assigned before its parent had an id: the parent has one now.
+                        parent = field.get_cached_value(row, default=None)
+                        value = None if parent is None else parent.pk
+                elif kind == "choice":
+                    value = None if value is None else str(value)
+                elif kind == "json":
+                    value = Jsonb(value)
+                else:
+                    value = now
+                out.append(value)
+            tuples.append(tuple(out))
+        return tuples
+
+
+_DONE = object()
+
+
+def _in_background(items: Iterator) -> Iterator:
+    """Produce the items in a thread, one ahead of the consumer.
+
+    Building a chunk is pure Python (no queries); writing it mostly waits on the database.
+    On two cores the next chunk gets built while the database indexes the previous one.
+    """
+    queue: Queue = Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.2)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce():
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_DONE)
+        except BaseException as error:  # handed to the consumer, which raises it
+            put(error)
+
+    thread = threading.Thread(target=produce, name="seed-generator", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = queue.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _money(value: float) -> Decimal:
+    return Decimal(round(value * 100)) / 100
+
+
+def _company_name(rng: random.Random, industry: str) -> str:
+    tail = rng.choice(NAME_TAILS[industry])
+    return f"{rng.choice(NAME_HEADS)} {tail}{rng.choice(LEGAL_SUFFIXES)}"
+
+
+def _domain(name: str, rng: random.Random) -> str:
+    words = name.lower().replace(" inc", "").replace(" ltd", "").split()[:2]
+    return f"{''.join(words)}{rng.randrange(100)}.example"
+
+
+def _demo_usernames() -> list[str]:
+    return [username for username, *_rest in DEMO_USERS]
+
+
+def _ensure_custom_fields() -> dict[str, list[str]]:
+    choices = {}
+    for order, (record_type, key, label, defaults) in enumerate(CUSTOM_FIELDS):
+        field, _created = CustomField.objects.get_or_create(
+            record_type=record_type,
+            key=key,
+            defaults={
+                "label": label,
+                "field_type": FieldType.SELECT,
+                "choices": defaults,
+                "order": order,
+            },
+        )
+        existing = field.choices if isinstance(field.choices, list) else []
+        usable = [c for c in existing if isinstance(c, str)]
+        choices[key] = usable or defaults
+    return choices
+
+
+def seed_demo(
+    *,
+    scale: str = "small",
+    seed: int = 42,
+    today: date | None = None,
+    progress: Callable[[str], None] | None = None,
+    copy: bool | None = None,
+) -> Counter[str]:
+    """Write the demo records; the demo users must exist. Returns rows created per model.
+
+    `copy` forces (or forbids) PostgreSQL COPY instead of bulk_create; by default the scale
+    decides. It is ignored on other databases.
+    """
+    seeder = Seeder(scale=scale, seed=seed, today=today or timezone.localdate(), progress=progress)
+    return seeder.run(copy=copy)
+
+
+def has_records() -> bool:
+    return any(model.objects.exists() for model in (Company, Contact, Lead, Deal, Ticket))
+
+
+def reset_demo_records() -> None:
+    """Delete every record the generator writes (users, teams and configuration stay).
+
+    Plain DELETEs, children first: the ORM's cascade collector would load a million deals
+    into memory. Foreign keys are checked at commit (Django creates them deferred), so rows
+    pointing at each other (lead and deal, renewals) go without first clearing the links.
+    The outbox goes too, since its rows describe records that no longer exist.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # An earlier seed in this transaction may have made them immediate.
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        for model in SEEDED_MODELS:
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
+        Event.objects.all().delete()
