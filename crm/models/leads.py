@@ -68,6 +68,12 @@ class Lead(Timestamped, Owned, WithCustomFields):
                 violation_error_message=_("A converted lead needs its conversion time."),
             ),
             models.CheckConstraint(
+                condition=Q(first_response_at__isnull=True)
+                | Q(first_response_at__gte=models.F("created_at")),
+                name="lead_response_after_created",
+                violation_error_message=_("A lead cannot be answered before it was created."),
+            ),
+            models.CheckConstraint(
                 condition=Q(qualified_at__isnull=True)
                 | Q(qualified_at__gte=models.F("created_at")),
                 name="lead_qualified_after_created",

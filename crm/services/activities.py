@@ -53,6 +53,8 @@ def _answers_a_lead(activity: Activity) -> bool:
 
 def _record_lead_response(activity: Activity, actor: User | None) -> None:
     lead = Lead.objects.select_for_update().get(pk=activity.lead_id)
+    if activity.occurred_at < lead.created_at:
+        return  # contact before the lead existed answers nothing it asked
     changes = {}
     # An activity logged late but dated earlier is still the first response.
     if lead.first_response_at is None or activity.occurred_at < lead.first_response_at:

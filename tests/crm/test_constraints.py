@@ -304,6 +304,16 @@ BAD_NEW_ROWS = [
         id="churned company without customer_since",
     ),
     bad(
+        "lead_response_after_created",
+        m.Lead,
+        lambda c: {
+            "name": "Early",
+            "created_at": c.now,
+            "first_response_at": c.now - timedelta(hours=1),
+        },
+        id="lead answered before it was created",
+    ),
+    bad(
         "company_churn_after_becoming_customer",
         m.Company,
         lambda c: {

@@ -212,3 +212,17 @@ def test_a_failed_conversion_leaves_nothing_behind(rep):
     lead.refresh_from_db()
     assert lead.status == LeadStatus.NEW
     assert Lead.objects.get().converted_at is None
+
+
+@pytest.mark.django_db
+def test_an_activity_dated_before_the_lead_existed_is_not_its_response(rep):
+    lead = LeadFactory(owner=rep)
+    services.activity_log(
+        actor=rep,
+        kind=ActivityKind.CALL,
+        lead=lead,
+        occurred_at=lead.created_at - timedelta(days=1),
+    )
+
+    lead.refresh_from_db()
+    assert lead.first_response_at is None and lead.status == LeadStatus.NEW
