@@ -7,6 +7,7 @@ The value, the per-segment breakdown and the drill-down all come from that one q
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Q, QuerySet
@@ -164,6 +165,20 @@ def to_decimal(value) -> Decimal | None:
     if isinstance(value, Decimal):
         return value
     return Decimal(str(value))
+
+
+def duration_seconds(duration) -> Decimal | None:
+    """Seconds in a summed or averaged duration.
+
+    PostgreSQL returns an interval (a timedelta); SQLite may return bare microseconds when
+    Django's converter does not run on an aggregate.
+    """
+    if duration is None:
+        return None
+    if isinstance(duration, timedelta):
+        micro = (duration.days * 86400 + duration.seconds) * 1_000_000 + duration.microseconds
+        return Decimal(micro) / 1_000_000
+    return to_decimal(duration) / 1_000_000
 
 
 def rounded(value: Decimal | None, places: int = 4) -> Decimal | None:

@@ -7,7 +7,7 @@ Conventions shared by the definitions below:
   drill-down count always matches one of the two.
 - Money is amount × exchange rate: the amount in the installation's currency.
 - Durations are timestamp differences summed in SQL. PostgreSQL returns an interval and SQLite
-  microseconds, which Django's DurationField converter turns into a timedelta; `_seconds`
+  microseconds, which Django's DurationField converter turns into a timedelta; `duration_seconds`
   accepts either, so both databases give the same number.
 """
 
@@ -34,7 +34,18 @@ from django.utils.translation import gettext_lazy as _
 from crm.models import Deal, DealKind, DealStageChange, DealStatus, Lead
 
 from ..periods import Period
-from ..registry import ALL, KPI, Bands, Result, Segment, ratio, register, rounded, to_decimal
+from ..registry import (
+    ALL,
+    KPI,
+    Bands,
+    Result,
+    Segment,
+    duration_seconds,
+    ratio,
+    register,
+    rounded,
+    to_decimal,
+)
 from .revenue import customers_at_start
 
 HOUR = Decimal(3600)
@@ -149,16 +160,6 @@ def _duration(expression):
     return lambda period: {"duration": Sum(expression), "records": Count("id")}
 
 
-def _seconds(duration) -> Decimal | None:
-    """Seconds in a summed duration: a timedelta, or bare microseconds if no converter ran."""
-    if duration is None:
-        return None
-    if isinstance(duration, timedelta):
-        micro = (duration.days * 86400 + duration.seconds) * 1_000_000 + duration.microseconds
-        return Decimal(micro) / 1_000_000
-    return to_decimal(duration) / 1_000_000
-
-
 def _total(row: dict) -> Result:
     total = rounded(to_decimal(row["total"]) or Decimal(0), 2)
     return Result(total, total, to_decimal(row["records"]))
@@ -182,7 +183,7 @@ def _mean_money(row: dict) -> Result:
     return Result(rounded(result.value, 2), result.numerator, result.denominator)
 
 
-def _mean_duration(unit: Decimal, seconds_of=_seconds):
+def _mean_duration(unit: Decimal, seconds_of=duration_seconds):
     """Mean of the summed durations in `unit`; the numerator is the total in that unit."""
 
     def combine(row: dict) -> Result:
@@ -322,7 +323,7 @@ def sales_cycle_median_days(period: Period, segment: Segment = ALL) -> Result:
         .order_by("cycle", "pk")
         .values_list("cycle", flat=True)[middle : middle + 1 + even]
     )
-    seconds = [_seconds(cycle) for cycle in cycles]
+    seconds = [duration_seconds(cycle) for cycle in cycles]
     return Result(rounded(sum(seconds) / len(seconds) / DAY), None, Decimal(count))
 
 

@@ -1,6 +1,5 @@
 """Support KPIs (KPIS.md): response and resolution times, first contact resolution, SLA."""
 
-from datetime import timedelta
 from decimal import Decimal
 
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
@@ -10,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.models import Ticket
 
 from ..periods import Period
-from ..registry import KPI, Bands, Result, ratio, register, rounded
+from ..registry import KPI, Bands, Result, duration_seconds, ratio, register, rounded
 
 TICKET_SEGMENTS = {
     "ticket_channel": "channel",
@@ -37,12 +36,9 @@ def elapsed(until: str):
 
 
 def hours(value) -> Decimal:
-    """Hours in a summed duration: a timedelta, or bare microseconds if no converter ran."""
-    if value is None:
-        return Decimal(0)
-    if isinstance(value, timedelta):
-        value = (value.days * 86400 + value.seconds) * 1_000_000 + value.microseconds
-    return Decimal(value) / 3_600_000_000
+    """Hours in a summed duration (none summed is zero hours)."""
+    seconds = duration_seconds(value)
+    return Decimal(0) if seconds is None else seconds / 3600
 
 
 def _mean_hours(row: dict) -> Result:
