@@ -1,6 +1,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 
@@ -14,6 +15,9 @@ class Role(models.TextChoices):
 
 
 class User(AbstractUser):
+    # Per-user choices such as the columns shown on each list page, keyed by page.
+    preferences = models.JSONField(_("preferences"), default=dict, blank=True)
+
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
@@ -22,8 +26,9 @@ class User(AbstractUser):
     def __str__(self):
         return self.get_full_name() or self.username
 
-    @property
+    @cached_property
     def role_names(self) -> list[str]:
+        # Cached for the life of this object (one request), so role checks cost one query.
         return [group.name for group in self.groups.all()]
 
     @property
@@ -34,7 +39,7 @@ class User(AbstractUser):
         return ", ".join(str(labels.get(name, name)) for name in self.role_names)
 
     def has_role(self, role: Role) -> bool:
-        return any(group.name == role for group in self.groups.all())
+        return role in self.role_names
 
 
 class Team(models.Model):

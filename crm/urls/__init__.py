@@ -4,11 +4,12 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import api, views
+from crm import api, views
 
+# Sections not built yet show a placeholder page.
 section_urls = [
     path(f"{section}/", views.section_placeholder, {"section": section}, name=section)
-    for section in views.SECTIONS
+    for section in ("goals", "automations")
 ]
 
 urlpatterns = [
@@ -24,5 +25,10 @@ urlpatterns = [
     path("api/me/", api.me, name="api-me"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("crm.urls.records")),
+    path("", include("crm.urls.deals")),
+    path("", include("crm.urls.work")),
+    path("", include("crm.urls.support")),
+    path("", include("metrics.urls")),
     *section_urls,
 ]

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from . import services
+from crm import services
 
 SECTIONS = {
     "leads": _("Leads"),
