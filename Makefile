@@ -6,7 +6,7 @@ PY := $(BIN)/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/crm
 CI_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test install lint format migrate bench services
+.PHONY: run test install lint format migrate bench services browser
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -30,7 +30,7 @@ run: migrate
 	bash scripts/run.sh
 
 # The whole suite on SQLite; under CI=true also on PostgreSQL with a real Redis and Celery.
-test: install
+test: install browser
 	$(BIN)/ruff check .
 ifeq ($(CI),true)
 	bash scripts/ensure-services.sh
@@ -47,6 +47,15 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Browser tests drive Debian's Chromium (never a downloaded one). Under CI it must be there;
+# elsewhere it is installed when apt-get can run, and the browser tests skip otherwise.
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  elif [ "$(CI)" = true ]; then echo "chromium is required under CI" >&2; exit 1; \
+	  else echo "chromium not installed: browser tests will skip"; fi; }
 
 # Benchmarks print figures; they are never part of `make test`.
 bench: install

@@ -12,6 +12,9 @@ from .models.users import Role
 SALES_RECORDS = ["company", "contact", "lead", "deal", "activity", "task"]
 SUPPORT_RECORDS = ["ticket", "ticketmessage", "contact", "activity", "task"]
 REFERENCE_RECORDS = ["pipeline", "stage", "slapolicy", "customfield", "user", "team"]
+# The support desk's own records: agents write the knowledge base and send surveys.
+KNOWLEDGE_RECORDS = ["article", "articlecategory"]
+SURVEY_RECORDS = ["surveyinvitation"]
 
 
 def _crud(models: list[str], actions=("view", "add", "change")) -> set[str]:
@@ -21,10 +24,16 @@ def _crud(models: list[str], actions=("view", "add", "change")) -> set[str]:
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.SALES_REP: _crud(SALES_RECORDS)
     | _crud(REFERENCE_RECORDS, actions=("view",))
-    | {"crm.view_ticket", "crm.view_subscription", "crm.view_surveyanswer"},
-    Role.SUPPORT_AGENT: _crud(SUPPORT_RECORDS)
+    | {"crm.view_ticket", "crm.view_subscription", "crm.view_surveyanswer", "crm.view_article"},
+    Role.SUPPORT_AGENT: _crud(SUPPORT_RECORDS + KNOWLEDGE_RECORDS + SURVEY_RECORDS)
     | _crud(REFERENCE_RECORDS + ["company", "surveyanswer"], actions=("view",)),
-    Role.MANAGER: _crud(SALES_RECORDS + SUPPORT_RECORDS + ["subscription", "expense"])
+    Role.MANAGER: _crud(
+        SALES_RECORDS
+        + SUPPORT_RECORDS
+        + KNOWLEDGE_RECORDS
+        + SURVEY_RECORDS
+        + ["subscription", "expense"]
+    )
     | _crud(REFERENCE_RECORDS + ["surveyanswer", "loginevent", "event"], actions=("view",))
     | {"crm.change_team", "crm.delete_task", "metrics.view_kpisnapshot"},
 }

@@ -30,3 +30,15 @@ def require_redis() -> str:
             pytest.fail(message + " (CI=true: services are required)")
         pytest.skip(message)
     return url
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def require_chromium() -> str:
+    if not os.path.exists(CHROMIUM):
+        message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+        if in_ci():
+            pytest.fail(message + " (CI=true: `make test` installs it)")
+        pytest.skip(message)
+    return CHROMIUM

@@ -4,10 +4,11 @@ from .custom_fields import CustomField, FieldType, RecordType
 from .deals import Deal, DealKind, DealStageChange, DealStatus
 from .events import Event
 from .expenses import ACQUISITION_CATEGORIES, RETENTION_CATEGORIES, Expense, ExpenseCategory
+from .knowledge import Article, ArticleCategory, ArticleStatus
 from .leads import Lead, LeadSource, LeadStatus
 from .pipelines import Pipeline, Stage, StageOutcome
 from .subscriptions import Subscription, SubscriptionStatus
-from .surveys import SCORE_RANGES, SurveyAnswer, SurveyKind
+from .surveys import SCORE_RANGES, SurveyAnswer, SurveyInvitation, SurveyKind
 from .tasks import Task, TaskPriority, TaskStatus
 from .tickets import (
     DONE_STATUSES,
@@ -29,6 +30,9 @@ __all__ = [
     "SCORE_RANGES",
     "Activity",
     "ActivityKind",
+    "Article",
+    "ArticleCategory",
+    "ArticleStatus",
     "Company",
     "Contact",
     "ContactStage",
@@ -59,6 +63,7 @@ __all__ = [
     "Subscription",
     "SubscriptionStatus",
     "SurveyAnswer",
+    "SurveyInvitation",
     "SurveyKind",
     "Task",
     "TaskPriority",

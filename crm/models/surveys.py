@@ -65,3 +65,77 @@ class SurveyAnswer(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()}: {self.score}"
+
+
+class SurveyInvitation(models.Model):
+    """One emailed survey link: its token is the customer's only key to one answer.
+
+    The token is 256 random bits (see crm.services.surveys); it is spent once `answered_at`
+    is set, and refused after `expires_at`.
+    """
+
+    token = models.CharField(_("token"), max_length=64, unique=True)
+    kind = models.CharField(_("survey"), max_length=4, choices=SurveyKind)
+    contact = models.ForeignKey(
+        "crm.Contact",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="survey_invitations",
+    )
+    company = models.ForeignKey(
+        "crm.Company",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="survey_invitations",
+    )
+    ticket = models.ForeignKey(
+        "crm.Ticket",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="survey_invitations",
+    )
+    email = models.EmailField(_("sent to"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField(_("expires"))
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    answer = models.OneToOneField(
+        SurveyAnswer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitation",
+    )
+
+    class Meta:
+        verbose_name = _("survey invitation")
+        verbose_name_plural = _("survey invitations")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=SurveyKind.values),
+                name="survey_invitation_kind_known",
+                violation_error_message=_("Unknown survey."),
+            ),
+            # A resolved ticket gets at most one invitation of each kind, however often the
+            # resolution task runs.
+            models.UniqueConstraint(
+                fields=["ticket", "kind"],
+                condition=Q(ticket__isnull=False),
+                name="survey_invitation_once_per_ticket",
+            ),
+            models.CheckConstraint(
+                condition=Q(answered_at__isnull=True) | Q(answer__isnull=False),
+                name="survey_invitation_answered_has_answer",
+                violation_error_message=_("An answered invitation points to its answer."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} → {self.email or self.contact_id}"
+
+    def is_expired(self, now=None) -> bool:
+        return (now or timezone.now()) >= self.expires_at

@@ -1,0 +1,176 @@
+"""Forms of the deal pages: the board and list filters, the deal form and the stage move."""
+
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from crm.access import teammates, visible, visible_teams
+from crm.forms.custom_fields import ServiceModelForm
+from crm.models import Company, Contact, Deal, DealStatus, Pipeline, RecordType, Stage
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"})
+
+
+class DealFilterForm(forms.Form):
+    """Owner, team and expected close range: the filters the board and the list share."""
+
+    owner = forms.ModelChoiceField(queryset=None, required=False, label=_("Owner"))
+    team = forms.ModelChoiceField(queryset=None, required=False, label=_("Team"))
+    close_from = forms.DateField(required=False, label=_("Closes from"), widget=DATE_INPUT)
+    close_to = forms.DateField(required=False, label=_("Closes until"), widget=DATE_INPUT)
+
+    def __init__(self, data=None, *, user, **kwargs):
+        super().__init__(data, **kwargs)
+        self.fields["owner"].queryset = teammates(user).order_by("first_name", "last_name")
+        self.fields["team"].queryset = visible_teams(user)
+
+    def filter(self, queryset: QuerySet) -> QuerySet:
+        """The queryset narrowed by the valid filters (invalid ones are ignored and shown)."""
+        if not self.is_bound or not self.is_valid():
+            return queryset
+        data = self.cleaned_data
+        if data.get("owner"):
+            queryset = queryset.filter(owner=data["owner"])
+        if data.get("team"):
+            queryset = queryset.filter(team=data["team"])
+        if data.get("close_from"):
+            queryset = queryset.filter(expected_close_date__gte=data["close_from"])
+        if data.get("close_to"):
+            queryset = queryset.filter(expected_close_date__lte=data["close_to"])
+        return queryset
+
+    def cleaned_or_empty(self) -> dict:
+        return self.cleaned_data if self.is_bound and self.is_valid() else {}
+
+
+SORTS = {
+    # URL value: (label, ordering)
+    "-created": (_("Newest"), ["-created_at", "-id"]),
+    "created": (_("Oldest"), ["created_at", "id"]),
+    "name": (_("Name A–Z"), ["name", "id"]),
+    "-name": (_("Name Z–A"), ["-name", "-id"]),
+    "-amount": (_("Largest amount"), ["-amount", "-id"]),
+    "amount": (_("Smallest amount"), ["amount", "id"]),
+    "close": (_("Closing soonest"), ["expected_close_date", "id"]),
+    "-close": (_("Closing latest"), ["-expected_close_date", "-id"]),
+    "stage": (_("Stage"), ["pipeline__order", "stage__order", "-id"]),
+}
+DEFAULT_SORT = "-created"
+
+
+class DealListFilterForm(DealFilterForm):
+    """The list adds stage, status and a sort order to the board's filters."""
+
+    stage = forms.ModelChoiceField(queryset=None, required=False, label=_("Stage"))
+    status = forms.ChoiceField(
+        choices=[("", _("Any status")), *DealStatus.choices], required=False, label=_("Status")
+    )
+    sort = forms.ChoiceField(
+        choices=[(key, label) for key, (label, _order) in SORTS.items()],
+        required=False,
+        label=_("Sort by"),
+    )
+
+    def __init__(self, data=None, *, user, **kwargs):
+        super().__init__(data, user=user, **kwargs)
+        self.fields["stage"].queryset = Stage.objects.select_related("pipeline").order_by(
+            "pipeline__order", "pipeline__name", "order"
+        )
+
+    def filter(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter(queryset)
+        data = self.cleaned_or_empty()
+        if data.get("stage"):
+            queryset = queryset.filter(stage=data["stage"])
+        if data.get("status"):
+            queryset = queryset.filter(status=data["status"])
+        return queryset
+
+    def ordering(self) -> list[str]:
+        sort = self.cleaned_or_empty().get("sort") or DEFAULT_SORT
+        return SORTS[sort][1]
+
+    def sort_key(self) -> str:
+        return self.cleaned_or_empty().get("sort") or DEFAULT_SORT
+
+
+class DealForm(ServiceModelForm):
+    """Create and edit a deal; custom fields are added by ServiceModelForm."""
+
+    record_type = RecordType.DEAL
+
+    class Meta:
+        model = Deal
+        fields = [
+            "name",
+            "company",
+            "contact",
+            "amount",
+            "currency",
+            "exchange_rate",
+            "kind",
+            "expected_close_date",
+            "owner",
+            "team",
+        ]
+        widgets = {"expected_close_date": DATE_INPUT}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only records the user may see can be linked; keep the current ones selectable.
+        current = self.instance if self.instance.pk else None
+        self.fields["company"].queryset = _visible_or_current(
+            Company, user, current and current.company_id
+        )
+        self.fields["contact"].queryset = _visible_or_current(
+            Contact, user, current and current.contact_id
+        )
+        self.fields["owner"].queryset = teammates(user).order_by("first_name", "last_name")
+        self.fields["team"].queryset = visible_teams(user)
+
+
+def _visible_or_current(model, user, current_pk) -> QuerySet:
+    condition = Q(pk__in=visible(model, user).values("pk"))
+    if current_pk:
+        condition |= Q(pk=current_pk)
+    return model.objects.filter(condition)
+
+
+class DealCreateForm(DealForm):
+    """A new deal starts in the first open stage of the chosen pipeline."""
+
+    pipeline = forms.ModelChoiceField(
+        queryset=Pipeline.objects.all(), label=_("Pipeline"), empty_label=None
+    )
+    field_order = ["name", "pipeline"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        default = Pipeline.objects.filter(is_default=True).first()
+        if default is not None:
+            self.fields["pipeline"].initial = default.pk
+
+
+class StageMoveForm(forms.Form):
+    """The stage move of the board, as a form for keyboard users on the deal page."""
+
+    stage = forms.ModelChoiceField(queryset=Stage.objects.none(), label=_("Move to stage"))
+    lost_reason = forms.CharField(
+        max_length=200, required=False, label=_("Why was it lost?"), strip=True
+    )
+
+    def __init__(self, data=None, *, deal: Deal | None = None, **kwargs):
+        super().__init__(data, **kwargs)
+        if deal is not None:
+            # Every stage may be posted; the service refuses the other pipelines' with a message.
+            self.fields["stage"].queryset = Stage.objects.filter(pipeline=deal.pipeline_id)
+            self.fields["stage"].initial = deal.stage_id
+        else:
+            self.fields["stage"].queryset = Stage.objects.all()
+
+
+class MoveInputForm(StageMoveForm):
+    """What the board posts: any stage id (the service checks the pipeline)."""
+
+    def __init__(self, data=None, **kwargs):
+        super().__init__(data, deal=None, **kwargs)

@@ -1,0 +1,25 @@
+"""Pages as a browser runs them: scripts load under the strict CSP and nothing is refused."""
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def csp_violations(page) -> list[str]:
+    messages = []
+    page.on(
+        "console",
+        lambda message: (
+            messages.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return messages
+
+
+def test_home_renders_with_navigation_and_no_csp_violation(page_as, rep):
+    page = page_as(rep)
+    refused = csp_violations(page)
+    page.goto("/")
+    assert str(rep) in page.get_by_test_id("current-user").inner_text()
+    assert page.locator("nav a.nav-link", has_text="Deals").count() == 1
+    assert refused == []
