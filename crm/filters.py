@@ -91,9 +91,11 @@ class CustomFieldFilterSet(filters.FilterSet):
 
     q = filters.CharFilter(label=_("Search"), method="filter_search")
 
-    def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, definitions=None):
         super().__init__(data, queryset, request=request, prefix=prefix)
-        self.custom_definitions = definitions_for(self.record_type) if self.record_type else []
+        if definitions is None:
+            definitions = definitions_for(self.record_type) if self.record_type else []
+        self.custom_definitions = definitions
         for definition in self.custom_definitions:
             self._add_custom_filters(definition, _filter_form_field(definition))
 
@@ -185,10 +187,16 @@ class LeadFilter(CustomFieldFilterSet):
     search_fields = ("name", "email", "phone", "company_name")
 
     status = filters.MultipleChoiceFilter(
-        label=_("Status"), choices=LeadStatus.choices, widget=forms.CheckboxSelectMultiple
+        distinct=False,
+        label=_("Status"),
+        choices=LeadStatus.choices,
+        widget=forms.CheckboxSelectMultiple,
     )
     source = filters.MultipleChoiceFilter(
-        label=_("Source"), choices=LeadSource.choices, widget=forms.CheckboxSelectMultiple
+        distinct=False,
+        label=_("Source"),
+        choices=LeadSource.choices,
+        widget=forms.CheckboxSelectMultiple,
     )
     owner = _owner_filter()
     team = _team_filter()
@@ -209,6 +217,7 @@ class ContactFilter(CustomFieldFilterSet):
     search_fields = ("first_name", "last_name", "email", "phone", "title", "company__name")
 
     lifecycle_stage = filters.MultipleChoiceFilter(
+        distinct=False,
         label=_("Lifecycle stage"),
         choices=ContactStage.choices,
         widget=forms.CheckboxSelectMultiple,
@@ -231,7 +240,10 @@ class CompanyFilter(CustomFieldFilterSet):
     search_fields = ("name", "domain")
 
     lifecycle = filters.MultipleChoiceFilter(
-        label=_("Lifecycle"), choices=Lifecycle.choices, widget=forms.CheckboxSelectMultiple
+        distinct=False,
+        label=_("Lifecycle"),
+        choices=Lifecycle.choices,
+        widget=forms.CheckboxSelectMultiple,
     )
     industry = filters.ChoiceFilter(label=_("Industry"), choices=Industry.choices)
     size_band = filters.ChoiceFilter(label=_("Size"), choices=SizeBand.choices)
@@ -260,12 +272,18 @@ class DealFilter(CustomFieldFilterSet):
 
     owner = _owner_filter()
     team = _team_filter()
-    stage = filters.ModelMultipleChoiceFilter(label=_("Stage"), queryset=_stages)
+    stage = filters.ModelMultipleChoiceFilter(label=_("Stage"), queryset=_stages, distinct=False)
     status = filters.MultipleChoiceFilter(
-        label=_("Status"), choices=DealStatus.choices, widget=forms.CheckboxSelectMultiple
+        distinct=False,
+        label=_("Status"),
+        choices=DealStatus.choices,
+        widget=forms.CheckboxSelectMultiple,
     )
     kind = filters.MultipleChoiceFilter(
-        label=_("Kind"), choices=DealKind.choices, widget=forms.CheckboxSelectMultiple
+        distinct=False,
+        label=_("Kind"),
+        choices=DealKind.choices,
+        widget=forms.CheckboxSelectMultiple,
     )
     expected_close = filters.DateFromToRangeFilter(
         label=_("Expected close"),

@@ -136,7 +136,11 @@ class ServiceModelForm(CustomFieldsFormMixin, forms.ModelForm):
             name: self.cleaned_data[name] for name in self._meta.fields if name in self.cleaned_data
         }
         if self.custom_definitions:
-            data["custom"] = self.cleaned_custom
+            # Every field of the form is sent, a cleared one as None, because the services
+            # merge what they get into the record's values (keys of retired fields stay).
+            data["custom"] = {
+                d.key: self.cleaned_custom.get(d.key) for d in self.custom_definitions
+            }
         return data
 
     def add_service_errors(self, error: ValidationError) -> None:

@@ -76,7 +76,23 @@ def test_edit_form_starts_from_the_record_values_and_keeps_other_keys(deal_field
         data={"name": deal.name, "amount": "1", "custom__interest": "CRM", "custom__seats": ""},
     )
     assert bound.is_valid(), bound.errors
-    assert bound.service_data()["custom"] == {"interest": "CRM", "retired": "old"}
+    assert bound.service_data()["custom"] == {"interest": "CRM", "seats": None}
+
+
+def test_clearing_a_custom_value_through_the_form_removes_it_from_the_record(
+    deal_fields, admin_user
+):
+    from crm.services import record_update
+
+    deal = DealFactory(custom={"interest": "Support", "seats": 3, "retired": "old"})
+    form = DealForm(
+        instance=deal,
+        data={"name": deal.name, "amount": "1", "custom__interest": "CRM", "custom__seats": ""},
+    )
+    assert form.is_valid(), form.errors
+    record_update(deal, actor=admin_user, data=form.service_data())
+    deal.refresh_from_db()
+    assert deal.custom == {"interest": "CRM", "retired": "old"}
 
 
 def test_service_errors_land_on_the_named_fields(deal_fields):

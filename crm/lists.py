@@ -1,0 +1,328 @@
+"""The list pages' machinery: filters, sorting, pagination, chosen columns and bulk actions.
+
+A page describes itself with a `ListPage` (its columns, FilterSet and detail URL); the view
+calls `list_context(request, page, queryset)` with a queryset already limited by
+`crm.access.visible`. Whatever the number of rows shown, a page runs a fixed number of
+queries: every column reads the row or a `select_related` relation, and the users named by
+user-type custom fields are fetched in one query.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django import forms
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import DecimalField, F, FloatField, Model, QuerySet
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+
+from crm import access
+from crm.custom_fields import definitions_for
+from crm.forms.custom_fields import PREFIX
+from crm.models import CustomField, FieldType, User
+
+PER_PAGE = 25
+MAX_BULK = 500
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    value: Callable[[Any], Any]
+    sort: str | None = None  # the field to order by, or None when not sortable
+    link: bool = False  # the cell links to the record's page
+    sort_expression: Any = None  # a custom field's ordering expression
+
+
+@dataclass
+class ListPage:
+    """What a list page shows: its columns, filters, detail page and bulk actions."""
+
+    name: str  # key in user.preferences["columns"], and URL name of the list
+    record_type: str
+    filterset_class: type
+    columns: list[Column]
+    default_columns: list[str]
+    detail_url: str
+    default_sort: str
+    select_related: tuple[str, ...] = ()
+    per_page: int = PER_PAGE
+    extra: dict = field(default_factory=dict)
+
+    def all_columns(self, definitions: list[CustomField]) -> list[Column]:
+        return [*self.columns, *(custom_column(d) for d in definitions)]
+
+
+def display_value(value) -> Any:
+    """A model value as a cell shows it."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, datetime):
+        return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+    if isinstance(value, date):
+        return formats.date_format(value, "SHORT_DATE_FORMAT")
+    if isinstance(value, Model):
+        return str(value)
+    return formats.localize(value)
+
+
+def format_custom(definition: CustomField, value, users: dict[int, User] | None = None) -> Any:
+    """A stored custom value as people read it."""
+    if value is None or value == "" or value == []:
+        return ""
+    kind = definition.field_type
+    if kind == FieldType.MULTI_SELECT and isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    if kind == FieldType.CHECKBOX:
+        return _("Yes") if value else _("No")
+    if kind == FieldType.USER:
+        user = (users or {}).get(value)
+        return str(user) if user else ""
+    if kind == FieldType.DATETIME and isinstance(value, str):
+        return value.replace("T", " ")[:16]
+    return value
+
+
+def custom_values(record, definitions: list[CustomField]) -> list[tuple[str, Any]]:
+    """(label, display value) of each custom field of one record (detail pages)."""
+    custom = record.custom or {}
+    user_ids = [
+        custom[d.key]
+        for d in definitions
+        if d.field_type == FieldType.USER and isinstance(custom.get(d.key), int)
+    ]
+    users = User.objects.in_bulk(user_ids) if user_ids else {}
+    return [(d.label, format_custom(d, custom.get(d.key), users)) for d in definitions]
+
+
+def custom_column(definition: CustomField) -> Column:
+    text = KeyTextTransform(definition.key, "custom")
+    if definition.field_type == FieldType.NUMBER:
+        expression = Cast(text, FloatField())
+    elif definition.field_type == FieldType.MONEY:
+        expression = Cast(text, DecimalField(max_digits=14, decimal_places=2))
+    else:
+        expression = text
+    sortable = definition.field_type not in (FieldType.LONG_TEXT, FieldType.MULTI_SELECT)
+    return Column(
+        key=f"{PREFIX}{definition.key}",
+        label=definition.label,
+        value=lambda row, d=definition: (row.custom or {}).get(d.key),
+        sort=f"{PREFIX}{definition.key}" if sortable else None,
+        sort_expression=expression if sortable else None,
+    )
+
+
+def chosen_columns(user, page: ListPage, available: list[Column]) -> list[Column]:
+    """The columns the user chose for this page (their order kept), or the page's default."""
+    by_key = {column.key: column for column in available}
+    saved = (user.preferences or {}).get("columns", {}).get(page.name)
+    keys = saved if isinstance(saved, list) else page.default_columns
+    columns = [by_key[key] for key in keys if isinstance(key, str) and key in by_key]
+    return columns or [by_key[key] for key in page.default_columns if key in by_key]
+
+
+def save_columns(user, page: ListPage, keys: Iterable[str]) -> list[str]:
+    """Store the user's column choice; unknown keys are dropped, the page's order is kept."""
+    wanted = set(keys)
+    available = page.all_columns(definitions_for(page.record_type))
+    chosen = [column.key for column in available if column.key in wanted]
+    preferences = dict(user.preferences or {})
+    columns = dict(preferences.get("columns") or {})
+    columns[page.name] = chosen or list(page.default_columns)
+    preferences["columns"] = columns
+    user.preferences = preferences
+    # A personal display setting, not a business record: no service or event needed.
+    user.save(update_fields=["preferences"])
+    return columns[page.name]
+
+
+def _ordering(sort: str, available: list[Column], default: str) -> tuple[str, list]:
+    by_key = {column.sort: column for column in available if column.sort}
+    key = sort.removeprefix("-")
+    column = by_key.get(key)
+    if column is None:
+        return default, [default, "-pk" if default.startswith("-") else "pk"]
+    descending = sort.startswith("-")
+    target = column.sort_expression if column.sort_expression is not None else F(column.sort)
+    ordered = target.desc(nulls_last=True) if descending else target.asc(nulls_last=True)
+    return sort, [ordered, "-pk" if descending else "pk"]
+
+
+def list_context(request, page: ListPage, queryset: QuerySet) -> dict:
+    """Everything a list template needs, for `queryset` (already limited to visible rows)."""
+    definitions = definitions_for(page.record_type)
+    available = page.all_columns(definitions)
+    columns = chosen_columns(request.user, page, available)
+    filterset = page.filterset_class(
+        request.GET or None,
+        queryset=queryset.select_related(*page.select_related),
+        request=request,
+        definitions=definitions,
+    )
+    bootstrap(filterset.form)
+    rows_qs = filterset.qs
+    sort, ordering = _ordering(request.GET.get("sort", ""), available, page.default_sort)
+    paginator = Paginator(rows_qs.order_by(*ordering), page.per_page)
+    page_obj = paginator.get_page(request.GET.get("page"))
+    records = list(page_obj.object_list)
+    users = _users_named(records, [d for d in definitions if d.field_type == FieldType.USER])
+    custom_by_key = {f"{PREFIX}{d.key}": d for d in definitions}
+    rows = []
+    for record in records:
+        cells = []
+        for column in columns:
+            raw = column.value(record)
+            definition = custom_by_key.get(column.key)
+            value = format_custom(definition, raw, users) if definition else display_value(raw)
+            cells.append({"value": value, "link": column.link})
+        rows.append(
+            {
+                "record": record,
+                "url": reverse(page.detail_url, args=[record.pk]),
+                "cells": cells,
+            }
+        )
+    headers = [
+        {
+            "column": column,
+            "sorted": sort.removeprefix("-") == column.sort if column.sort else False,
+            "descending": sort.startswith("-"),
+            "next_sort": (
+                f"-{column.sort}" if sort == column.sort else column.sort if column.sort else ""
+            ),
+        }
+        for column in columns
+    ]
+    chosen_keys = {column.key for column in columns}
+    form = filterset.form
+    custom_names = {name for name in form.fields if name.startswith(PREFIX)}
+    return {
+        "filter": filterset,
+        "standard_filter_fields": [form[name] for name in form.fields if name not in custom_names],
+        "custom_filter_fields": [form[name] for name in form.fields if name in custom_names],
+        "custom_filters_used": any(request.GET.get(name) for name in custom_names),
+        "filter_errors": filterset.is_bound and not filterset.form.is_valid(),
+        "page_obj": page_obj,
+        "paginator": paginator,
+        "rows": rows,
+        "headers": headers,
+        "column_choices": [(c.key, c.label, c.key in chosen_keys) for c in available],
+        "list_page": page,
+        "sort": sort,
+    }
+
+
+def _users_named(records: list[Model], definitions: list[CustomField]) -> dict[int, User]:
+    if not definitions:
+        return {}
+    ids = {
+        (record.custom or {}).get(d.key)
+        for record in records
+        for d in definitions
+        if isinstance((record.custom or {}).get(d.key), int)
+    }
+    return User.objects.in_bulk(ids) if ids else {}
+
+
+def bootstrap(form: forms.BaseForm) -> forms.BaseForm:
+    """Give a form's widgets Bootstrap's classes (one place, instead of per-field markup)."""
+    for bound in form:
+        _style(bound.field.widget)
+        if bound.name in form.errors:
+            for widget in getattr(bound.field.widget, "widgets", [bound.field.widget]):
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+    return form
+
+
+def _style(widget: forms.Widget) -> None:
+    for sub in getattr(widget, "widgets", None) or [widget]:
+        if isinstance(sub, forms.CheckboxSelectMultiple | forms.RadioSelect):
+            # Django puts these attrs on the wrapping <div> too: styled in records.css.
+            continue
+        if isinstance(sub, forms.CheckboxInput):
+            css = "form-check-input"
+        elif isinstance(sub, forms.Select):
+            css = "form-select form-select-sm"
+        else:
+            css = "form-control form-control-sm"
+        if "class" not in sub.attrs:
+            sub.attrs["class"] = css
+
+
+# Bulk actions ---------------------------------------------------------------------------
+
+
+class IdsField(forms.Field):
+    """The ids of the rows ticked on a list (repeated `ids` inputs)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        if not value:
+            return []
+        if isinstance(value, str | int):
+            value = [value]
+        try:
+            ids = sorted({int(item) for item in value})
+        except (TypeError, ValueError):
+            raise ValidationError(_("Choose records from the list."), code="invalid") from None
+        if len(ids) > MAX_BULK:
+            raise ValidationError(
+                _("Choose at most %(limit)d records at a time.") % {"limit": MAX_BULK}
+            )
+        return ids
+
+    def validate(self, value):
+        super().validate(value)
+        if not value:
+            raise ValidationError(_("Tick at least one record."), code="required")
+
+
+class BulkForm(forms.Form):
+    """Base of a page's bulk-action form: the ticked ids and the action to apply."""
+
+    ids = IdsField(required=True)
+    next = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, user, **kwargs):
+        self.user = user
+        # Distinct ids: the filter form on the same page has fields of the same names.
+        kwargs.setdefault("auto_id", "bulk_%s")
+        super().__init__(*args, **kwargs)
+
+
+def error_messages(form: forms.BaseForm) -> list[str]:
+    """A form's errors as flash messages, each named after its field."""
+    found = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else None
+        found.extend(f"{label}: {error}" if label else str(error) for error in errors)
+    return found
+
+
+def bulk_targets(user, queryset: QuerySet, ids: list[int]) -> list[Model]:
+    """The ticked records the user may change: invisible ids are ignored, never touched."""
+    records = list(access.visible(queryset, user).filter(pk__in=ids).order_by("pk"))
+    if records and not access.can_change(user, records[0]):
+        raise PermissionDenied
+    return records
+
+
+def safe_next(request, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
