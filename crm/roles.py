@@ -35,7 +35,10 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         + ["subscription", "expense"]
     )
     | _crud(REFERENCE_RECORDS + ["surveyanswer", "loginevent", "event"], actions=("view",))
-    | {"crm.change_team", "crm.delete_task", "metrics.view_kpisnapshot"},
+    | {"crm.change_team", "crm.delete_task", "metrics.view_kpisnapshot"}
+    # Managers tune the dashboards' reference bands and the health score weights.
+    | {"metrics.view_companyhealth", "metrics.view_healthsettings", "metrics.change_healthsettings"}
+    | {f"metrics.{a}_kpibandoverride" for a in ("view", "add", "change", "delete")},
 }
 
 ALL_PERMISSIONS = "__all__"

@@ -186,7 +186,45 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(hour=1, minute=30),
         "options": {"expires": 6 * 3600},
     },
+    # Support desk: stamp SLA breaches while nobody looks at the ticket; every 5 minutes so
+    # the queue and the breach KPI are at most that late. Expires before the next run.
+    "mark-sla-breaches": {
+        "task": "crm.mark_sla_breaches",
+        "schedule": 300.0,
+        "options": {"expires": 240},
+    },
+    # Support desk: NPS survey to customer contacts not asked in 90 days; Monday morning so
+    # answers arrive in the working week.
+    "send-nps-surveys-weekly": {
+        "task": "crm.send_scheduled_nps_surveys",
+        "schedule": crontab(hour=9, minute=0, day_of_week=1),
+        "options": {"expires": 6 * 3600},
+    },
+    # Customer health scores as of yesterday, once its activities are in (after the KPIs).
+    "store-company-health-nightly": {
+        "task": "metrics.store_company_health",
+        "schedule": crontab(hour=2, minute=15),
+        "options": {"expires": 6 * 3600},
+    },
+    # Today's running day, month and quarter, so dashboards are at most an hour behind.
+    "refresh-open-kpi-periods-hourly": {
+        "task": "metrics.refresh_open_periods",
+        "schedule": crontab(minute=5),
+        "options": {"expires": 50 * 60},
+    },
 }
+
+# Support desk: the address customers' links (surveys, their ticket) point to, and whether a
+# CES survey goes out with the CSAT survey when a ticket is resolved.
+CRM_BASE_URL = env.str("CRM_BASE_URL", default="http://localhost:8000")
+CRM_SURVEY_CES_ON_RESOLVE = env.bool("CRM_SURVEY_CES_ON_RESOLVE", default=False)
+# Posts per client address to the public support, reply and survey forms (django-ratelimit).
+CRM_PUBLIC_FORM_RATE = env.str("CRM_PUBLIC_FORM_RATE", default="10/m")
+
+# Called by `seed_demo` after seeding (dotted paths, crm imports no other app): metrics
+# backfills its KPI snapshots so charts have history on first run. Off in tests, where seeding
+# must stay fast; tests that want it turn it on.
+CRM_AFTER_SEED: list[str] = [] if TESTING else ["metrics.services.backfill_after_seed"]
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)

@@ -1,6 +1,16 @@
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
-from .models import KPISnapshot
+from .models import (
+    CompanyHealth,
+    Dashboard,
+    DashboardCard,
+    HealthSettings,
+    KPIBandOverride,
+    KPISnapshot,
+)
+from .registry import all_kpis
 
 
 @admin.register(KPISnapshot)
@@ -25,3 +35,86 @@ class KPISnapshotAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class KPIBandOverrideForm(forms.ModelForm):
+    kpi = forms.ChoiceField(label=_("KPI"))
+
+    class Meta:
+        model = KPIBandOverride
+        fields = [
+            "kpi",
+            "typical_low",
+            "typical_high",
+            "good_low",
+            "good_high",
+            "exceptional_low",
+            "exceptional_high",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kpi"].choices = [(kpi.key, f"{kpi.label} ({kpi.key})") for kpi in all_kpis()]
+
+
+@admin.register(KPIBandOverride)
+class KPIBandOverrideAdmin(admin.ModelAdmin):
+    """This installation's reference bands; the dashboards and KPI pages colour values by them
+    instead of the code's defaults."""
+
+    form = KPIBandOverrideForm
+    list_display = [
+        "kpi",
+        "typical_low",
+        "typical_high",
+        "good_low",
+        "good_high",
+        "exceptional_low",
+        "exceptional_high",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["kpi"]}),
+        (_("Typical"), {"fields": [("typical_low", "typical_high")]}),
+        (_("Good"), {"fields": [("good_low", "good_high")]}),
+        (_("Exceptional"), {"fields": [("exceptional_low", "exceptional_high")]}),
+    ]
+
+
+@admin.register(HealthSettings)
+class HealthSettingsAdmin(admin.ModelAdmin):
+    """One row: the health score's weights and risk threshold (used from the next nightly run)."""
+
+    list_display = ["__str__", *HealthSettings.WEIGHT_FIELDS, "risk_threshold", "updated_at"]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not HealthSettings.objects.exists()
+
+
+@admin.register(CompanyHealth)
+class CompanyHealthAdmin(admin.ModelAdmin):
+    """Scores written by the nightly task: browsable, never edited by hand."""
+
+    list_display = ["company", "score", "at_risk", "as_of", "computed_at"]
+    list_filter = ["at_risk", "as_of"]
+    search_fields = ["company__name"]
+    list_select_related = ["company"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class DashboardCardInline(admin.TabularInline):
+    model = DashboardCard
+    extra = 0
+
+
+@admin.register(Dashboard)
+class DashboardAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "grain", "segment_field", "segment_value", "shared_with"]
+    list_select_related = ["owner", "shared_with"]
+    search_fields = ["name", "owner__username"]
+    inlines = [DashboardCardInline]

@@ -2,12 +2,15 @@
 
 from datetime import date, timedelta
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from .models import KPISnapshot
+from .models import CardKind, Dashboard, DashboardCard, KPISnapshot
 from .periods import Period, period_for
-from .registry import ALL, KPI, Result, all_kpis
+from .registry import ALL, KPI, REGISTRY, Result, all_kpis
 
 # The nightly fill stores every KPI overall and for each of these segments.
 SNAPSHOT_SEGMENTS = ["owner", "team"]
@@ -81,3 +84,107 @@ def _store(kpi_key: str, period: Period, segment_field: str, segment_value: str,
             "computed_at": timezone.now(),
         },
     )
+
+
+# Days of daily snapshots the demo backfill writes: the daily charts look back a month.
+SEED_BACKFILL_DAYS = 31
+# Costly per day and shown per month: the per-day history of these starts with the nightly fill.
+SEED_SKIP_DAILY = {"health_score"}
+
+
+def refresh_open_periods(*, day: date | None = None) -> int:
+    """Re-snapshot today and the running month and quarter, so dashboards are hours, not a
+    day, behind (the nightly fill then closes yesterday)."""
+    return snapshot_day(day=day or timezone.localdate())
+
+
+def backfill_after_seed(
+    *, today: date | None = None, months: int = 18, scale: str = "small", **_ignored
+) -> int:
+    """History for the charts after `seed_demo` (hooked in through CRM_AFTER_SEED): every month
+    and quarter of the seeded window, the last SEED_BACKFILL_DAYS days (small scale only: the
+    nightly fill builds them up on bigger data), and health scores."""
+    from .health import store_company_health
+
+    last_day = today or timezone.localdate()
+    first_day = period_for("month", last_day).start_date
+    for _month in range(months - 1):
+        first_day = period_for("month", first_day - timedelta(days=1)).start_date
+    kpis = all_kpis()
+    written, seen = 0, set()
+    for grain in ("month", "quarter"):
+        day = first_day
+        while day <= last_day:
+            period = period_for(grain, day)
+            if (grain, period.start) not in seen:
+                seen.add((grain, period.start))
+                written += sum(snapshot_kpi_period(kpi=kpi, period=period) for kpi in kpis)
+            day = period.end_date + timedelta(days=1)
+    daily = [kpi for kpi in kpis if kpi.key not in SEED_SKIP_DAILY]
+    for offset in range(SEED_BACKFILL_DAYS - 1 if scale == "small" else -1, -1, -1):
+        written += snapshot_day(day=last_day - timedelta(days=offset), grains=["day"], kpis=daily)
+    store_company_health(day=last_day)
+    return written
+
+
+# User-built dashboards --------------------------------------------------------------------
+
+
+def dashboard_create(*, owner, data: dict) -> Dashboard:
+    """A new dashboard owned by `owner` (data from DashboardForm.service_data)."""
+    return Dashboard.objects.create(owner=owner, **data)
+
+
+def dashboard_update(*, dashboard: Dashboard, actor, data: dict) -> Dashboard:
+    _require_owner(dashboard, actor)
+    for name, value in data.items():
+        setattr(dashboard, name, value)
+    dashboard.save(update_fields=[*data, "updated_at"])
+    return dashboard
+
+
+def dashboard_delete(*, dashboard: Dashboard, actor) -> None:
+    _require_owner(dashboard, actor)
+    dashboard.delete()
+
+
+def card_add(*, dashboard: Dashboard, actor, data: dict) -> DashboardCard:
+    """Append a card; the key must name a KPI (kind kpi) or a chart (kind chart)."""
+    from . import charts
+
+    _require_owner(dashboard, actor)
+    all_kpis()
+    known = (
+        data["key"] in REGISTRY if data["kind"] == CardKind.KPI else charts.is_chart(data["key"])
+    )
+    if not known:
+        raise ValidationError({"item": _("Unknown KPI or chart.")})
+    with transaction.atomic():
+        # Lock the dashboard so two adds do not take the same position.
+        Dashboard.objects.select_for_update().filter(pk=dashboard.pk).first()
+        last = dashboard.cards.aggregate(last=Max("order"))["last"]
+        return DashboardCard.objects.create(
+            dashboard=dashboard, order=0 if last is None else last + 1, **data
+        )
+
+
+def card_remove(*, card: DashboardCard, actor) -> None:
+    _require_owner(card.dashboard, actor)
+    card.delete()
+
+
+def cards_reorder(*, dashboard: Dashboard, actor, card_ids: list[int]) -> None:
+    """Put the cards in the order of `card_ids`, which must be exactly the dashboard's cards."""
+    _require_owner(dashboard, actor)
+    with transaction.atomic():
+        cards = {card.pk: card for card in dashboard.cards.select_for_update().order_by("pk")}
+        if sorted(card_ids) != sorted(cards) or len(set(card_ids)) != len(card_ids):
+            raise ValidationError(_("The new order must list every card of the dashboard once."))
+        for position, pk in enumerate(card_ids):
+            cards[pk].order = position
+        DashboardCard.objects.bulk_update(cards.values(), ["order"])
+
+
+def _require_owner(dashboard: Dashboard, actor) -> None:
+    if dashboard.owner_id != actor.pk:
+        raise PermissionDenied(_("Only the owner edits this dashboard."))

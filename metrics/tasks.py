@@ -3,7 +3,7 @@ from datetime import date
 from celery import shared_task
 from django.db import OperationalError
 
-from . import services
+from . import health, services
 
 
 @shared_task(
@@ -17,3 +17,29 @@ from . import services
 def snapshot_kpis(day: str | None = None) -> int:
     """Snapshot every KPI for `day` (ISO date; yesterday by default) and its open month/quarter."""
     return services.snapshot_day(day=date.fromisoformat(day) if day else services.yesterday())
+
+
+@shared_task(
+    name="metrics.store_company_health",
+    autoretry_for=(OperationalError,),
+    retry_backoff=60,
+    max_retries=3,
+    soft_time_limit=1800,
+    time_limit=2000,
+)
+def store_company_health(day: str | None = None) -> int:
+    """Store every customer's health score as of `day` (ISO date; yesterday by default)."""
+    return health.store_company_health(day=date.fromisoformat(day) if day else services.yesterday())
+
+
+@shared_task(
+    name="metrics.refresh_open_periods",
+    autoretry_for=(OperationalError,),
+    retry_backoff=60,
+    max_retries=1,
+    soft_time_limit=2400,
+    time_limit=2700,
+)
+def refresh_open_periods() -> int:
+    """Re-snapshot today's day, month and quarter for fresher dashboards."""
+    return services.refresh_open_periods()

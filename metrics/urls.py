@@ -1,9 +1,31 @@
-"""Placeholder routes until the pages are built."""
-
 from django.urls import path
 
-from crm import views
+from . import views
 
 urlpatterns = [
-    path("dashboards/", views.section_placeholder, {"section": "dashboards"}, name="dashboards"),
+    path("dashboards/", views.index, name="dashboards"),
+    path("dashboards/kpi/<slug:key>/", views.kpi_detail, name="kpi"),
+    path("dashboards/kpi/<slug:key>/export.csv", views.kpi_export, name="kpi-export"),
+    path("dashboards/custom/new/", views.dashboard_create, name="dashboard-create"),
+    path("dashboards/custom/<int:pk>/", views.custom_dashboard, name="custom-dashboard"),
+    path("dashboards/custom/<int:pk>/edit/", views.dashboard_edit, name="dashboard-edit"),
+    path("dashboards/custom/<int:pk>/delete/", views.dashboard_delete, name="dashboard-delete"),
+    path("dashboards/custom/<int:pk>/cards/add/", views.card_add, name="dashboard-card-add"),
+    path(
+        "dashboards/custom/<int:pk>/cards/reorder/",
+        views.cards_reorder,
+        name="dashboard-cards-reorder",
+    ),
+    path(
+        "dashboards/custom/<int:pk>/cards/<int:card_pk>/remove/",
+        views.card_remove,
+        name="dashboard-card-remove",
+    ),
+    path(
+        "dashboards/custom/<int:pk>/cards/<int:card_pk>/move/",
+        views.card_move,
+        name="dashboard-card-move",
+    ),
+    # Last: a ready-made dashboard by its slug (executive, sales, support, retention, ...).
+    path("dashboards/<slug:slug>/", views.dashboard, name="dashboard"),
 ]

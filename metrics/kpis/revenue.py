@@ -415,13 +415,26 @@ register(
 # Health score --------------------------------------------------------------------------
 
 
+def _health_settings():
+    # Edited in the admin (metrics.HealthSettings); settings and defaults apply without a row.
+    from ..models import HealthSettings
+
+    return HealthSettings.objects.order_by("pk").first()
+
+
 def health_weights() -> dict[str, float]:
-    """Installation weights (CRM_HEALTH_WEIGHTS) over the defaults; a missing key keeps its
-    default, a zero leaves that component out."""
+    """Installation weights (the HealthSettings row, else CRM_HEALTH_WEIGHTS) over the
+    defaults; a missing key keeps its default, a zero leaves that component out."""
+    row = _health_settings()
+    if row is not None:
+        return row.weights
     return {**DEFAULT_HEALTH_WEIGHTS, **(getattr(settings, "CRM_HEALTH_WEIGHTS", None) or {})}
 
 
 def health_risk_threshold() -> float:
+    row = _health_settings()
+    if row is not None:
+        return row.risk_threshold
     threshold = getattr(settings, "CRM_HEALTH_RISK_THRESHOLD", None)
     return DEFAULT_HEALTH_RISK_THRESHOLD if threshold is None else threshold
 

@@ -1,8 +1,10 @@
 import time
 from datetime import date
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from crm.demo import DEMO_PASSWORD, DEMO_USERS, create_demo_users
 from crm.models import User
@@ -66,3 +68,9 @@ class Command(BaseCommand):
         for model, count in sorted(counts.items()):
             self.stdout.write(f"  {model:<16} {count:>10,}")
         self.stdout.write(f"  {'total':<16} {sum(counts.values()):>10,}  in {elapsed:.1f} s")
+        # Other apps extend seeding (e.g. metrics backfills KPI history) without crm importing
+        # them: dotted paths in CRM_AFTER_SEED, each called with the seed's scale and last day.
+        for hook in getattr(settings, "CRM_AFTER_SEED", []):
+            started = time.monotonic()
+            import_string(hook)(scale=scale, today=today)
+            self.stdout.write(f"  {hook} in {time.monotonic() - started:.1f} s")

@@ -1,0 +1,344 @@
+"""JSON for the charts: built here from snapshot rows and aggregate queries, drawn by
+static/js/charts.js. Templates only pass the payload to `json_script`.
+
+A payload is {"type", "title", "labels", "datasets": [{"label", "data"}], "unit"}, plus
+"unavailable" when the segment does not apply to the chart's records and "empty" when there
+is nothing to draw.
+"""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Avg, Count, Exists, OuterRef, Q, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from crm.models import Deal, Subscription, SurveyAnswer, SurveyKind
+
+from .dashboards import snapshotted, stored_series, supports
+from .kpis.sales import REVENUE, deals_open_at_end, stage_exits_in
+from .periods import Period, period_for, periods_between
+from .registry import REGISTRY, Segment, all_kpis
+
+TREND_POINTS = {"day": 30, "week": 12, "month": 12, "quarter": 8}
+
+CHARTS = {
+    "deals_won_by_month": gettext_lazy("Deals won per month"),
+    "survey_bands": gettext_lazy("Survey answers by score band"),
+    "pipeline_by_stage": gettext_lazy("Pipeline value by stage"),
+    "time_in_stage": gettext_lazy("Time in stage"),
+    "mrr_movement": gettext_lazy("MRR movement by month"),
+}
+
+
+def chart_choices() -> list[tuple[str, str]]:
+    """Every chart a user can put on a dashboard: the fixed ones and a trend per KPI."""
+    trends = [(f"trend:{kpi.key}", _("Trend: %(kpi)s") % {"kpi": kpi.label}) for kpi in all_kpis()]
+    return [(key, str(label)) for key, label in CHARTS.items()] + trends
+
+
+def is_chart(key: str) -> bool:
+    if key.startswith("trend:"):
+        all_kpis()
+        return key.removeprefix("trend:") in REGISTRY
+    return key in CHARTS
+
+
+def build(key: str, period: Period, segment: Segment) -> dict:
+    if key.startswith("trend:"):
+        return trend(key.removeprefix("trend:"), period, segment)
+    return BUILDERS[key](period, segment)
+
+
+def build_many(keys: list[str], period: Period, segment: Segment) -> list[dict]:
+    """Charts for `keys`; the trends share one snapshot query."""
+    all_kpis()
+    trend_keys = [k.removeprefix("trend:") for k in keys if k.startswith("trend:")]
+    trends = trends_for(trend_keys, period, segment)
+    return [
+        trends[k.removeprefix("trend:")] if k.startswith("trend:") else build(k, period, segment)
+        for k in keys
+    ]
+
+
+# Trends ----------------------------------------------------------------------------------
+
+
+def trend_periods(period: Period) -> list[Period]:
+    """The points of a trend ending with `period`: days for a day or week, quarters for a
+    quarter, months otherwise (the year's months; a custom range's months)."""
+    if period.grain in ("day", "week"):
+        grain = "day"
+        first = period.end_date - timedelta(days=TREND_POINTS["day"] - 1)
+    elif period.grain == "quarter":
+        grain = "quarter"
+        first = _back(period.start_date, months=3 * (TREND_POINTS["quarter"] - 1))
+    elif period.grain == "month":
+        grain = "month"
+        first = _back(period.start_date, months=TREND_POINTS["month"] - 1)
+    else:
+        grain = "month"
+        first = period.start_date
+    return periods_between(grain, first, period.end_date)
+
+
+def trend(key: str, period: Period, segment: Segment) -> dict:
+    return trends_for([key], period, segment)[key]
+
+
+def trends_for(keys: list[str], period: Period, segment: Segment) -> dict[str, dict]:
+    """A line per KPI over `trend_periods`: snapshot rows in one query when the segment is
+    snapshotted, else computed live per point (a bounded number of queries)."""
+    if not keys:
+        return {}
+    points = trend_periods(period)
+    usable = [key for key in keys if supports(REGISTRY[key], segment)]
+    values: dict[str, dict] = {key: {} for key in usable}
+    if usable and snapshotted(points[0], segment):
+        values = stored_series(
+            usable, points[0].grain, points[0].start_date, points[-1].start_date, segment
+        )
+    elif usable:
+        for key in usable:
+            kpi = REGISTRY[key]
+            values[key] = {p.start_date: kpi.value(p, segment).value for p in points}
+    labels = [_point_label(p) for p in points]
+    charts = {}
+    for key in keys:
+        kpi = REGISTRY[key]
+        data = [_number(values.get(key, {}).get(p.start_date)) for p in points]
+        charts[key] = {
+            "type": "line",
+            "title": _("Trend: %(kpi)s") % {"kpi": kpi.label},
+            "labels": labels,
+            "datasets": [{"label": str(kpi.label), "data": data}],
+            "unit": kpi.unit,
+            "unavailable": key not in usable,
+            "empty": all(value is None for value in data),
+        }
+    return charts
+
+
+# Charts from aggregate queries -------------------------------------------------------------
+
+
+def deals_won_by_month(period: Period, segment: Segment) -> dict:
+    kpi = REGISTRY["deals_won_count"]
+    months = _months_to(period)
+    payload = _payload("bar", "deals_won_by_month", [_point_label(m) for m in months], "count")
+    if not supports(kpi, segment):
+        return {**payload, "unavailable": True}
+    deals = _segmented(
+        Deal.objects.won().filter(closed_at__gte=months[0].start, closed_at__lt=months[-1].end),
+        kpi,
+        segment,
+    )
+    rows = (
+        deals.order_by()
+        .annotate(month=TruncMonth("closed_at", tzinfo=timezone.get_current_timezone()))
+        .values("month")
+        .annotate(won=Count("id"))
+    )
+    won = {_month_start(row["month"]): row["won"] for row in rows}
+    data = [won.get(m.start_date, 0) for m in months]
+    payload["datasets"] = [{"label": _("Deals won"), "data": data}]
+    return {**payload, "empty": not any(data)}
+
+
+def survey_bands(period: Period, segment: Segment) -> dict:
+    """One ring per survey: positive (NPS 9–10, CSAT 4–5, CES 1–3), neutral, negative."""
+    kpi = REGISTRY["nps"]
+    labels = [_("Positive"), _("Neutral"), _("Negative")]
+    payload = _payload("doughnut", "survey_bands", labels, "count")
+    if not supports(kpi, segment):
+        return {**payload, "unavailable": True}
+    answers = _segmented(
+        SurveyAnswer.objects.filter(answered_at__gte=period.start, answered_at__lt=period.end),
+        kpi,
+        segment,
+    )
+    bands = {
+        SurveyKind.NPS: (Q(score__gte=9), Q(score__in=[7, 8]), Q(score__lte=6)),
+        SurveyKind.CSAT: (Q(score__gte=4), Q(score=3), Q(score__lte=2)),
+        SurveyKind.CES: (Q(score__lte=3), Q(score=4), Q(score__gte=5)),
+    }
+    aggregates = {
+        f"{kind}_{i}": Count("id", filter=Q(kind=kind) & condition)
+        for kind, conditions in bands.items()
+        for i, condition in enumerate(conditions)
+    }
+    row = answers.aggregate(**aggregates)
+    payload["datasets"] = [
+        {"label": str(kind.label), "data": [row[f"{kind}_{i}"] for i in range(3)]} for kind in bands
+    ]
+    return {**payload, "empty": not any(row.values())}
+
+
+def pipeline_by_stage(period: Period, segment: Segment) -> dict:
+    kpi = REGISTRY["pipeline_value"]
+    payload = _payload("bar", "pipeline_by_stage", [], "money")
+    if not supports(kpi, segment):
+        return {**payload, "unavailable": True}
+    rows = (
+        _segmented(deals_open_at_end(period), kpi, segment)
+        .order_by()
+        .values("pipeline__name", "pipeline__order", "stage__name", "stage__order")
+        .annotate(total=Sum(REVENUE), deals=Count("id"))
+        .order_by("pipeline__order", "pipeline__name", "stage__order")
+    )
+    rows = list(rows)
+    several = len({row["pipeline__name"] for row in rows}) > 1
+    payload["labels"] = [
+        f"{row['pipeline__name']} · {row['stage__name']}" if several else row["stage__name"]
+        for row in rows
+    ]
+    payload["datasets"] = [
+        {"label": _("Pipeline value"), "data": [_number(row["total"], 2) for row in rows]},
+    ]
+    payload["counts"] = [row["deals"] for row in rows]
+    return {**payload, "empty": not rows}
+
+
+def time_in_stage(period: Period, segment: Segment) -> dict:
+    kpi = REGISTRY["deal_velocity"]
+    payload = _payload("bar", "time_in_stage", [], "days")
+    if not supports(kpi, segment):
+        return {**payload, "unavailable": True}
+    rows = list(
+        _segmented(stage_exits_in(period), kpi, segment)
+        .order_by()
+        .values("from_stage__pipeline__name", "from_stage__pipeline__order")
+        .annotate(seconds=Avg("seconds_in_from_stage"), exits=Count("id"))
+        .values(
+            "from_stage__pipeline__name",
+            "from_stage__pipeline__order",
+            "from_stage__name",
+            "from_stage__order",
+            "seconds",
+            "exits",
+        )
+        .order_by("from_stage__pipeline__order", "from_stage__pipeline__name", "from_stage__order")
+    )
+    several = len({row["from_stage__pipeline__name"] for row in rows}) > 1
+    payload["labels"] = [
+        f"{row['from_stage__pipeline__name']} · {row['from_stage__name']}"
+        if several
+        else row["from_stage__name"]
+        for row in rows
+    ]
+    days = [_number(Decimal(str(row["seconds"] or 0)) / 86400, 1) for row in rows]
+    payload["datasets"] = [{"label": _("Mean days in stage"), "data": days}]
+    return {**payload, "empty": not rows}
+
+
+def mrr_movement(period: Period, segment: Segment) -> dict:
+    """Per month: new MRR (a customer's first subscription), expansion (further subscriptions
+    of existing customers, renewals excluded) and churn (subscriptions that ended without a
+    renewal, negative)."""
+    kpi = REGISTRY["mrr"]
+    months = _months_to(period)
+    payload = _payload("bar", "mrr_movement", [_point_label(m) for m in months], "money")
+    payload["stacked"] = True
+    if not supports(kpi, segment):
+        return {**payload, "unavailable": True}
+    first, last = months[0].start_date, months[-1].end_date
+    subscriptions = _segmented(Subscription.objects.all(), kpi, segment)
+    earlier = Subscription.objects.filter(
+        company=OuterRef("company"), start_date__lt=OuterRef("start_date")
+    )
+    starts = (
+        subscriptions.filter(start_date__gte=first, start_date__lte=last, renewal_of__isnull=True)
+        .annotate(month=TruncMonth("start_date"), existing=Exists(earlier))
+        .order_by()
+        .values("month")
+        .annotate(
+            new=Sum("monthly_value", filter=Q(existing=False)),
+            expansion=Sum("monthly_value", filter=Q(existing=True)),
+        )
+    )
+    ends = (
+        subscriptions.filter(end_date__gte=first, end_date__lte=last, renewal__isnull=True)
+        .annotate(month=TruncMonth("end_date"))
+        .order_by()
+        .values("month")
+        .annotate(churn=Sum("monthly_value"))
+    )
+    new, expansion, churn = {}, {}, {}
+    for row in starts:
+        new[_month_start(row["month"])] = row["new"]
+        expansion[_month_start(row["month"])] = row["expansion"]
+    for row in ends:
+        churn[_month_start(row["month"])] = row["churn"]
+    starts_of = [m.start_date for m in months]
+    payload["datasets"] = [
+        {"label": _("New"), "data": [_number(new.get(d) or 0, 2) for d in starts_of]},
+        {"label": _("Expansion"), "data": [_number(expansion.get(d) or 0, 2) for d in starts_of]},
+        {"label": _("Churn"), "data": [-_number(churn.get(d) or 0, 2) for d in starts_of]},
+    ]
+    return {**payload, "empty": not (new or expansion or churn)}
+
+
+BUILDERS = {
+    "deals_won_by_month": deals_won_by_month,
+    "survey_bands": survey_bands,
+    "pipeline_by_stage": pipeline_by_stage,
+    "time_in_stage": time_in_stage,
+    "mrr_movement": mrr_movement,
+}
+
+
+# Helpers ---------------------------------------------------------------------------------
+
+
+def _payload(kind: str, key: str, labels: list, unit: str) -> dict:
+    return {
+        "type": kind,
+        "title": str(CHARTS[key]),
+        "labels": labels,
+        "datasets": [],
+        "unit": unit,
+        "unavailable": False,
+        "empty": True,
+    }
+
+
+def _segmented(queryset, kpi, segment: Segment):
+    if segment.is_all:
+        return queryset
+    return queryset.filter(**{kpi.segment_path(segment.field): segment.value})
+
+
+def _months_to(period: Period) -> list[Period]:
+    """12 months ending with the period's last month (a year: its own months)."""
+    last = period.end_date
+    if period.grain == "year":
+        return periods_between("month", period.start_date, last)
+    return periods_between("month", _back(period_for("month", last).start_date, months=11), last)
+
+
+def _back(day: date, *, months: int) -> date:
+    index = day.year * 12 + day.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _month_start(value) -> date:
+    if hasattr(value, "hour"):
+        value = timezone.localtime(value) if timezone.is_aware(value) else value
+        return value.date().replace(day=1)
+    return value.replace(day=1)
+
+
+def _point_label(period: Period) -> str:
+    if period.grain == "day":
+        return period.start_date.strftime("%d %b")
+    if period.grain == "quarter":
+        return f"Q{(period.start_date.month - 1) // 3 + 1} {period.start_date.year}"
+    return period.start_date.strftime("%b %Y")
+
+
+def _number(value, places: int = 4):
+    if value is None:
+        return None
+    return round(float(value), places)

@@ -1,0 +1,425 @@
+"""The ready-made dashboards, who may read which segment, and the KPI cards they show.
+
+A card's value comes from the snapshot rows when the period and segment are snapshotted
+(month, quarter or day; overall, per owner or per team), so a dashboard costs the same few
+queries on a thousand deals or a million; any other period or segment is computed live from
+the registry. Either way the card links to the KPI page, which always computes live.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from crm.access import is_admin, is_manager, team_ids, teammates
+from crm.models import (
+    CustomField,
+    DealKind,
+    Industry,
+    LeadSource,
+    Pipeline,
+    SizeBand,
+    Team,
+    TicketChannel,
+    TicketPriority,
+)
+
+from .models import KPIBandOverride, KPISnapshot
+from .periods import Period
+from .registry import ALL, KPI, REGISTRY, Bands, Result, Segment, all_kpis
+
+# Periods and segments the nightly fill stores (metrics.services): read them, don't recompute.
+SNAPSHOT_GRAINS = {"day", "month", "quarter"}
+SNAPSHOT_SEGMENTS = {"", "owner", "team"}
+
+
+@dataclass(frozen=True)
+class DashboardDef:
+    slug: str
+    title: str
+    description: str
+    cards: list[str]
+    charts: list[str]
+    at_risk: bool = False
+    # "My numbers": always the viewer's own owner segment.
+    personal: bool = False
+
+
+READY_MADE: dict[str, DashboardDef] = {
+    d.slug: d
+    for d in [
+        DashboardDef(
+            "executive",
+            _("Executive"),
+            _("Revenue, pipeline, retention and satisfaction at a glance."),
+            cards=[
+                "mrr",
+                "mrr_growth_rate",
+                "net_new_revenue",
+                "pipeline_value",
+                "win_rate",
+                "churn_rate",
+                "nps",
+                "health_score",
+            ],
+            charts=["trend:mrr", "deals_won_by_month", "mrr_movement", "pipeline_by_stage"],
+        ),
+        DashboardDef(
+            "sales",
+            _("Sales"),
+            _("Pipeline, win rate, velocity and lead handling."),
+            cards=[
+                "pipeline_value",
+                "weighted_pipeline_value",
+                "win_rate",
+                "deals_won_count",
+                "apv",
+                "sales_cycle_days",
+                "deal_velocity",
+                "lead_conversion_rate",
+                "lead_qualification_rate",
+                "lead_response_hours",
+                "upsell_rate",
+                "cross_sell_rate",
+            ],
+            charts=[
+                "deals_won_by_month",
+                "pipeline_by_stage",
+                "time_in_stage",
+                "trend:win_rate",
+            ],
+        ),
+        DashboardDef(
+            "support",
+            _("Support"),
+            _("Response and resolution times, SLA and what customers say."),
+            cards=[
+                "first_response_hours",
+                "resolution_hours",
+                "fcr_rate",
+                "sla_breach_rate",
+                "csat",
+                "ces",
+                "nps",
+            ],
+            charts=["survey_bands", "trend:resolution_hours", "trend:first_response_hours"],
+        ),
+        DashboardDef(
+            "retention",
+            _("Customer retention"),
+            _("Recurring revenue, churn, renewals, costs, lifetime value and customer health."),
+            cards=[
+                "mrr",
+                "mrr_growth_rate",
+                "churn_rate",
+                "renewal_rate",
+                "health_score",
+                "engagement_rate",
+                "cac",
+                "retention_cost",
+                "clv",
+                "ltv_cac_ratio",
+            ],
+            charts=["mrr_movement", "trend:churn_rate", "trend:health_score"],
+            at_risk=True,
+        ),
+        DashboardDef(
+            "adoption",
+            _("Team adoption"),
+            _("Who uses the CRM: active users and logins."),
+            cards=["active_users", "logins"],
+            charts=["trend:active_users", "trend:logins"],
+        ),
+        DashboardDef(
+            "my",
+            _("My numbers"),
+            _("Your own deals, leads and tickets."),
+            cards=[
+                "deals_won_count",
+                "pipeline_value",
+                "win_rate",
+                "apv",
+                "lead_conversion_rate",
+                "lead_response_hours",
+                "first_response_hours",
+                "resolution_hours",
+            ],
+            charts=["deals_won_by_month", "pipeline_by_stage", "trend:win_rate"],
+            personal=True,
+        ),
+    ]
+}
+
+# The numbers on the home page ("My day").
+MY_DAY_CARDS = ["deals_won_count", "pipeline_value", "win_rate", "resolution_hours"]
+
+
+# Segments --------------------------------------------------------------------------------
+
+SEGMENT_LABELS = {
+    "owner": _("Owner"),
+    "team": _("Team"),
+    "lead_source": _("Lead source"),
+    "pipeline": _("Pipeline"),
+    "deal_kind": _("Deal kind"),
+    "industry": _("Industry"),
+    "company_size": _("Company size"),
+    "ticket_channel": _("Ticket channel"),
+    "ticket_priority": _("Ticket priority"),
+    "stage": _("Stage"),
+    "plan": _("Plan"),
+    "role": _("Role"),
+}
+CHOICE_SEGMENTS = {
+    "lead_source": LeadSource,
+    "deal_kind": DealKind,
+    "industry": Industry,
+    "company_size": SizeBand,
+    "ticket_channel": TicketChannel,
+    "ticket_priority": TicketPriority,
+}
+
+
+def parse_segment(text: str | None) -> Segment:
+    """`field=value` (e.g. `owner=3`, `custom:tier=gold`); empty is every record."""
+    if not text:
+        return ALL
+    field_name, sep, value = text.partition("=")
+    if not sep or not field_name or not value:
+        raise ValueError(_("Choose a segment from the list."))
+    known = field_name in SEGMENT_LABELS or (
+        field_name.startswith("custom:") and len(field_name) > len("custom:")
+    )
+    if not known:
+        raise ValueError(_("Unknown segment."))
+    if field_name in ("owner", "team", "pipeline") and not value.isdigit():
+        raise ValueError(_("Unknown segment."))
+    return Segment(field_name, value)
+
+
+def segment_param(segment: Segment) -> str:
+    return "" if segment.is_all else f"{segment.field}={segment.value}"
+
+
+def sees_everything(user) -> bool:
+    """Managers and admins read the whole company's numbers, in any segment."""
+    return is_admin(user) or is_manager(user)
+
+
+def can_view_segment(user, segment: Segment) -> bool:
+    """Everyone else reads only what crm.access lets them see: their own and their teammates'
+    owner segments and their teams' segments (never company-wide numbers)."""
+    if sees_everything(user):
+        return True
+    if segment.field == "owner":
+        return teammates(user).filter(pk=segment.value).exists()
+    if segment.field == "team":
+        return int(segment.value) in team_ids(user)
+    return False
+
+
+def default_segment(user) -> Segment:
+    return ALL if sees_everything(user) else own_segment(user)
+
+
+def own_segment(user) -> Segment:
+    return Segment("owner", str(user.pk))
+
+
+def segment_options(user) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The segment picker's choices, grouped by field, limited to what the user may read."""
+    everything = sees_everything(user)
+    people = teammates(user).order_by("first_name", "last_name", "username")
+    teams = Team.objects.all() if everything else Team.objects.filter(pk__in=team_ids(user))
+    groups = []
+    if everything:
+        groups.append(("", [("", str(_("Everyone")))]))
+    groups.append((str(SEGMENT_LABELS["owner"]), [(f"owner={u.pk}", str(u)) for u in people]))
+    groups.append((str(SEGMENT_LABELS["team"]), [(f"team={t.pk}", t.name) for t in teams]))
+    if not everything:
+        return groups
+    groups.append(
+        (
+            str(SEGMENT_LABELS["pipeline"]),
+            [(f"pipeline={p.pk}", p.name) for p in Pipeline.objects.all()],
+        )
+    )
+    for key, choices in CHOICE_SEGMENTS.items():
+        groups.append(
+            (str(SEGMENT_LABELS[key]), [(f"{key}={v}", str(label)) for v, label in choices.choices])
+        )
+    selects = CustomField.objects.filter(is_active=True, field_type="select").order_by(
+        "record_type", "order", "id"
+    )
+    for custom in selects:
+        groups.append(
+            (
+                f"{custom.get_record_type_display()} · {custom.label}",
+                [(f"custom:{custom.key}={choice}", str(choice)) for choice in custom.choices],
+            )
+        )
+    return groups
+
+
+def segment_label(segment: Segment, options) -> str:
+    if segment.is_all:
+        return str(_("Everyone"))
+    wanted = segment_param(segment)
+    for group, choices in options:
+        for value, label in choices:
+            if value == wanted:
+                return f"{group}: {label}"
+    return wanted
+
+
+def supports(kpi: KPI, segment: Segment) -> bool:
+    if segment.is_all:
+        return True
+    if kpi.compute is not None:
+        return False
+    try:
+        kpi.segment_path(segment.field)
+    except KeyError:
+        return False
+    return True
+
+
+# Periods in URLs -------------------------------------------------------------------------
+
+
+def period_params(period: Period) -> dict[str, str]:
+    if period.grain == "custom":
+        return {
+            "grain": "custom",
+            "start": period.start_date.isoformat(),
+            "end": period.end_date.isoformat(),
+        }
+    return {"grain": period.grain, "date": period.start_date.isoformat()}
+
+
+def query_string(period: Period, segment: Segment, **extra) -> str:
+    params = period_params(period)
+    params["segment"] = segment_param(segment)
+    params.update({k: v for k, v in extra.items() if v not in (None, "")})
+    return urlencode(params)
+
+
+def kpi_url(key: str, period: Period, segment: Segment, **extra) -> str:
+    return f"{reverse('kpi', args=[key])}?{query_string(period, segment, **extra)}"
+
+
+# Cards -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Card:
+    kpi: KPI
+    period: Period
+    segment: Segment
+    available: bool = True
+    result: Result = field(default_factory=lambda: Result(None))
+    previous: Result = field(default_factory=lambda: Result(None))
+    bands: Bands | None = None
+    computed_at: object = None
+
+    @property
+    def url(self) -> str:
+        return kpi_url(self.kpi.key, self.period, self.segment)
+
+    @property
+    def delta(self) -> Decimal | None:
+        if self.result.value is None or self.previous.value is None:
+            return None
+        return self.result.value - self.previous.value
+
+    @property
+    def trend(self) -> str:
+        """better, worse or flat, from the delta and the KPI's direction."""
+        delta = self.delta
+        if not delta:
+            return "flat"
+        return "better" if (delta > 0) == self.kpi.higher_is_better else "worse"
+
+    @property
+    def arrow(self) -> str:
+        delta = self.delta
+        if not delta:
+            return "→"
+        return "↑" if delta > 0 else "↓"
+
+    @property
+    def band(self) -> str | None:
+        if self.bands is None:
+            return None
+        return self.bands.band_for(self.result.value)
+
+
+def effective_bands(keys) -> dict[str, Bands | None]:
+    """The installation's bands (KPIBandOverride) over the registry's, in one query."""
+    overrides = KPIBandOverride.objects.bands_by_key(keys)
+    return {key: overrides.get(key, REGISTRY[key].bands) for key in keys}
+
+
+def build_cards(keys: list[str], period: Period, segment: Segment) -> list[Card]:
+    """Cards for `keys`: this period and the previous one, from snapshots where stored."""
+    all_kpis()
+    keys = [key for key in keys if key in REGISTRY]
+    bands = effective_bands(keys)
+    previous = period.previous()
+    cards = [
+        Card(REGISTRY[key], period, segment, bands=bands[key], available=False) for key in keys
+    ]
+    usable = [card for card in cards if supports(card.kpi, segment)]
+    stored = _snapshots([c.kpi.key for c in usable], [period, previous], segment)
+    for card in usable:
+        card.available = True
+        current = stored.get((card.kpi.key, period.start_date))
+        before = stored.get((card.kpi.key, previous.start_date))
+        if current is not None:
+            card.result, card.computed_at = _as_result(current), current.computed_at
+        else:
+            card.result = card.kpi.value(period, segment)
+        card.previous = _as_result(before) if before else card.kpi.value(previous, segment)
+    return cards
+
+
+def snapshotted(period: Period, segment: Segment) -> bool:
+    return period.grain in SNAPSHOT_GRAINS and segment.field in SNAPSHOT_SEGMENTS
+
+
+def _snapshots(keys: list[str], periods: list[Period], segment: Segment) -> dict:
+    if not keys or not snapshotted(periods[0], segment):
+        return {}
+    rows = KPISnapshot.objects.filter(
+        kpi__in=keys,
+        grain=periods[0].grain,
+        period_start__in=[p.start_date for p in periods],
+        segment_field=segment.field,
+        segment_value=segment.value,
+    )
+    return {(row.kpi, row.period_start): row for row in rows}
+
+
+def _as_result(row: KPISnapshot) -> Result:
+    return Result(row.value, row.numerator, row.denominator)
+
+
+def stored_series(
+    keys: list[str], grain: str, first: date, last: date, segment: Segment
+) -> dict[str, dict[date, Decimal | None]]:
+    """Snapshot values of `keys` per period start in [first, last], one query."""
+    rows = KPISnapshot.objects.filter(
+        kpi__in=keys,
+        grain=grain,
+        period_start__gte=first,
+        period_start__lte=last,
+        segment_field=segment.field,
+        segment_value=segment.value,
+    ).values_list("kpi", "period_start", "value")
+    series: dict[str, dict] = {key: {} for key in keys}
+    for key, start, value in rows:
+        series[key][start] = value
+    return series

@@ -1,0 +1,201 @@
+from datetime import timedelta
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.access import team_ids
+from crm.models import Team
+
+from . import charts
+from .dashboards import parse_segment, segment_options, segment_param
+from .models import CardKind, Dashboard, DashboardGrain
+from .periods import GRAINS, custom_period, period_for
+from .registry import ALL, REGISTRY, all_kpis
+
+PICKER_GRAINS = ["month", "quarter", "year", "week", "day", "custom"]
+# A custom range longer than this is refused: the live KPI queries grow with it.
+MAX_CUSTOM_DAYS = 366 * 3
+
+
+class BootstrapMixin:
+    """Bootstrap classes on every widget (the templates render fields one by one)."""
+
+    def style_fields(self):
+        for bound in self.fields.values():
+            widget = bound.widget
+            css = "form-select" if isinstance(widget, forms.Select) else "form-control"
+            widget.attrs["class"] = f"{css} form-select-sm" if css == "form-select" else css
+
+
+class PeriodSegmentForm(BootstrapMixin, forms.Form):
+    """The period and segment picker of every dashboard and KPI page (GET parameters).
+
+    The segment's *visibility* is checked by the view (a segment the user may not read is a
+    404, not a form error), so that guessing ids reveals nothing.
+    """
+
+    grain = forms.ChoiceField(
+        label=_("Period"), choices=[(g, GRAINS[g]) for g in PICKER_GRAINS], required=False
+    )
+    date = forms.DateField(
+        label=_("Day in the period"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    start = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    segment = forms.CharField(label=_("Segment"), required=False, max_length=300)
+
+    def __init__(self, data=None, *, user, default_segment=ALL, **kwargs):
+        super().__init__(data, **kwargs)
+        self.user = user
+        self.default_segment = default_segment
+        self.fields["segment"].widget = forms.Select(choices=_segment_choices(user))
+        self.style_fields()
+
+    def clean_segment(self):
+        text = self.cleaned_data.get("segment")
+        if "segment" not in self.data:
+            return self.default_segment
+        try:
+            return parse_segment(text)
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from error
+
+    def clean(self):
+        cleaned = super().clean()
+        grain = cleaned.get("grain") or "month"
+        if grain == "custom":
+            start, end = cleaned.get("start"), cleaned.get("end")
+            if not start or not end:
+                raise forms.ValidationError(_("A custom range needs a start and an end date."))
+            if end < start:
+                raise forms.ValidationError(_("The end date comes before the start date."))
+            if end - start > timedelta(days=MAX_CUSTOM_DAYS):
+                raise forms.ValidationError(_("Choose a range of at most three years."))
+            cleaned["period"] = custom_period(start, end)
+        else:
+            cleaned["period"] = period_for(grain, cleaned.get("date") or timezone.localdate())
+        cleaned["grain"] = grain
+        return cleaned
+
+    @classmethod
+    def initial_for(cls, period, segment) -> dict:
+        initial = {"grain": period.grain, "segment": segment_param(segment)}
+        if period.grain == "custom":
+            initial.update(start=period.start_date, end=period.end_date)
+        else:
+            initial["date"] = period.start_date
+        return initial
+
+
+def _segment_choices(user) -> list:
+    return [(group, choices) if group else choices[0] for group, choices in segment_options(user)]
+
+
+def card_choices() -> list:
+    all_kpis()
+    kpis = [
+        (f"kpi:{kpi.key}", str(kpi.label))
+        for kpi in sorted(REGISTRY.values(), key=lambda k: str(k.label))
+    ]
+    chart_list = [(f"chart:{key}", label) for key, label in charts.chart_choices()]
+    return [(_("KPI cards"), kpis), (_("Charts"), chart_list)]
+
+
+class DashboardForm(BootstrapMixin, forms.ModelForm):
+    """Name, period, segment and sharing of a user's dashboard (validated, saved by services)."""
+
+    segment = forms.CharField(label=_("Segment"), required=False)
+
+    class Meta:
+        model = Dashboard
+        fields = ["name", "grain", "shared_with"]
+        labels = {"shared_with": _("Share with team")}
+        help_texts = {"shared_with": _("Members of this team can view it; only you edit it.")}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["segment"].widget = forms.Select(choices=_segment_choices(user))
+        self.fields["shared_with"].queryset = Team.objects.filter(pk__in=team_ids(user))
+        if self.instance.pk:
+            self.initial["segment"] = (
+                f"{self.instance.segment_field}={self.instance.segment_value}"
+                if self.instance.segment_field
+                else ""
+            )
+        self.style_fields()
+
+    def clean_segment(self):
+        from .dashboards import can_view_segment
+
+        try:
+            segment = parse_segment(self.cleaned_data.get("segment"))
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from error
+        if not can_view_segment(self.user, segment):
+            raise forms.ValidationError(_("You cannot read the numbers of this segment."))
+        return segment
+
+    def service_data(self) -> dict:
+        segment = self.cleaned_data["segment"]
+        return {
+            "name": self.cleaned_data["name"],
+            "grain": self.cleaned_data["grain"],
+            "shared_with": self.cleaned_data["shared_with"],
+            "segment_field": segment.field,
+            "segment_value": segment.value,
+        }
+
+
+class CardForm(BootstrapMixin, forms.Form):
+    """Add a KPI card or a chart; its period and segment default to the dashboard's."""
+
+    item = forms.ChoiceField(label=_("KPI or chart"))
+    grain = forms.ChoiceField(
+        label=_("Period"),
+        required=False,
+        choices=[("", _("Dashboard's period"))] + list(DashboardGrain.choices),
+    )
+    segment = forms.CharField(label=_("Segment"), required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["item"].choices = card_choices()
+        self.fields["segment"].widget = forms.Select(
+            choices=[("", _("Dashboard's segment"))]
+            + [c for c in _segment_choices(user) if c[0] != ""]
+        )
+        self.style_fields()
+
+    def clean_segment(self):
+        from .dashboards import can_view_segment
+
+        text = self.cleaned_data.get("segment")
+        if not text:
+            return None
+        try:
+            segment = parse_segment(text)
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from error
+        if not can_view_segment(self.user, segment):
+            raise forms.ValidationError(_("You cannot read the numbers of this segment."))
+        return segment
+
+    def service_data(self) -> dict:
+        kind, _sep, key = self.cleaned_data["item"].partition(":")
+        segment = self.cleaned_data["segment"]
+        return {
+            "kind": CardKind.KPI if kind == "kpi" else CardKind.CHART,
+            "key": key,
+            "grain": self.cleaned_data["grain"] or "",
+            "segment_field": segment.field if segment else "",
+            "segment_value": segment.value if segment else "",
+        }

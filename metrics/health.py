@@ -1,0 +1,99 @@
+"""Customer health score per company: computed by `company_health_scores` (metrics.kpis.revenue,
+the same query as the `health_score` KPI) and stored as one CompanyHealth row per customer by
+the nightly task, so the company page and the retention dashboard read one row each.
+"""
+
+from datetime import date
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from crm.access import is_admin, is_manager, visible
+from crm.models import Company
+
+from .kpis.revenue import company_health_scores, health_risk_threshold, health_weights
+from .models import CompanyHealth
+from .periods import period_for
+
+BATCH_SIZE = 2_000
+AT_RISK_LIST_SIZE = 25
+
+
+def store_company_health(*, day: date) -> int:
+    """Score every customer as of the end of `day` and replace the stored rows; returns the
+    number of customers scored. Safe to run twice: rows are upserted on the company, and
+    companies no longer customers lose their row."""
+    period = period_for("day", day)
+    fields = ["pk", "health_score", "at_risk"] + [
+        f"health_{name}" for name in CompanyHealth.COMPONENTS
+    ]
+    now = timezone.now()
+    scored = 0
+    with transaction.atomic():
+        batch: list[CompanyHealth] = []
+        for row in company_health_scores(period).order_by().values(*fields).iterator(BATCH_SIZE):
+            batch.append(
+                CompanyHealth(
+                    company_id=row["pk"],
+                    score=round(row["health_score"], 2),
+                    at_risk=row["at_risk"],
+                    as_of=day,
+                    computed_at=now,
+                    **{name: round(row[f"health_{name}"], 2) for name in CompanyHealth.COMPONENTS},
+                )
+            )
+            if len(batch) >= BATCH_SIZE:
+                scored += _upsert(batch)
+                batch = []
+        scored += _upsert(batch)
+        # Rows not rewritten now belong to companies that are no longer customers.
+        CompanyHealth.objects.exclude(computed_at=now).delete()
+    return scored
+
+
+def _upsert(rows: list[CompanyHealth]) -> int:
+    if rows:
+        CompanyHealth.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["company"],
+            update_fields=[
+                "score",
+                "at_risk",
+                "as_of",
+                "computed_at",
+                *CompanyHealth.COMPONENTS,
+            ],
+        )
+    return len(rows)
+
+
+def health_for_company(company) -> CompanyHealth | None:
+    return CompanyHealth.objects.filter(company=company).first()
+
+
+def at_risk(user, *, segment_filter: dict | None = None, limit=AT_RISK_LIST_SIZE) -> QuerySet:
+    """Stored at-risk customers the user may see, lowest score first."""
+    rows = CompanyHealth.objects.filter(at_risk=True).select_related("company", "company__owner")
+    if segment_filter:
+        rows = rows.filter(**segment_filter)
+    if not (is_admin(user) or is_manager(user)):
+        rows = rows.filter(company__in=visible(Company, user).values("pk"))
+    return rows.order_by("score", "company__name")[:limit]
+
+
+def component_labels() -> dict[str, str]:
+    from django.utils.translation import gettext as _
+
+    return {
+        "engagement": _("Engagement"),
+        "surveys": _("Surveys"),
+        "tickets": _("Tickets"),
+        "purchase_recency": _("Purchase recency"),
+        "renewal": _("Renewal"),
+    }
+
+
+def weights_and_threshold() -> tuple[dict[str, float], float]:
+    return health_weights(), health_risk_threshold()

@@ -1,0 +1,92 @@
+"""Formatting of KPI values, and the two partials other pages include (company health card,
+"My numbers" on the home page): each tag loads what it shows, so the including page needs
+nothing but the context it already has."""
+
+from decimal import Decimal
+
+from django import template
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from ..dashboards import MY_DAY_CARDS, build_cards, own_segment
+from ..health import component_labels, health_for_company, weights_and_threshold
+from ..periods import period_for
+
+register = template.Library()
+
+NO_DATA = "—"
+
+
+@register.filter
+def kpi_format(value, unit: str = "") -> str:
+    """A KPI value for the screen in its unit; "—" for no data (never 0)."""
+    if value is None or value == "":
+        return NO_DATA
+    number = Decimal(str(value))
+    if unit == "percent":
+        return f"{number:,.1f}%"
+    if unit == "money":
+        return f"{number:,.0f} {settings.CRM_CURRENCY}"
+    if unit == "hours":
+        return _("%(n)s h") % {"n": f"{number:,.1f}"}
+    if unit == "days":
+        return _("%(n)s d") % {"n": f"{number:,.1f}"}
+    if unit == "count":
+        return f"{number:,.0f}"
+    if unit == "ratio":
+        return f"{number:,.2f}×"
+    return f"{number:,.1f}"
+
+
+@register.filter
+def kpi_delta(value, unit: str = "") -> str:
+    """A signed change: percentage points for percentages."""
+    if value is None:
+        return NO_DATA
+    number = Decimal(str(value))
+    sign = "+" if number > 0 else ("−" if number < 0 else "±")
+    magnitude = abs(number)
+    if unit == "percent":
+        return _("%(sign)s%(n)s pts") % {"sign": sign, "n": f"{magnitude:,.1f}"}
+    return sign + kpi_format(magnitude, unit)
+
+
+@register.filter
+def plain_number(value) -> str:
+    """Numerator/denominator: integers without decimals, others with up to two."""
+    if value is None:
+        return NO_DATA
+    number = Decimal(str(value))
+    if number == number.to_integral_value():
+        return f"{number:,.0f}"
+    return f"{number:,.2f}"
+
+
+@register.inclusion_tag("metrics/_health_card.html")
+def company_health(company):
+    row = health_for_company(company) if company is not None and company.pk else None
+    weights, threshold = weights_and_threshold()
+    labels = component_labels()
+    components = []
+    if row is not None:
+        components = [
+            {
+                "label": labels[name],
+                "value": getattr(row, name),
+                "weight": weights.get(name, 0),
+            }
+            for name in row.COMPONENTS
+        ]
+    return {"health": row, "components": components, "threshold": threshold}
+
+
+@register.inclusion_tag("metrics/_my_numbers_card.html", takes_context=True)
+def my_numbers(context):
+    request = context.get("request")
+    user = context.get("user") or getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"cards": []}
+    from django.utils import timezone
+
+    period = period_for("month", timezone.localdate())
+    return {"cards": build_cards(MY_DAY_CARDS, period, own_segment(user)), "period": period}

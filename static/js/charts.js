@@ -1,0 +1,78 @@
+// Draws every chart of a metrics page: a <canvas data-chart="ID"> and the JSON that
+// metrics/charts.py built, in <script type="application/json" id="ID"> (json_script).
+(function () {
+  "use strict";
+  if (typeof Chart === "undefined") {
+    return;
+  }
+  var PALETTE = ["#0d6efd", "#198754", "#dc3545", "#ffc107", "#6f42c1", "#20c997", "#fd7e14", "#6c757d"];
+  var MOVEMENT = { 0: "#198754", 1: "#0d6efd", 2: "#dc3545" };
+
+  function format(value, unit) {
+    if (value === null || value === undefined) {
+      return "—";
+    }
+    var number = Number(value);
+    if (unit === "percent") {
+      return number.toLocaleString(undefined, { maximumFractionDigits: 1 }) + "%";
+    }
+    if (unit === "hours") {
+      return number.toLocaleString(undefined, { maximumFractionDigits: 1 }) + " h";
+    }
+    if (unit === "days") {
+      return number.toLocaleString(undefined, { maximumFractionDigits: 1 }) + " d";
+    }
+    return number.toLocaleString(undefined, { maximumFractionDigits: unit === "money" ? 0 : 2 });
+  }
+
+  function config(payload) {
+    var doughnut = payload.type === "doughnut";
+    var datasets = payload.datasets.map(function (dataset, index) {
+      var colour = payload.stacked ? MOVEMENT[index] : PALETTE[index % PALETTE.length];
+      var result = { label: dataset.label, data: dataset.data, spanGaps: true };
+      if (doughnut) {
+        result.backgroundColor = ["#198754", "#ffc107", "#dc3545"];
+      } else {
+        result.backgroundColor = colour;
+        result.borderColor = colour;
+        result.tension = 0.2;
+      }
+      return result;
+    });
+    var options = {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: false,
+      plugins: {
+        legend: { display: doughnut || datasets.length > 1 },
+        tooltip: {
+          callbacks: {
+            label: function (context) {
+              var value = doughnut ? context.parsed : context.parsed.y;
+              return context.dataset.label + ": " + format(value, payload.unit);
+            }
+          }
+        }
+      }
+    };
+    if (!doughnut) {
+      options.scales = {
+        x: { stacked: !!payload.stacked },
+        y: {
+          stacked: !!payload.stacked,
+          beginAtZero: payload.type === "bar",
+          ticks: { callback: function (value) { return format(value, payload.unit); } }
+        }
+      };
+    }
+    return { type: payload.type, data: { labels: payload.labels, datasets: datasets }, options: options };
+  }
+
+  document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+    var source = document.getElementById(canvas.dataset.chart);
+    if (!source) {
+      return;
+    }
+    new Chart(canvas, config(JSON.parse(source.textContent)));
+  });
+})();

@@ -1,0 +1,122 @@
+"""How fast the dashboards, the KPI pages and the nightly snapshot are (`make bench`, never part
+of `make test`):
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm SEED_SCALE=large make bench
+
+The test seeds `seed_demo --scale $SEED_SCALE` (small by default, a quick check that the bench
+runs), snapshots the months the dashboards read (as the nightly fill would have), then prints:
+- the median server time of each ready-made dashboard (target: under 300 ms on large);
+- per KPI, the median time of its value, of its KPI page, and the time PostgreSQL itself needs
+  for the KPI's bare queries (EXPLAIN ANALYZE of the SQL the value runs);
+- the time to snapshot every KPI for one day (target: under 60 s on large).
+"""
+
+import json
+import os
+import statistics
+import time
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from crm.models import Deal, User
+from metrics import services
+from metrics.dashboards import READY_MADE
+from metrics.periods import period_for
+from metrics.registry import all_kpis
+
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+DASHBOARD_TARGET_MS = 300
+SNAPSHOT_TARGET_S = 60
+
+
+def median_ms(action, runs=RUNS) -> float:
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def sql_ms(action) -> float:
+    """PostgreSQL's own execution time of the queries `action` runs (EXPLAIN ANALYZE)."""
+    with CaptureQueriesContext(connection) as captured:
+        action()
+    total = 0.0
+    with connection.cursor() as cursor:
+        for query in captured.captured_queries:
+            sql = query["sql"]
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+            plan = cursor.fetchone()[0]
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            total += plan[0]["Execution Time"]
+    return total
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_dashboards_kpis_and_nightly_snapshot_timings():
+    if connection.vendor != "postgresql":
+        pytest.skip("the benchmark targets are for PostgreSQL (set DATABASE_URL)")
+    scale = os.environ.get("SEED_SCALE", "small")
+    if not Deal.objects.exists():
+        started = time.monotonic()
+        call_command("seed_demo", "--scale", scale, stdout=StringIO())
+        print(f"\nseed_demo --scale {scale}: {time.monotonic() - started:.1f} s")
+    print(f"\n{Deal.objects.count():,} deals")
+
+    today = timezone.localdate()
+    kpis = all_kpis()
+    # What the nightly fill would have stored: the last 12 months (cards, deltas, trends).
+    started = time.monotonic()
+    month = period_for("month", today)
+    for _ in range(13):
+        for kpi in kpis:
+            services.snapshot_kpi_period(kpi=kpi, period=month)
+        month = month.previous()
+    print(f"snapshots of 13 months for {len(kpis)} KPIs: {time.monotonic() - started:.1f} s")
+
+    client = Client()
+    client.force_login(User.objects.get(username="carla"))
+    print(f"\n{'dashboard':<28} {'median ms':>10}")
+    slow = []
+    for slug in READY_MADE:
+        url = reverse("dashboard", args=[slug])
+        assert client.get(url).status_code == 200
+        ms = median_ms(lambda url=url: client.get(url))
+        slow += [slug] if ms > DASHBOARD_TARGET_MS else []
+        print(f"{slug:<28} {ms:>10.0f}{'  over target' if ms > DASHBOARD_TARGET_MS else ''}")
+
+    period = period_for("month", today)
+    print(f"\n{'KPI (this month)':<28} {'value ms':>10} {'page ms':>10} {'SQL ms':>10}")
+    for kpi in kpis:
+        value_ms = median_ms(lambda kpi=kpi: kpi.value(period), runs=max(1, RUNS // 2))
+        url = reverse("kpi", args=[kpi.key])
+        assert client.get(url).status_code == 200
+        page_ms = median_ms(lambda url=url: client.get(url), runs=max(1, RUNS // 2))
+        database_ms = sql_ms(lambda kpi=kpi: kpi.value(period))
+        print(f"{kpi.key:<28} {value_ms:>10.0f} {page_ms:>10.0f} {database_ms:>10.1f}")
+
+    day = today - timedelta(days=1)
+    started = time.monotonic()
+    services.snapshot_day(day=day, grains=["day"])
+    day_s = time.monotonic() - started
+    started = time.monotonic()
+    services.snapshot_day(day=day)
+    nightly_s = time.monotonic() - started
+    print(
+        f"\nsnapshot of every KPI for {day}: {day_s:.1f} s (target {SNAPSHOT_TARGET_S} s); "
+        f"the nightly run (day, month and quarter): {nightly_s:.1f} s"
+    )
+    if slow:
+        print(f"dashboards over {DASHBOARD_TARGET_MS} ms: {', '.join(slow)}")

@@ -1,0 +1,70 @@
+"""`seed_demo` gives charts history on first run: it calls the CRM_AFTER_SEED hooks, and the
+metrics hook backfills monthly and quarterly snapshots, recent days and health scores."""
+
+from datetime import date
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+
+from crm import models as m
+from metrics import services
+from metrics.models import CompanyHealth, KPISnapshot
+from metrics.registry import all_kpis
+from tests.crm.factories import CompanyFactory
+from tests.metrics.test_dashboard_pages import at, won_deal
+
+CALLS = []
+
+
+def recording_hook(**kwargs):
+    CALLS.append(kwargs)
+
+
+@pytest.mark.django_db
+def test_seed_demo_calls_the_after_seed_hooks(settings):
+    settings.CRM_AFTER_SEED = ["tests.metrics.test_seed_snapshots.recording_hook"]
+    CALLS.clear()
+    out = StringIO()
+    call_command("seed_demo", "--scale", "small", "--today", "2026-03-31", stdout=out)
+    assert CALLS == [{"scale": "small", "today": date(2026, 3, 31)}]
+    assert "recording_hook" in out.getvalue()
+
+
+def test_the_metrics_hook_is_configured_outside_tests():
+    from crm import settings as crm_settings
+
+    # Tests keep seeding fast; `make run` (not testing) gets the backfill.
+    assert "metrics.services.backfill_after_seed" in open(crm_settings.__file__).read()
+
+
+@pytest.mark.django_db
+@override_settings(CRM_AFTER_SEED=[])
+def test_the_backfill_writes_months_quarters_recent_days_and_health(rep, sales_team):
+    won_deal(rep, sales_team, at(2026, 1, 20))
+    won_deal(rep, sales_team, at(2026, 3, 5))
+    CompanyFactory(lifecycle=m.Lifecycle.CUSTOMER, customer_since=at(2025, 6, 1))
+
+    services.backfill_after_seed(today=date(2026, 3, 31), months=3)
+
+    overall = KPISnapshot.objects.filter(kpi="deals_won_count", segment_field="")
+    months = dict(overall.filter(grain="month").values_list("period_start", "value"))
+    assert months == {date(2026, 1, 1): 1, date(2026, 2, 1): 0, date(2026, 3, 1): 1}
+    assert overall.get(grain="quarter", period_start=date(2026, 1, 1)).value == 2
+    days = overall.filter(grain="day")
+    assert days.count() == services.SEED_BACKFILL_DAYS
+    assert days.get(period_start=date(2026, 3, 5)).value == 1
+    assert KPISnapshot.objects.filter(kpi="deals_won_count", segment_field="owner").exists()
+    # Every KPI has its monthly history; per-day health waits for the nightly fill.
+    monthly = set(KPISnapshot.objects.filter(grain="month").values_list("kpi", flat=True))
+    assert monthly == {kpi.key for kpi in all_kpis()}
+    assert not KPISnapshot.objects.filter(kpi="health_score", grain="day").exists()
+    assert CompanyHealth.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_bigger_scales_skip_the_daily_backfill(rep, sales_team):
+    services.backfill_after_seed(today=date(2026, 3, 31), months=1, scale="medium")
+    assert not KPISnapshot.objects.filter(grain="day").exists()
+    assert KPISnapshot.objects.filter(grain="month").exists()
