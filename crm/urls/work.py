@@ -1,9 +1,30 @@
-"""Placeholder routes until the pages are built."""
+"""Tasks, activity logging, record timelines and the header search."""
 
 from django.urls import path
 
-from crm import views
+from crm.views import activities, search, tasks
 
 urlpatterns = [
-    path("tasks/", views.section_placeholder, {"section": "tasks"}, name="tasks"),
+    path("tasks/", tasks.task_list, name="tasks"),
+    path("tasks/new/", tasks.task_new, name="task-new"),
+    path("tasks/<int:pk>/", tasks.task_detail, name="task-detail"),
+    path("tasks/<int:pk>/complete/", tasks.task_complete, name="task-complete"),
+    path("tasks/<int:pk>/reopen/", tasks.task_reopen, name="task-reopen"),
+    path("tasks/<int:pk>/reassign/", tasks.task_reassign, name="task-reassign"),
+    path(
+        "records/<str:record_type>/<int:pk>/activities/",
+        activities.activity_log,
+        name="activity-log",
+    ),
+    path(
+        "records/<str:record_type>/<int:pk>/timeline/",
+        activities.timeline,
+        name="timeline",
+    ),
+    path(
+        "records/<str:record_type>/<int:pk>/tasks/",
+        tasks.record_task_add,
+        name="record-task-add",
+    ),
+    path("search/", search.search_page, name="search"),
 ]

@@ -29,7 +29,10 @@ class LoginView(auth_views.LoginView):
 
 
 def home(request):
-    return render(request, "crm/home.html", {"section": "home"})
+    """My day: tasks due by today, new leads, quiet deals and the month's numbers."""
+    from .tasks import my_day
+
+    return render(request, "crm/home.html", {"section": "home", **my_day(request.user)})
 
 
 def section_placeholder(request, section: str):

@@ -1,0 +1,80 @@
+"""Task forms: create/edit (with custom fields), quick add from a record, reassign."""
+
+from django import forms
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from crm.access import teammates, visible
+from crm.models import Company, Contact, Deal, Lead, Task, Ticket
+
+from .activities import style_fields
+from .custom_fields import ServiceModelForm
+
+LINK_MODELS = {"lead": Lead, "contact": Contact, "company": Company, "deal": Deal, "ticket": Ticket}
+DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class TaskForm(ServiceModelForm):
+    """Validates a task; the record it is about and its parent travel as hidden ids, each
+    checked against what the user may see."""
+
+    record_type = "task"
+
+    class Meta:
+        model = Task
+        fields = [
+            "title",
+            "notes",
+            "due_at",
+            "priority",
+            "assignee",
+            "parent",
+            *LINK_MODELS,
+        ]
+        widgets = {
+            "notes": forms.Textarea(attrs={"rows": 3}),
+            "due_at": DATETIME_WIDGET,
+            "parent": forms.HiddenInput,
+            **{name: forms.HiddenInput for name in LINK_MODELS},
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        assignee = self.fields["assignee"]
+        assignee.queryset = teammates(user).order_by("first_name", "last_name", "username")
+        assignee.required = True
+        assignee.empty_label = None
+        if not self.instance.pk and not self.initial.get("assignee"):
+            self.initial["assignee"] = user.pk
+        for name, model in {"parent": Task, **LINK_MODELS}.items():
+            self.fields[name].queryset = self._choices(name, model, user)
+        style_fields(self)
+
+    def _choices(self, name, model, user):
+        """Records the user may see, plus the one the task already points at (editing a
+        teammate's task about a record of another team must not fail on the hidden field)."""
+        queryset = visible(model, user)
+        current = getattr(self.instance, f"{name}_id", None)
+        if current:
+            queryset = model._default_manager.filter(
+                Q(pk__in=queryset.values("pk")) | Q(pk=current)
+            )
+        return queryset
+
+    def clean_parent(self):
+        parent = self.cleaned_data.get("parent")
+        if parent is not None and self.instance.pk and parent.pk == self.instance.pk:
+            raise forms.ValidationError(_("A task cannot be a subtask of itself."))
+        return parent
+
+
+class ReassignForm(forms.Form):
+    assignee = forms.ModelChoiceField(label=_("Assign to"), queryset=None, empty_label=None)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = teammates(user).order_by(
+            "first_name", "last_name", "username"
+        )
+        style_fields(self)

@@ -1,0 +1,48 @@
+"""The header search across leads, contacts, companies and deals the user may see."""
+
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+
+from crm.access import visible
+from crm.models import Company, Contact, Deal, Lead
+from crm.search import search
+from crm.timeline import record_url
+
+PER_TYPE = 10
+PREVIEW_PER_TYPE = 5
+MAX_TERM = 100
+
+GROUPS = [
+    ("leads", Lead, _("Leads"), ("owner",)),
+    ("contacts", Contact, _("Contacts"), ("company",)),
+    ("companies", Company, _("Companies"), ()),
+    ("deals", Deal, _("Deals"), ("company", "stage")),
+]
+
+
+def search_results(user, term: str, *, per_type: int = PER_TYPE) -> list[dict]:
+    """One query per record type: the best matches the user may see."""
+    groups = []
+    for key, model, title, related in GROUPS:
+        rows = list(search(visible(model, user), term).select_related(*related)[:per_type])
+        for row in rows:
+            row.url = record_url(row)
+        groups.append({"key": key, "title": title, "rows": rows, "full": len(rows) >= per_type})
+    return groups
+
+
+def search_page(request):
+    term = " ".join(request.GET.get("q", "").split())[:MAX_TERM]
+    preview = bool(request.htmx and request.GET.get("preview"))
+    per_type = PREVIEW_PER_TYPE if preview else PER_TYPE
+    groups = search_results(request.user, term, per_type=per_type) if term else []
+    context = {
+        "section": "search",
+        "q": term,
+        "groups": groups,
+        "found": any(group["rows"] for group in groups),
+        "per_type": per_type,
+    }
+    if preview:
+        return render(request, "crm/search/_results.html", context)
+    return render(request, "crm/search/results.html", context)

@@ -1,0 +1,328 @@
+"""Tasks: "My tasks", a task's page, create (alone, from a record, as a subtask), complete,
+reopen and reassign. Every task is fetched through crm.access; every write is a service."""
+
+from datetime import datetime, time, timedelta
+
+from django.contrib import messages
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crm import services
+from crm.access import get_for_user, get_task_for_user, visible
+from crm.forms.tasks import LINK_MODELS, ReassignForm, TaskForm
+from crm.models import Activity, Deal, DealStatus, Lead, LeadStatus, Task, TaskStatus
+from crm.timeline import (
+    OPEN_TASK_STATUSES,
+    back_to,
+    decorate_tasks,
+    get_record_for_user,
+    record_url,
+    safe_next,
+)
+
+from .activities import render_panels
+
+SECTION_LIMIT = 100
+DONE_LIMIT = 20
+ROW_RELATED = ("assignee", "parent", *LINK_MODELS)
+
+
+def day_bounds(day=None) -> tuple[datetime, datetime]:
+    """Start of today and of tomorrow in the site's time zone."""
+    day = day or timezone.localdate()
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+    return start, end
+
+
+def task_rows(queryset):
+    """Tasks as shown in lists: joined links, and subtask counts as subqueries (no GROUP BY
+    over the joined rows)."""
+    return queryset.select_related(*ROW_RELATED).annotate(
+        subtask_count=_subtask_count(Q()),
+        subtask_open=_subtask_count(Q(status__in=OPEN_TASK_STATUSES)),
+    )
+
+
+def _subtask_count(condition: Q):
+    counts = (
+        Task.objects.filter(condition, parent=OuterRef("pk"))
+        .order_by()
+        .values("parent")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+
+
+def my_task_sections(user, *, limit=SECTION_LIMIT) -> dict[str, list[Task]]:
+    """The user's open tasks by when they are due, and the ones done lately."""
+    start, end = day_bounds()
+    mine = task_rows(visible(Task, user).filter(assignee=user))
+    active = mine.filter(status__in=OPEN_TASK_STATUSES)
+    return {
+        "overdue": decorate_tasks(active.filter(due_at__lt=start).order_by("due_at", "id")[:limit]),
+        "today": decorate_tasks(
+            active.filter(due_at__gte=start, due_at__lt=end).order_by("due_at", "id")[:limit]
+        ),
+        "upcoming": decorate_tasks(
+            active.filter(Q(due_at__gte=end) | Q(due_at__isnull=True)).order_by(
+                F("due_at").asc(nulls_last=True), "id"
+            )[:limit]
+        ),
+        "done": decorate_tasks(
+            mine.filter(status=TaskStatus.DONE).order_by("-completed_at", "-id")[:DONE_LIMIT]
+        ),
+    }
+
+
+def task_list(request):
+    sections = my_task_sections(request.user)
+    titles = {
+        "overdue": _("Overdue"),
+        "today": _("Today"),
+        "upcoming": _("Upcoming"),
+        "done": _("Done"),
+    }
+    context = {
+        "section": "tasks",
+        "sections": [(key, titles[key], tasks) for key, tasks in sections.items()],
+        "limit": SECTION_LIMIT,
+    }
+    return render(request, "crm/tasks/list.html", context)
+
+
+def _prefill(request) -> dict:
+    """Initial links from the query string (?deal=12, ?parent=3), each checked for access."""
+    initial = {}
+    parent_id = request.GET.get("parent")
+    if parent_id:
+        parent = get_task_for_user(request.user, parent_id)
+        initial["parent"] = parent.pk
+        for name in LINK_MODELS:
+            if getattr(parent, f"{name}_id"):
+                initial[name] = getattr(parent, f"{name}_id")
+    for name, model in LINK_MODELS.items():
+        if request.GET.get(name):
+            initial[name] = get_for_user(model, request.user, request.GET[name]).pk
+    return initial
+
+
+def _linked(form) -> list:
+    """The records (and parent) a bound or prefilled form points at, for display."""
+    found = []
+    for name in ("parent", *LINK_MODELS):
+        field = form[name]
+        value = field.value()
+        if not value:
+            continue
+        try:
+            obj = form.fields[name].queryset.get(pk=value)
+        except (ObjectDoesNotExist, ValueError, TypeError, ValidationError):
+            continue
+        found.append((name, obj._meta.verbose_name, obj))
+    return found
+
+
+def task_new(request):
+    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    if request.method == "POST":
+        form = TaskForm(request.POST, user=request.user)
+        if form.is_valid():
+            try:
+                task = services.task_create(actor=request.user, data=form.service_data())
+            except ValidationError as error:
+                form.add_service_errors(error)
+            else:
+                messages.success(request, _("Task created."))
+                return redirect(next_url or reverse("task-detail", args=[task.pk]))
+        status = 400
+    else:
+        form = TaskForm(initial=_prefill(request), user=request.user)
+        status = 200
+    context = {
+        "section": "tasks",
+        "form": form,
+        "linked": _linked(form),
+        "next": next_url or "",
+        "task": None,
+    }
+    return render(request, "crm/tasks/form.html", context, status=status)
+
+
+def task_detail(request, pk: int):
+    task = get_task_for_user(request.user, pk)
+    status = 200
+    if request.method == "POST":
+        task = get_task_for_user(request.user, pk, write=True)
+        form = TaskForm(request.POST, instance=task, user=request.user)
+        if form.is_valid():
+            try:
+                services.task_update(task=task, actor=request.user, data=form.service_data())
+            except ValidationError as error:
+                form.add_service_errors(error)
+            else:
+                messages.success(request, _("Task saved."))
+                return redirect("task-detail", pk=task.pk)
+        status = 400
+    else:
+        form = TaskForm(instance=task, user=request.user)
+    task = task_rows(Task.objects.filter(pk=task.pk)).get()
+    decorate_tasks([task])
+    subtasks = decorate_tasks(
+        task_rows(visible(task.subtasks.all(), request.user)).order_by("due_at", "id")
+    )
+    context = {
+        "section": "tasks",
+        "task": task,
+        "form": form,
+        "linked": _linked(form),
+        "subtasks": subtasks,
+        "reassign_form": ReassignForm(initial={"assignee": task.assignee_id}, user=request.user),
+        "next": "",
+    }
+    return render(request, "crm/tasks/detail.html", context, status=status)
+
+
+def _after_change(request, task: Task):
+    """The answer to a one-click action: the record's panels, the task's row, or a redirect."""
+    panel = request.POST.get("panel", "")
+    if request.htmx and ":" in panel:
+        kind, _sep, record_pk = panel.partition(":")
+        try:
+            record = get_record_for_user(request.user, kind, record_pk)
+        except Http404:
+            record = None
+        if record is not None:
+            return render_panels(request, record)
+    if request.htmx:
+        row = decorate_tasks(task_rows(Task.objects.filter(pk=task.pk)))[0]
+        return render(request, "crm/tasks/_task_row.html", {"task": row})
+    if request.POST.get("next"):
+        return redirect(back_to(request))
+    return redirect("task-detail", pk=task.pk)
+
+
+def _transition(request, pk: int, service):
+    task = get_task_for_user(request.user, pk, write=True)
+    try:
+        task = service(task=task, actor=request.user)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    return _after_change(request, task)
+
+
+@require_POST
+def task_complete(request, pk: int):
+    return _transition(request, pk, services.task_complete)
+
+
+@require_POST
+def task_reopen(request, pk: int):
+    return _transition(request, pk, services.task_reopen)
+
+
+@require_POST
+def task_reassign(request, pk: int):
+    task = get_task_for_user(request.user, pk, write=True)
+    form = ReassignForm(request.POST, user=request.user)
+    if form.is_valid():
+        try:
+            services.task_update(
+                task=task, actor=request.user, data={"assignee": form.cleaned_data["assignee"]}
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request, _("Task assigned to %(user)s.") % {"user": form.cleaned_data["assignee"]}
+            )
+            return _after_change(request, task)
+    else:
+        for errors in form.errors.values():
+            for message in errors:
+                messages.error(request, message)
+        if not request.htmx:
+            return redirect("task-detail", pk=task.pk)
+    return _after_change(request, task)
+
+
+@require_POST
+def record_task_add(request, record_type: str, pk: int):
+    """Quick add from a record's panels: a title and an optional due time."""
+    record = get_record_for_user(request.user, record_type, pk)
+    data = {
+        "title": request.POST.get("title", ""),
+        "due_at": request.POST.get("due_at", ""),
+        "priority": request.POST.get("priority") or "normal",
+        "assignee": request.user.pk,
+        record_type: record.pk,
+    }
+    form = TaskForm(data, user=request.user)
+    errors = []
+    if form.is_valid():
+        try:
+            services.task_create(actor=request.user, data=form.service_data())
+        except ValidationError as error:
+            errors = error.messages
+    else:
+        errors = [message for messages_ in form.errors.values() for message in messages_]
+    if not request.htmx:
+        for message in errors:
+            messages.error(request, message)
+        return redirect(back_to(request, record))
+    return render_panels(request, record, task_form_errors=errors)
+
+
+STALE_AFTER = timedelta(days=14)
+MY_DAY_LIMIT = 20
+
+
+def my_day(user) -> dict:
+    """What the home page shows: tasks due by today, new leads, deals gone quiet."""
+    start, end = day_bounds()
+    active = task_rows(visible(Task, user).filter(assignee=user, status__in=OPEN_TASK_STATUSES))
+    cutoff = timezone.now() - STALE_AFTER
+    recent = Activity.objects.filter(deal=OuterRef("pk"), occurred_at__gte=cutoff)
+    last_activity = (
+        Activity.objects.filter(deal=OuterRef("pk")).order_by("-occurred_at").values("occurred_at")
+    )
+    # Filtering with NOT EXISTS and ordering by a plain column lets the database stop at the
+    # first quiet deals; the last-activity time is computed for the rows shown only.
+    stale = (
+        visible(Deal, user)
+        .filter(owner=user, status=DealStatus.OPEN, created_at__lt=cutoff)
+        .filter(~Exists(recent))
+        .annotate(last_activity_at=Subquery(last_activity[:1]))
+        .select_related("company", "stage")
+        .order_by("created_at", "id")
+    )
+    new_leads = (
+        visible(Lead, user).filter(owner=user, status=LeadStatus.NEW).order_by("-created_at")
+    )
+    return {
+        "overdue_tasks": decorate_tasks(
+            active.filter(due_at__lt=start).order_by("due_at", "id")[:MY_DAY_LIMIT]
+        ),
+        "today_tasks": decorate_tasks(
+            active.filter(due_at__gte=start, due_at__lt=end).order_by("due_at", "id")[:MY_DAY_LIMIT]
+        ),
+        "new_leads": _with_urls(new_leads[:MY_DAY_LIMIT]),
+        "stale_deals": _with_urls(stale[:MY_DAY_LIMIT]),
+        "stale_days": STALE_AFTER.days,
+    }
+
+
+def _with_urls(queryset) -> list:
+    rows = list(queryset)
+    for row in rows:
+        row.url = record_url(row)
+    return rows
