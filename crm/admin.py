@@ -12,6 +12,8 @@ from . import services
 from .custom_fields import validate_custom_values
 from .models import (
     Activity,
+    Article,
+    ArticleCategory,
     Company,
     Contact,
     CustomField,
@@ -27,6 +29,7 @@ from .models import (
     StageOutcome,
     Subscription,
     SurveyAnswer,
+    SurveyInvitation,
     Task,
     Team,
     Ticket,
@@ -503,6 +506,55 @@ class SurveyAnswerAdmin(admin.ModelAdmin):
     search_fields = ["comment", "company__name", "contact__email"]
     autocomplete_fields = ["contact", "company", "ticket"]
     date_hierarchy = "answered_at"
+
+
+@admin.register(SurveyInvitation)
+class SurveyInvitationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Invitations are created and spent by the survey services; the token stays hidden."""
+
+    list_display = ["kind", "email", "company", "ticket", "created_at", "sent_at", "answered_at"]
+    list_filter = ["kind", "sent_at", "answered_at"]
+    list_select_related = ["company", "ticket"]
+    search_fields = ["email", "company__name"]
+    exclude = ["token"]
+    date_hierarchy = "created_at"
+
+
+# Knowledge base
+
+
+@admin.register(ArticleCategory)
+class ArticleCategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "order"]
+    list_filter = ["order"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Article)
+class ArticleAdmin(admin.ModelAdmin):
+    """Saves go through the knowledge services (publication time, event row)."""
+
+    list_display = ["title", "category", "status", "published_at", "updated_at"]
+    list_filter = ["status", "category"]
+    list_select_related = ["category"]
+    search_fields = ["title", "summary", "body"]
+    prepopulated_fields = {"slug": ["title"]}
+    readonly_fields = ["published_at", "author", "created_at", "updated_at"]
+    fields = ["title", "slug", "category", "summary", "body", "status", *readonly_fields]
+
+    def save_model(self, request, obj, form, change):
+        fields = ["title", "slug", "category", "summary", "body", "status"]
+        if change:
+            data = {n: form.cleaned_data[n] for n in form.changed_data if n in fields}
+            services.article_update(
+                article=Article.objects.get(pk=obj.pk), actor=request.user, data=data
+            )
+        else:
+            data = {n: form.cleaned_data[n] for n in fields if n in form.cleaned_data}
+            obj.pk = services.article_create(actor=request.user, data=data).pk
+            obj._state.adding = False
+        obj.refresh_from_db()
 
 
 # Revenue and spend

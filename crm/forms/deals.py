@@ -11,6 +11,21 @@ from crm.models import Company, Contact, Deal, DealStatus, Pipeline, RecordType,
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 
 
+def bootstrap(form: forms.BaseForm, *, small: bool = False) -> None:
+    """Give every widget its Bootstrap class (templates render fields as they are)."""
+    size = " form-control-sm" if small else ""
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple):
+            css = "form-check-input"
+        elif isinstance(widget, forms.Select):
+            css = "form-select" + (" form-select-sm" if small else "")
+        else:
+            css = "form-control" + size
+        if css not in widget.attrs.get("class", ""):
+            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+
+
 class DealFilterForm(forms.Form):
     """Owner, team and expected close range: the filters the board and the list share."""
 
@@ -23,6 +38,7 @@ class DealFilterForm(forms.Form):
         super().__init__(data, **kwargs)
         self.fields["owner"].queryset = teammates(user).order_by("first_name", "last_name")
         self.fields["team"].queryset = visible_teams(user)
+        bootstrap(self, small=True)
 
     def filter(self, queryset: QuerySet) -> QuerySet:
         """The queryset narrowed by the valid filters (invalid ones are ignored and shown)."""
@@ -76,6 +92,7 @@ class DealListFilterForm(DealFilterForm):
         self.fields["stage"].queryset = Stage.objects.select_related("pipeline").order_by(
             "pipeline__order", "pipeline__name", "order"
         )
+        bootstrap(self, small=True)
 
     def filter(self, queryset: QuerySet) -> QuerySet:
         queryset = super().filter(queryset)
@@ -127,6 +144,7 @@ class DealForm(ServiceModelForm):
         )
         self.fields["owner"].queryset = teammates(user).order_by("first_name", "last_name")
         self.fields["team"].queryset = visible_teams(user)
+        bootstrap(self)
 
 
 def _visible_or_current(model, user, current_pk) -> QuerySet:
@@ -149,6 +167,7 @@ class DealCreateForm(DealForm):
         default = Pipeline.objects.filter(is_default=True).first()
         if default is not None:
             self.fields["pipeline"].initial = default.pk
+        bootstrap(self)
 
 
 class StageMoveForm(forms.Form):
@@ -167,6 +186,7 @@ class StageMoveForm(forms.Form):
             self.fields["stage"].initial = deal.stage_id
         else:
             self.fields["stage"].queryset = Stage.objects.all()
+        bootstrap(self)
 
 
 class MoveInputForm(StageMoveForm):

@@ -8,6 +8,7 @@ from .activities import activity_log
 from .deals import deal_create, deal_move_stage
 from .errors import InvalidTransition
 from .events import event_record
+from .knowledge import article_create, article_update, category_create
 from .leads import Conversion, conversion_matches, lead_convert, lead_disqualify, lead_qualify
 from .records import record_create, record_update
 from .subscriptions import (
@@ -16,7 +17,24 @@ from .subscriptions import (
     subscription_renew,
     subscription_start,
 )
-from .surveys import survey_answer_record
+from .support import (
+    nps_invite_contacts,
+    sla_mark_breaches,
+    surveys_for_resolved_ticket,
+    ticket_agent_reply,
+    ticket_customer_reply_once,
+    ticket_open_for_customer,
+    ticket_open_from_web,
+    ticket_resolve_and_survey,
+    tickets_bulk_assign,
+    tickets_bulk_set_status,
+)
+from .surveys import (
+    SurveyTokenError,
+    survey_answer_record,
+    survey_invitation_answer,
+    survey_invite,
+)
 from .tasks import task_cancel, task_complete, task_create, task_reopen, task_update
 from .tickets import (
     ticket_create,
@@ -32,7 +50,11 @@ from .users import login_record
 __all__ = [
     "Conversion",
     "InvalidTransition",
+    "SurveyTokenError",
     "activity_log",
+    "article_create",
+    "article_update",
+    "category_create",
     "conversion_matches",
     "deal_create",
     "deal_move_stage",
@@ -41,23 +63,35 @@ __all__ = [
     "lead_disqualify",
     "lead_qualify",
     "login_record",
+    "nps_invite_contacts",
     "record_create",
     "record_update",
+    "sla_mark_breaches",
     "subscription_cancel",
     "subscription_expire",
     "subscription_renew",
     "subscription_start",
     "survey_answer_record",
+    "survey_invitation_answer",
+    "survey_invite",
+    "surveys_for_resolved_ticket",
     "task_cancel",
     "task_complete",
     "task_create",
     "task_reopen",
     "task_update",
+    "ticket_agent_reply",
     "ticket_create",
     "ticket_customer_reply",
+    "ticket_customer_reply_once",
+    "ticket_open_for_customer",
+    "ticket_open_from_web",
     "ticket_reopen",
     "ticket_reply",
     "ticket_resolve",
+    "ticket_resolve_and_survey",
     "ticket_set_status",
     "ticket_update",
+    "tickets_bulk_assign",
+    "tickets_bulk_set_status",
 ]

@@ -9,12 +9,13 @@ from django.db import models
 from django.urls import reverse
 
 from crm import models as m
+from crm import services
 from tests.crm import factories as f
 from tests.factories import TeamFactory, UserFactory
 
 CRM_MODELS = list(apps.get_app_config("crm").get_models())
 # Rows only services write: the admin shows them and refuses to add, change or delete.
-READ_ONLY_MODELS = {m.Event, m.DealStageChange, m.TicketMessage}
+READ_ONLY_MODELS = {m.Event, m.DealStageChange, m.TicketMessage, m.SurveyInvitation}
 
 
 def url(model, view, *args):
@@ -114,6 +115,12 @@ def rows(admin_user, rep, agent):
     m.Event.objects.create(type="deal.created", record_type="deal", record_id=deals[0].pk)
     m.Event.objects.create(type="lead.created", record_type="lead", record_id=leads[0].pk)
     m.LoginEvent.objects.create(user=rep)
+    # Support desk: knowledge base and survey invitations.
+    category = services.category_create(actor=admin_user, name="Billing")
+    services.article_create(
+        actor=admin_user, data={"title": "Invoices", "body": "Text", "category": category}
+    )
+    services.survey_invite(kind=m.SurveyKind.CSAT, ticket=tickets[0])
     return {"companies": companies, "contacts": contacts, "leads": leads, "deals": deals}
 
 

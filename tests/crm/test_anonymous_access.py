@@ -6,7 +6,15 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 # Pages anyone may open (answer 200 without a login).
-PUBLIC_PREFIXES = ("/accounts/login/", "/accounts/password_reset/", "/accounts/reset/")
+PUBLIC_PREFIXES = (
+    "/accounts/login/",
+    "/accounts/password_reset/",
+    "/accounts/reset/",
+    # The support desk's customer side: contact form, private ticket link, surveys, help.
+    "/support/",
+    "/surveys/",
+    "/help/",
+)
 # Answer an anonymous caller with 401/403 instead of a redirect.
 API_PREFIX = "/api/"
 
@@ -67,4 +75,5 @@ def test_the_walk_covers_the_pages():
     assert "/" in paths
     assert "/deals/" in paths
     assert "/admin/" in paths
+    assert {"/tickets/", "/support/", "/surveys/sample/", "/help/"} <= set(paths)
     assert len(paths) > 30
