@@ -601,6 +601,12 @@ class Seeder:
         self._logins(writer, rng)
         self._expenses(writer, rng)
         writer.finish()
+        if connection.vendor == "postgresql":
+            # Fresh planner statistics: without them PostgreSQL guesses one row per table and
+            # picks scans that make the KPI and list queries many times slower until autovacuum
+            # gets round to the new tables.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
         return self.counts
 
     def _chunks(self, writer) -> Iterator["_Chunk"]:
