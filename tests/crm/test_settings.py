@@ -28,7 +28,9 @@ def run_django(code_or_args, env_overrides, *, python_code=True):
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "CRM_TESTING"}
+        if k
+        not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "CRM_TESTING"}
+        | {"DJANGO_ALLOW_ASYNC_UNSAFE"}  # set while browser tests run; never in deployment
     }
     env.update({"DJANGO_SETTINGS_MODULE": "crm.settings", **env_overrides})
     args = (

@@ -1,5 +1,7 @@
 """Browser tests: Debian's Chromium driven by Playwright against pytest-django's live server."""
 
+import os
+
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -22,10 +24,14 @@ def chromium():
     executable = require_chromium()
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API runs an event loop in the test thread while the tests' ORM calls
+    # stay synchronous; Django's async guard is lifted while the browser runs, in tests only.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 @pytest.fixture
