@@ -9,6 +9,7 @@ from crm.models import Company, Contact, Lead
 
 from .custom_fields import ServiceModelForm
 from .leads import OwnedFormMixin
+from .widgets import SearchSelect
 
 
 class ContactForm(OwnedFormMixin, ServiceModelForm):
@@ -31,6 +32,8 @@ class ContactForm(OwnedFormMixin, ServiceModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.limit_owner_and_team(user)
+        # The widget first: setting the queryset hands it the choices.
+        self.fields["company"].widget = SearchSelect("company")
         self.fields["company"].queryset = access.visible(Company, user).order_by("name")
 
 

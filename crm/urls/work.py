@@ -27,4 +27,5 @@ urlpatterns = [
         name="record-task-add",
     ),
     path("search/", search.search_page, name="search"),
+    path("search/options/<str:record_type>/", search.search_options, name="search-options"),
 ]

@@ -1,5 +1,6 @@
 """The header search across leads, contacts, companies and deals the user may see."""
 
+from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
@@ -46,3 +47,17 @@ def search_page(request):
     if preview:
         return render(request, "crm/search/_results.html", context)
     return render(request, "crm/search/results.html", context)
+
+
+OPTION_MODELS = {"company": Company, "contact": Contact}
+OPTIONS_LIMIT = 20
+
+
+def search_options(request, record_type: str):
+    """Matches for a SearchSelect as JSON: [{"id": 1, "label": "Acme"}], visible rows only."""
+    model = OPTION_MODELS.get(record_type)
+    if model is None:
+        raise Http404
+    term = " ".join(request.GET.get("q", "").split())[:MAX_TERM]
+    rows = search(visible(model, request.user), term)[:OPTIONS_LIMIT] if term else []
+    return JsonResponse({"results": [{"id": row.pk, "label": str(row)} for row in rows]})
