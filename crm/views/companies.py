@@ -21,8 +21,8 @@ from crm.timeline import record_panels
 from .contacts import (
     RELATED_LIMIT,
     bulk_assign_owner,
+    related_answers,
     related_deals,
-    related_tasks,
     related_tickets,
 )
 
@@ -141,7 +141,7 @@ def company_detail(request, pk):
         "deals": related_deals(user, company=company),
         "tickets": related_tickets(user, company=company),
         "subscriptions": list(company.subscriptions.order_by("-start_date")[:RELATED_LIMIT]),
-        "tasks": related_tasks(user, company=company),
+        "answers": related_answers(company=company),
         "now": timezone.now(),
         **record_panels(request, company),
     }

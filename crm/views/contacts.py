@@ -15,7 +15,7 @@ from crm import access, lists, services
 from crm.custom_fields import definitions_for
 from crm.filters import ContactFilter
 from crm.forms.contacts import ContactForm, OwnerBulkForm
-from crm.models import Company, Contact, Deal, Task, TaskStatus, Ticket
+from crm.models import Company, Contact, Deal, SurveyAnswer, Ticket
 from crm.timeline import record_panels
 
 # Related records shown on a detail page, newest first; the full lists live on their pages.
@@ -151,7 +151,7 @@ def contact_detail(request, pk):
         "can_change": access.can_change(user, contact),
         "deals": related_deals(user, contact=contact),
         "tickets": related_tickets(user, contact=contact),
-        "tasks": related_tasks(user, contact=contact),
+        "answers": related_answers(contact=contact),
         "now": timezone.now(),
         **record_panels(request, contact),
     }
@@ -172,8 +172,8 @@ def related_tickets(user, **lookup):
     return list(queryset.select_related("assignee").order_by("-created_at")[:RELATED_LIMIT])
 
 
-def related_tasks(user, **lookup):
-    queryset = access.visible(Task, user).filter(
-        status__in=[TaskStatus.OPEN, TaskStatus.IN_PROGRESS], **lookup
-    )
-    return list(queryset.select_related("assignee").order_by("due_at", "pk")[:RELATED_LIMIT])
+def related_answers(**lookup):
+    """Survey answers given by a contact or about a company (the record is already visible;
+    its tasks are in the record panels)."""
+    queryset = SurveyAnswer.objects.filter(**lookup).select_related("contact")
+    return list(queryset.order_by("-answered_at")[:RELATED_LIMIT])

@@ -161,7 +161,7 @@ def test_detail_gathers_contacts_deals_tickets_subscriptions_and_tasks(client, a
     assert context["deals"] == [deal]
     assert context["tickets"] == [ticket]
     assert context["subscriptions"] == [subscription]
-    assert context["tasks"] == [task]
+    assert list(context["panel_tasks"]) == [task]  # open tasks, in the panels
     assert context["panel_record"] == company
     templates = [t.name for t in response.templates]
     assert "metrics/_company_health.html" in templates
@@ -214,3 +214,18 @@ def test_deal_filter_narrows_by_stage_status_amount_and_custom_field(rep, sales_
     bad = DealFilter({"amount_min": "x"}, queryset=Deal.objects.all(), request=request)
     assert bad.qs.count() == 3
     assert "amount" in bad.form.errors
+
+
+def test_company_and_contact_pages_show_their_survey_answers(client, rep, sales_team):
+    from tests.crm.factories import CompanyFactory, ContactFactory, SurveyAnswerFactory
+
+    company = CompanyFactory(owner=rep, team=sales_team)
+    contact = ContactFactory(owner=rep, team=sales_team, company=company)
+    SurveyAnswerFactory(
+        kind="csat", score=4, comment="Quick & kind", contact=contact, company=company
+    )
+    client.force_login(rep)
+    for url in (f"/companies/{company.pk}/", f"/contacts/{contact.pk}/"):
+        page = client.get(url).content.decode()
+        assert 'data-testid="related-answers"' in page
+        assert "Quick &amp; kind" in page

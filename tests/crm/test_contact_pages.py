@@ -192,7 +192,7 @@ def test_detail_gathers_deals_tickets_and_tasks(client, ana, sales_team, tier):
     assert response.status_code == 200
     assert response.context["deals"] == [deal]
     assert response.context["tickets"] == [ticket]
-    assert response.context["tasks"] == [task]
+    assert list(response.context["panel_tasks"]) == [task]  # open tasks, in the panels
     assert ("Tier", "Gold") in response.context["custom_values"]
     assert response.context["panel_record"] == contact
 
