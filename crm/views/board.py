@@ -5,7 +5,7 @@ the counts and totals of every column, one windowed query for the first cards of
 """
 
 import functools
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -155,7 +155,7 @@ def _pipeline(request, pipelines: list[Pipeline]) -> Pipeline:
 
 def _filter_query(params: QueryDict, pipeline: Pipeline, **extra) -> str:
     query = params.copy()
-    query.pop("page", None)
+    query.pop("after", None)
     query["pipeline"] = str(pipeline.pk)
     for key, value in extra.items():
         query[key] = str(value)
@@ -183,9 +183,7 @@ def board(request):
                 "total": format_total(stats["total"]),
                 "closed": stage.outcome != StageOutcome.OPEN,
                 "cards": stage_cards[:CARDS_PER_PAGE],
-                "more_url": _more_url(request.GET, pipeline, stage, 2)
-                if len(stage_cards) > CARDS_PER_PAGE
-                else "",
+                "more_url": _more_url(request.GET, pipeline, stage, stage_cards),
             }
         )
     context = {
@@ -200,34 +198,45 @@ def board(request):
     return render(request, "crm/deals/board.html", context)
 
 
-def _more_url(params: QueryDict, pipeline: Pipeline, stage: Stage, page: int) -> str:
+def _more_url(params: QueryDict, pipeline: Pipeline, stage: Stage, cards: list[Deal]) -> str:
+    """The next cards start after the last one shown (a cursor: moves do not shift it)."""
+    if len(cards) <= CARDS_PER_PAGE:
+        return ""
+    last = cards[CARDS_PER_PAGE - 1]
+    cursor = f"{last.stage_entered_at.isoformat()}|{last.pk}"
     url = reverse("deal-board-cards", args=[stage.pk])
-    return f"{url}?{_filter_query(params, pipeline, page=page)}"
+    return f"{url}?{_filter_query(params, pipeline, after=cursor)}"
+
+
+def _after(cursor: str) -> Q:
+    """Cards after the cursor in CARD_ORDER (newest in stage first); ValueError if malformed."""
+    entered, _sep, pk = cursor.rpartition("|")
+    entered_at = datetime.fromisoformat(entered)
+    if timezone.is_naive(entered_at):
+        raise ValueError(cursor)
+    return Q(stage_entered_at__lt=entered_at) | Q(stage_entered_at=entered_at, pk__lt=int(pk))
 
 
 @require_GET
 def board_cards(request, stage_id: int):
-    """The next page of a column's cards (an htmx swap of its "Load more" button)."""
+    """The next cards of a column (an htmx swap of its "Load more" button)."""
     stage = get_object_or_404(Stage.objects.select_related("pipeline"), pk=stage_id)
-    try:
-        page = max(int(request.GET.get("page", "2")), 1)
-    except ValueError:
-        return HttpResponseBadRequest(_("The page must be a number."))
     filters = DealFilterForm(request.GET or None, user=request.user)
     deals = board_deals(request.user, stage.pipeline, filters).filter(stage=stage)
+    if request.GET.get("after"):
+        try:
+            deals = deals.filter(_after(request.GET["after"]))
+        except ValueError:
+            return HttpResponseBadRequest(_("The position to load cards after is not valid."))
     now = timezone.now()
-    start = (page - 1) * CARDS_PER_PAGE
-    cards = list(
-        with_card_fields(deals, now).order_by(*CARD_ORDER)[start : start + CARDS_PER_PAGE + 1]
-    )
+    cards = list(with_card_fields(deals, now).order_by(*CARD_ORDER)[: CARDS_PER_PAGE + 1])
     for deal in cards:
         _decorate(deal, now)
-    more_url = (
-        _more_url(request.GET, stage.pipeline, stage, page + 1)
-        if len(cards) > CARDS_PER_PAGE
-        else ""
-    )
-    context = {"cards": cards[:CARDS_PER_PAGE], "more_url": more_url, "stage": stage}
+    context = {
+        "cards": cards[:CARDS_PER_PAGE],
+        "more_url": _more_url(request.GET, stage.pipeline, stage, cards),
+        "stage": stage,
+    }
     return render(request, "crm/deals/_column_cards.html", context)
 
 

@@ -221,8 +221,30 @@ def test_load_more_hides_other_teams_deals(client, rep, sales_team, outsider, ot
     many_deals(55, owner=outsider, team=other_team)
     client.force_login(rep)
     stage = stage_named("Prospecting")
-    response = client.get(reverse("deal-board-cards", args=[stage.pk]), {"page": 1})
+    response = client.get(reverse("deal-board-cards", args=[stage.pk]))
     assert response.context["cards"] == []
+
+
+def test_load_more_refuses_a_malformed_cursor(client, rep, sales_team):
+    client.force_login(rep)
+    url = reverse("deal-board-cards", args=[stage_named("Prospecting").pk])
+    for cursor in ("nonsense", "2030-01-01T00:00:00|x", "2030-01-01T00:00:00|1"):
+        assert client.get(url, {"after": cursor}).status_code == 400
+    assert client.get(reverse("deal-board-cards", args=[999999])).status_code == 404
+
+
+def test_load_more_is_not_shifted_by_moves(client, rep, sales_team):
+    deals = many_deals(60, owner=rep, team=sales_team)
+    client.force_login(rep)
+    first = client.get(BOARD)
+    shown = column(first, "Prospecting")["cards"]
+    # Two cards shown on the first page move away before "Load more" is clicked.
+    for deal in shown[:2]:
+        move(client, deal, stage_named("Proposal"))
+
+    second = client.get(column(first, "Prospecting")["more_url"])
+
+    assert {d.pk for d in second.context["cards"]} == {d.pk for d in deals} - {d.pk for d in shown}
 
 
 # --- moving a card -------------------------------------------------------------------------
