@@ -61,6 +61,20 @@ def bad(constraint, model, fields, *, id, match=None):
 UNIQUE_DEFAULT_PIPELINE = "one_default_pipeline|crm_pipeline.is_default"
 UNIQUE_STAGE_NAME = "stage_name_unique_in_pipeline|crm_stage.pipeline_id, crm_stage.name"
 UNIQUE_FIELD_KEY = "custom_field_key_unique|crm_customfield.record_type, crm_customfield.key"
+UNIQUE_INVITATION = (
+    "survey_invitation_once_per_ticket|crm_surveyinvitation.ticket_id, crm_surveyinvitation.kind"
+)
+
+
+def invitation(c, **fields):
+    return {"token": "bad-row", "kind": "csat", "expires_at": c.now, **fields}
+
+
+def second_invitation_for_ticket(c):
+    # The first is written inside the refused block, so the rollback takes it too.
+    m.SurveyInvitation.objects.create(**invitation(c, ticket=c.ticket, token="first"))
+    return invitation(c, ticket=c.ticket, token="second")
+
 
 BAD_NEW_ROWS = [
     # Deals
@@ -335,6 +349,32 @@ BAD_NEW_ROWS = [
         m.SurveyAnswer,
         lambda c: {"kind": "xyz", "score": 3},
         id="survey of an unknown kind",
+    ),
+    bad(
+        "survey_invitation_kind_known",
+        m.SurveyInvitation,
+        lambda c: invitation(c, kind="xyz"),
+        id="survey invitation of an unknown kind",
+    ),
+    bad(
+        "survey_invitation_answered_has_answer",
+        m.SurveyInvitation,
+        lambda c: invitation(c, answered_at=c.now),
+        id="answered invitation without its answer",
+    ),
+    bad(
+        "survey_invitation_once_per_ticket",
+        m.SurveyInvitation,
+        lambda c: second_invitation_for_ticket(c),
+        id="two invitations of one kind for a ticket",
+        match=UNIQUE_INVITATION,
+    ),
+    # Knowledge base
+    bad(
+        "article_published_has_time",
+        m.Article,
+        lambda c: {"title": "Reset", "slug": "reset", "body": "x", "status": "published"},
+        id="published article without a publication time",
     ),
     # Activities
     bad(

@@ -259,7 +259,7 @@ def test_list_runs_a_constant_number_of_queries(
     }
     ana.save()
 
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(17):
         response = client.get(
             LIST, {"status": "new", "owner": ana.pk, "custom__lead_stage": "New", "sort": "owner"}
         )
