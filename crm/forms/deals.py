@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.access import teammates, visible, visible_teams
 from crm.forms.custom_fields import ServiceModelForm
+from crm.forms.widgets import SearchSelect
 from crm.models import Company, Contact, Deal, DealStatus, Pipeline, RecordType, Stage
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
@@ -136,6 +137,9 @@ class DealForm(ServiceModelForm):
         super().__init__(*args, **kwargs)
         # Only records the user may see can be linked; keep the current ones selectable.
         current = self.instance if self.instance.pk else None
+        # Search-as-you-type selects: the page carries only the chosen company and contact.
+        self.fields["company"].widget = SearchSelect("company")
+        self.fields["contact"].widget = SearchSelect("contact")
         self.fields["company"].queryset = _visible_or_current(
             Company, user, current and current.company_id
         )

@@ -52,3 +52,18 @@ def test_options_endpoint_refuses_unknown_types_and_ignores_empty_terms(
     assert response.status_code == status
     if status == 200:
         assert response.json() == {"results": []}
+
+
+def test_deal_form_renders_only_the_chosen_company_and_contact(client, rep, companies):
+    from tests.crm.factories import DealFactory
+
+    contact = ContactFactory(first_name="Chosen", owner=rep, team=companies["ours"].team)
+    ContactFactory(first_name="Unchosen", owner=rep, team=companies["ours"].team)
+    deal = DealFactory(
+        owner=rep, team=companies["ours"].team, company=companies["ours"], contact=contact
+    )
+    client.force_login(rep)
+    page = client.get(f"/deals/{deal.pk}/edit/").content.decode()
+    assert "Acme Ours" in page and "Chosen" in page
+    assert "Zeta Unchosen" not in page and "Unchosen" not in page.replace("Zeta Unchosen", "")
+    assert 'data-search-url="/search/options/contact/"' in page
