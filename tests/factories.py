@@ -1,7 +1,19 @@
 import factory
+from django.apps import apps
 from django.contrib.auth.models import Group
 
 from crm.models import Team, User
+from crm.roles import sync_roles
+
+
+def role_group(name: str) -> Group:
+    """The role's group; recreated with its permissions when a transactional test's flush
+    removed what the data migrations wrote."""
+    group = Group.objects.filter(name=name).first()
+    if group is None:
+        sync_roles(apps)
+        group = Group.objects.get(name=name)
+    return group
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -18,7 +30,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def role(self, create, extracted, **kwargs):
         if create and extracted:
-            self.groups.add(Group.objects.get(name=extracted))
+            self.groups.add(role_group(extracted))
 
 
 class TeamFactory(factory.django.DjangoModelFactory):

@@ -66,6 +66,12 @@ def postgres_url(settings_dict) -> str:
     return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
 
 
+# Marked (not only requested) as transactional, so pytest-django runs these tests with the other
+# transactional ones, after every plain database test; the serialized rollback restores what
+# migrations wrote (roles, the default pipeline) for the transactional tests that follow.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
 @pytest.fixture
 def shared_database(request, tmp_path):
     """(DATABASE_URL, whether to migrate it first) for the worker and the driver process."""

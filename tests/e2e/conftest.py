@@ -19,7 +19,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chromium():
     executable = require_chromium()
     from playwright.sync_api import sync_playwright
@@ -42,7 +42,10 @@ def page_as(chromium, live_server):
     def open_page(user):
         client = Client()
         client.force_login(user)
-        context = chromium.new_context(base_url=live_server.url)
+        # Wide enough for a whole pipeline board: dragging onto a column scrolled out of
+        # view is not what a user does.
+        viewport = {"width": 1920, "height": 1080}
+        context = chromium.new_context(base_url=live_server.url, viewport=viewport)
         context.add_cookies(
             [
                 {

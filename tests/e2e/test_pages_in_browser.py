@@ -2,7 +2,12 @@
 
 import pytest
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# The live server reads committed rows; the rollback restores the rows migrations wrote
+# (roles, the default pipeline) that a transactional test flushes.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def csp_violations(page) -> list[str]:
