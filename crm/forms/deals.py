@@ -1,4 +1,5 @@
-"""Forms of the deal pages: the board and list filters, the deal form and the stage move."""
+"""Forms of the deal pages: the board filters, the list's bulk actions, the deal form and the
+stage move. The list's filters are `crm.filters.DealFilter`."""
 
 from django import forms
 from django.db.models import Q, QuerySet
@@ -7,7 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from crm.access import teammates, visible, visible_teams
 from crm.forms.custom_fields import ServiceModelForm
 from crm.forms.widgets import SearchSelect
-from crm.models import Company, Contact, Deal, DealStatus, Pipeline, RecordType, Stage
+from crm.lists import BulkForm
+from crm.models import Company, Contact, Deal, Pipeline, RecordType, Stage, StageOutcome, User
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 
@@ -28,7 +30,7 @@ def bootstrap(form: forms.BaseForm, *, small: bool = False) -> None:
 
 
 class DealFilterForm(forms.Form):
-    """Owner, team and expected close range: the filters the board and the list share."""
+    """Owner, team and expected close range: the board's filters."""
 
     owner = forms.ModelChoiceField(queryset=None, required=False, label=_("Owner"))
     team = forms.ModelChoiceField(queryset=None, required=False, label=_("Team"))
@@ -56,60 +58,60 @@ class DealFilterForm(forms.Form):
             queryset = queryset.filter(expected_close_date__lte=data["close_to"])
         return queryset
 
-    def cleaned_or_empty(self) -> dict:
-        return self.cleaned_data if self.is_bound and self.is_valid() else {}
+
+class StageSelect(forms.Select):
+    """A stage select whose options carry the stage's outcome (the page asks why when lost)."""
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        stage = getattr(value, "instance", None)
+        if stage is not None:
+            option["attrs"]["data-outcome"] = stage.outcome
+        return option
 
 
-SORTS = {
-    # URL value: (label, ordering)
-    "-created": (_("Newest"), ["-created_at", "-id"]),
-    "created": (_("Oldest"), ["created_at", "id"]),
-    "name": (_("Name A–Z"), ["name", "id"]),
-    "-name": (_("Name Z–A"), ["-name", "-id"]),
-    "-amount": (_("Largest amount"), ["-amount", "-id"]),
-    "amount": (_("Smallest amount"), ["amount", "id"]),
-    "close": (_("Closing soonest"), ["expected_close_date", "id"]),
-    "-close": (_("Closing latest"), ["-expected_close_date", "-id"]),
-    "stage": (_("Stage"), ["pipeline__order", "stage__order", "-id"]),
-}
-DEFAULT_SORT = "-created"
+class DealBulkForm(BulkForm):
+    """Bulk actions of the deals list: give the ticked deals an owner, or move them to a stage."""
 
+    ASSIGN = "assign_owner"
+    MOVE = "move_stage"
 
-class DealListFilterForm(DealFilterForm):
-    """The list adds stage, status and a sort order to the board's filters."""
-
-    stage = forms.ModelChoiceField(queryset=None, required=False, label=_("Stage"))
-    status = forms.ChoiceField(
-        choices=[("", _("Any status")), *DealStatus.choices], required=False, label=_("Status")
+    action = forms.ChoiceField(
+        label=_("Action"),
+        choices=[("", _("Bulk action…")), (ASSIGN, _("Assign owner")), (MOVE, _("Move to stage"))],
     )
-    sort = forms.ChoiceField(
-        choices=[(key, label) for key, (label, _order) in SORTS.items()],
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
+    stage = forms.ModelChoiceField(
+        label=_("Stage"), queryset=Stage.objects.none(), required=False, widget=StageSelect
+    )
+    lost_reason = forms.CharField(
+        label=_("Why were they lost?"),
+        max_length=200,
         required=False,
-        label=_("Sort by"),
+        widget=forms.TextInput(attrs={"placeholder": _("Why were they lost?")}),
     )
 
-    def __init__(self, data=None, *, user, **kwargs):
-        super().__init__(data, user=user, **kwargs)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = teammates(self.user).order_by("first_name", "last_name")
+        # Every stage may be chosen; the service refuses a deal of another pipeline by itself.
         self.fields["stage"].queryset = Stage.objects.select_related("pipeline").order_by(
             "pipeline__order", "pipeline__name", "order"
         )
-        bootstrap(self, small=True)
 
-    def filter(self, queryset: QuerySet) -> QuerySet:
-        queryset = super().filter(queryset)
-        data = self.cleaned_or_empty()
-        if data.get("stage"):
-            queryset = queryset.filter(stage=data["stage"])
-        if data.get("status"):
-            queryset = queryset.filter(status=data["status"])
-        return queryset
-
-    def ordering(self) -> list[str]:
-        sort = self.cleaned_or_empty().get("sort") or DEFAULT_SORT
-        return SORTS[sort][1]
-
-    def sort_key(self) -> str:
-        return self.cleaned_or_empty().get("sort") or DEFAULT_SORT
+    def clean(self):
+        cleaned = super().clean()
+        action = cleaned.get("action")
+        if action == self.ASSIGN and not cleaned.get("owner"):
+            self.add_error("owner", _("Choose the new owner."))
+        if action == self.MOVE:
+            stage = cleaned.get("stage")
+            if stage is None:
+                if "stage" not in self.errors:
+                    self.add_error("stage", _("Choose the stage to move the deals to."))
+            elif stage.outcome == StageOutcome.LOST and not cleaned.get("lost_reason"):
+                self.add_error("lost_reason", _("Say why the deals were lost."))
+        return cleaned
 
 
 class DealForm(ServiceModelForm):

@@ -1,46 +1,143 @@
-"""Deal pages: the plain list, the deal page, and the create and edit forms."""
+"""Deal pages: the list (filters, columns, bulk actions), the deal page, and the create and
+edit forms. Records are fetched through `crm.access`, written through `crm.services`."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_GET, require_POST
 
-from crm import services
+from crm import lists, services
 from crm.access import get_deal_for_user, visible
 from crm.custom_fields import definitions_for
-from crm.forms.deals import SORTS, DealCreateForm, DealForm, DealListFilterForm, StageMoveForm
+from crm.filters import DealFilter
+from crm.forms.deals import DealBulkForm, DealCreateForm, DealForm, StageMoveForm
 from crm.models import Deal, FieldType, RecordType, User
 from crm.timeline import record_panels
 
-DEALS_PER_PAGE = 50
+# Refused deals named in the bulk message; the rest are counted.
+REFUSALS_SHOWN = 10
+
+
+def _amount(deal: Deal) -> str:
+    return f"{number_format(deal.amount, decimal_pos=2, force_grouping=True)} {deal.currency}"
+
+
+DEALS = lists.ListPage(
+    name="deals",
+    record_type=RecordType.DEAL,
+    filterset_class=DealFilter,
+    columns=[
+        lists.Column("name", gettext_lazy("Name"), lambda r: r.name, "name", link=True),
+        lists.Column("company", gettext_lazy("Company"), lambda r: r.company, "company__name"),
+        lists.Column("stage", gettext_lazy("Stage"), lambda r: r.stage.name, "stage__order"),
+        lists.Column("status", gettext_lazy("Status"), lambda r: r.get_status_display(), "status"),
+        lists.Column("amount", gettext_lazy("Amount"), _amount, "amount"),
+        lists.Column(
+            "expected_close_date",
+            gettext_lazy("Expected close"),
+            lambda r: r.expected_close_date,
+            "expected_close_date",
+        ),
+        lists.Column("owner", gettext_lazy("Owner"), lambda r: r.owner, "owner__first_name"),
+        lists.Column("kind", gettext_lazy("Kind"), lambda r: r.get_kind_display(), "kind"),
+        lists.Column("created_at", gettext_lazy("Created"), lambda r: r.created_at, "created_at"),
+    ],
+    default_columns=[
+        "name",
+        "company",
+        "stage",
+        "status",
+        "amount",
+        "expected_close_date",
+        "owner",
+        "created_at",
+    ],
+    detail_url="deal-detail",
+    default_sort="-created_at",
+    select_related=("company", "owner", "stage"),
+    per_page=50,
+)
 
 
 @require_GET
 def deal_list(request):
-    filters = DealListFilterForm(request.GET or None, user=request.user)
-    deals = (
-        filters.filter(visible(Deal.objects.all(), request.user))
-        .select_related("company", "owner", "stage", "pipeline")
-        .order_by(*filters.ordering())
+    context = lists.list_context(request, DEALS, visible(Deal, request.user))
+    context.update(
+        section="deals",
+        bulk_form=lists.bootstrap(
+            DealBulkForm(user=request.user, initial={"next": request.get_full_path()})
+        ),
+        can_add=request.user.has_perm("crm.add_deal"),
     )
-    page = Paginator(deals, DEALS_PER_PAGE).get_page(request.GET.get("page"))
-    sort = filters.sort_key()
-    # Each sortable column toggles between its ascending and descending order.
-    sort_links = {
-        key: (f"-{key}" if sort == key else key) for key in SORTS if not key.startswith("-")
-    }
-    context = {
-        "section": "deals",
-        "filters": filters,
-        "page": page,
-        "sort": sort,
-        "sort_links": sort_links,
-    }
     return render(request, "crm/deals/list.html", context)
+
+
+@require_POST
+def deal_columns(request):
+    lists.save_columns(request.user, DEALS, request.POST.getlist("columns"))
+    return redirect(lists.safe_next(request, reverse("deals")))
+
+
+@require_POST
+def deal_bulk(request):
+    form = DealBulkForm(request.POST, user=request.user)
+    target = lists.safe_next(request, reverse("deals"))
+    if not form.is_valid():
+        for message in lists.error_messages(form):
+            messages.error(request, message)
+        return redirect(target)
+    deals = lists.bulk_targets(request.user, Deal.objects.all(), form.cleaned_data["ids"])
+    done, refused = 0, []
+    with transaction.atomic():
+        for deal in deals:
+            try:
+                _apply_bulk(deal, form.cleaned_data, request.user)
+            except ValidationError as error:
+                refused.append(f"{deal}: {' '.join(error.messages)}")
+            else:
+                done += 1
+    if done:
+        messages.success(
+            request,
+            ngettext("%(count)d deal updated.", "%(count)d deals updated.", done) % {"count": done},
+        )
+    if refused:
+        messages.warning(request, _refusal_message(refused))
+    if not deals:
+        messages.warning(request, _("None of the ticked deals can be changed."))
+    return redirect(target)
+
+
+def _apply_bulk(deal: Deal, data: dict, actor) -> None:
+    # One savepoint per deal: a refused deal leaves the others done.
+    with transaction.atomic():
+        if data["action"] == DealBulkForm.ASSIGN:
+            services.record_update(deal, actor=actor, data={"owner": data["owner"]})
+        else:
+            services.deal_move_stage(
+                deal=deal, stage=data["stage"], actor=actor, lost_reason=data["lost_reason"]
+            )
+
+
+def _refusal_message(refused: list[str]) -> str:
+    """One message naming each refused deal and why (the first few, then a count)."""
+    shown = "; ".join(refused[:REFUSALS_SHOWN])
+    rest = len(refused) - REFUSALS_SHOWN
+    if rest > 0:
+        shown += " " + ngettext("…and %(count)d more.", "…and %(count)d more.", rest) % {
+            "count": rest
+        }
+    return ngettext(
+        "%(count)d deal not changed: %(deals)s",
+        "%(count)d deals not changed: %(deals)s",
+        len(refused),
+    ) % {"count": len(refused), "deals": shown}
 
 
 def _record_url(names: tuple[str, ...], pk) -> str:

@@ -7,7 +7,16 @@ import pytest
 from django.urls import reverse
 
 from crm import services
-from crm.models import Deal, DealKind, DealStageChange, DealStatus, FieldType, Pipeline, RecordType
+from crm.models import (
+    Deal,
+    DealKind,
+    DealStageChange,
+    DealStatus,
+    FieldType,
+    Pipeline,
+    RecordType,
+    Stage,
+)
 from tests.crm.factories import (
     CompanyFactory,
     ContactFactory,
@@ -19,6 +28,8 @@ from tests.crm.factories import (
 pytestmark = pytest.mark.django_db
 
 LIST = reverse("deals")
+BULK = reverse("deal-bulk")
+COLUMNS = reverse("deal-columns")
 NEW = reverse("deal-create")
 
 
@@ -56,7 +67,7 @@ def detail(deal):
 
 
 def names(response):
-    return [d.name for d in response.context["page"]]
+    return [row["record"].name for row in response.context["rows"]]
 
 
 # --- deal page -----------------------------------------------------------------------------
@@ -280,30 +291,142 @@ def test_a_user_without_change_permission_cannot_edit(client, agent, deal, sales
 # --- the list ------------------------------------------------------------------------------
 
 
-def test_list_shows_visible_deals_only(client, rep, admin_user, deal, foreign_deal):
+def test_list_shows_visible_deals_only(
+    client, rep, manager, admin_user, outsider, deal, foreign_deal
+):
     client.force_login(rep)
     assert names(client.get(LIST)) == ["Acme renewal"]
+    client.force_login(manager)
+    assert names(client.get(LIST)) == ["Acme renewal"]
+    client.force_login(outsider)
+    assert names(client.get(LIST)) == ["Globex secret"]
     client.force_login(admin_user)
     assert sorted(names(client.get(LIST))) == ["Acme renewal", "Globex secret"]
 
 
 def test_list_filters(client, manager, rep, teammate, sales_team):
-    DealFactory(name="A", owner=rep, team=sales_team, expected_close_date=date(2030, 1, 5))
-    DealFactory(name="B", owner=teammate, team=sales_team, expected_close_date=date(2030, 3, 1))
+    acme = CompanyFactory(name="Acme Corp")
+    DealFactory(
+        name="A",
+        owner=rep,
+        team=sales_team,
+        company=acme,
+        amount=Decimal("100"),
+        expected_close_date=date(2030, 1, 5),
+    )
+    DealFactory(
+        name="B",
+        owner=teammate,
+        team=sales_team,
+        amount=Decimal("900"),
+        kind=DealKind.RENEWAL,
+        expected_close_date=date(2030, 3, 1),
+    )
     won = DealFactory(name="C", owner=rep, team=sales_team, expected_close_date=date(2031, 1, 1))
     services.deal_move_stage(deal=won, stage=stage_named("Won"), actor=rep)
     client.force_login(manager)
 
     def filtered(**params):
-        return sorted(names(client.get(LIST, params)))
+        response = client.get(LIST, params)
+        assert response.status_code == 200
+        return sorted(names(response))
 
     assert filtered() == ["A", "B", "C"]
     assert filtered(owner=rep.pk) == ["A", "C"]
-    assert filtered(owner=rep.pk, close_to="2030-12-31") == ["A"]
-    assert filtered(close_from="2030-02-01", close_to="2030-12-31") == ["B"]
+    assert filtered(owner=rep.pk, expected_close_before="2030-12-31") == ["A"]
+    assert filtered(expected_close_after="2030-02-01", expected_close_before="2030-12-31") == ["B"]
     assert filtered(status="won") == ["C"]
+    assert filtered(status=["open", "won"]) == ["A", "B", "C"]
     assert filtered(stage=stage_named("Prospecting").pk) == ["A", "B"]
     assert filtered(team=sales_team.pk, status="open") == ["A", "B"]
+    assert filtered(kind="renewal") == ["B"]
+    assert filtered(amount_min="500", amount_max="950") == ["B"]
+    assert filtered(amount_max="500") == ["A"]
+    assert filtered(q="acme corp") == ["A"]
+
+
+def test_list_filters_and_shows_custom_fields(client, rep, sales_team, interest):
+    size = CustomFieldFactory(
+        record_type=RecordType.DEAL, key="seats", label="Seats", field_type=FieldType.NUMBER
+    )
+    DealFactory(name="Crm", owner=rep, team=sales_team, custom={"interest": "CRM", "seats": 40})
+    DealFactory(name="Sup", owner=rep, team=sales_team, custom={"interest": "Support", "seats": 5})
+    client.force_login(rep)
+
+    page = client.get(LIST)
+    assert "custom__interest" in page.context["filter"].form.fields
+    assert ("custom__interest", "Product interest", False) in page.context["column_choices"]
+    assert names(client.get(LIST, {"custom__interest": "CRM"})) == ["Crm"]
+    assert names(client.get(LIST, {f"custom__{size.key}__min": "10"})) == ["Crm"]
+
+    response = client.post(
+        COLUMNS,
+        {"columns": ["name", "custom__interest", "custom__seats", "bogus"], "next": "/deals/?q=x"},
+    )
+
+    assert response.status_code == 302 and response["Location"] == "/deals/?q=x"
+    rep.refresh_from_db()
+    assert rep.preferences["columns"]["deals"] == ["name", "custom__interest", "custom__seats"]
+    page = client.get(LIST, {"sort": "-custom__seats"})
+    assert [h["column"].key for h in page.context["headers"]] == [
+        "name",
+        "custom__interest",
+        "custom__seats",
+    ]
+    cells = [[cell["value"] for cell in row["cells"]] for row in page.context["rows"]]
+    assert cells == [["Crm", "CRM", 40], ["Sup", "Support", 5]]
+    assert "Product interest" in page.content.decode()
+
+
+def test_every_standard_column_can_be_shown(client, rep, sales_team, deal):
+    client.force_login(rep)
+    keys = [key for key, _label, _checked in client.get(LIST).context["column_choices"]]
+    expected = ["name", "company", "stage", "status", "amount", "expected_close_date", "owner"]
+    assert keys[:9] == [*expected, "kind", "created_at"]
+
+    client.post(COLUMNS, {"columns": keys})
+    row = client.get(LIST).context["rows"][0]
+
+    values = [cell["value"] for cell in row["cells"]]
+    assert values[:5] == ["Acme renewal", "Acme", "Prospecting", "Open", "5,000.00 USD"]
+    assert values[6:8] == [str(rep), "New business"]
+
+
+def test_columns_redirect_refuses_other_sites(client, rep):
+    client.force_login(rep)
+    response = client.post(COLUMNS, {"columns": ["name"], "next": "https://evil.example/"})
+    assert response["Location"] == LIST
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"amount_min": "abc"},
+        {"expected_close_after": "not a date"},
+        {"stage": "abc"},
+        {"stage": "987654"},
+        {"owner": "987654"},
+        {"status": "exploded"},
+        {"custom__interest": "Nope"},
+        {"sort": "password"},
+        {"sort": "-custom__nope"},
+        {"page": "abc"},
+        {"q": "\x00"},
+    ],
+)
+def test_bad_filter_values_never_fail(client, rep, deal, interest, params):
+    client.force_login(rep)
+    assert client.get(LIST, params).status_code == 200
+
+
+def test_bad_filter_value_is_reported_next_to_the_filter(client, rep, other_team):
+    client.force_login(rep)
+
+    response = client.get(LIST, {"amount_min": "abc", "team": other_team.pk})
+
+    assert response.status_code == 200
+    assert {"amount", "team"} <= set(response.context["filter"].form.errors)
+    assert b'data-field-error="amount"' in response.content
 
 
 def test_list_sorts(client, rep, sales_team):
@@ -312,48 +435,247 @@ def test_list_sorts(client, rep, sales_team):
     DealFactory(name="Gamma", owner=rep, team=sales_team, amount=Decimal("20"))
     client.force_login(rep)
 
+    assert names(client.get(LIST)) == ["Gamma", "Alpha", "Beta"]  # newest first
     assert names(client.get(LIST, {"sort": "name"})) == ["Alpha", "Beta", "Gamma"]
     assert names(client.get(LIST, {"sort": "-amount"})) == ["Alpha", "Gamma", "Beta"]
     assert names(client.get(LIST, {"sort": "-name"})) == ["Gamma", "Beta", "Alpha"]
-    # An unknown sort is ignored, not an error.
-    assert client.get(LIST, {"sort": "password"}).status_code == 200
 
 
-def test_list_paginates_with_a_constant_number_of_queries(
-    client, rep, sales_team, django_assert_max_num_queries
-):
-    company = CompanyFactory()
-    soon = date(2030, 1, 1)
-    DealFactory.create_batch(
-        3, owner=rep, team=sales_team, company=company, expected_close_date=soon
-    )
+def test_list_paginates(client, rep, sales_team):
+    for number in range(60):
+        DealFactory(name=f"Deal {number:02}", owner=rep, team=sales_team)
     client.force_login(rep)
-    two_filters = {"owner": rep.pk, "close_to": "2040-01-01"}
-    with django_assert_max_num_queries(14) as few:
-        assert client.get(LIST, two_filters).status_code == 200
 
-    DealFactory.create_batch(
-        120,
-        owner=rep,
-        team=sales_team,
-        company=CompanyFactory(),
-        contact=ContactFactory(),
-        expected_close_date=soon,
-    )
-    with django_assert_max_num_queries(len(few)):
-        response = client.get(LIST, two_filters)
-    with django_assert_max_num_queries(len(few)):
-        first = client.get(LIST, {"owner": rep.pk})
-    third = client.get(LIST, {"owner": rep.pk, "page": 3})
+    first = client.get(LIST, {"sort": "name"})
+    second = client.get(LIST, {"sort": "name", "page": 2})
 
-    assert response.status_code == 200 and response.context["page"].paginator.count == 123
-    assert len(first.context["page"]) == 50 and first.context["page"].paginator.count == 123
-    assert len(third.context["page"]) == 23
+    assert len(first.context["rows"]) == 50 and first.context["paginator"].count == 60
+    assert names(second) == [f"Deal {n}" for n in range(50, 60)]
     assert "page=2" in first.content.decode()
 
 
-def test_list_is_csp_clean_and_in_the_nav(client, rep, deal):
+@pytest.mark.parametrize("rows", [3, 30])
+def test_list_runs_a_constant_number_of_queries(
+    client, rep, teammate, sales_team, interest, rows, django_assert_max_num_queries
+):
+    champion = CustomFieldFactory(record_type=RecordType.DEAL, key="champion", field_type="user")
+    for number in range(rows):
+        DealFactory(
+            owner=teammate if number % 2 else rep,
+            team=sales_team,
+            company=CompanyFactory(),
+            expected_close_date=date(2030, 1, 1),
+            custom={"interest": "CRM", "champion": teammate.pk},
+        )
+    rep.preferences = {
+        "columns": {
+            "deals": [
+                "name",
+                "company",
+                "stage",
+                "amount",
+                "owner",
+                "kind",
+                "custom__interest",
+                f"custom__{champion.key}",
+            ]
+        }
+    }
+    rep.save()
+    client.force_login(rep)
+    params = {
+        "owner": rep.pk,
+        "status": "open",
+        "expected_close_before": "2040-01-01",
+        "custom__interest": "CRM",
+        "sort": "owner",
+    }
+
+    with django_assert_max_num_queries(19):
+        response = client.get(LIST, params)
+
+    assert response.status_code == 200
+    assert len(response.context["rows"]) == (rows + 1) // 2
+    assert str(teammate) in response.content.decode()  # the user-type custom column
+
+
+def test_list_is_csp_clean_links_the_board_and_is_in_the_nav(client, rep, deal):
     client.force_login(rep)
     html = client.get(LIST).content.decode()
     assert "style=" not in html and "<script>" not in html
     assert 'aria-current="page" href="/deals/"' in html
+    assert f'href="{reverse("deal-board")}"' in html
+    assert f'action="{BULK}"' in html and f'action="{COLUMNS}"' in html
+
+
+def test_list_actions_refuse_get(client, rep):
+    client.force_login(rep)
+    assert client.get(BULK).status_code == 405
+    assert client.get(COLUMNS).status_code == 405
+
+
+# --- bulk actions --------------------------------------------------------------------------
+
+
+def warnings(response) -> list[str]:
+    return [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
+
+
+def test_bulk_assign_owner(client, rep, teammate, sales_team, foreign_deal):
+    deals = [DealFactory(owner=rep, team=sales_team) for _ in range(3)]
+    client.force_login(rep)
+
+    response = client.post(
+        BULK,
+        {
+            "ids": [deals[0].pk, deals[1].pk, foreign_deal.pk],
+            "action": "assign_owner",
+            "owner": teammate.pk,
+            "next": "/deals/?status=open",
+        },
+    )
+
+    assert response.status_code == 302 and response["Location"] == "/deals/?status=open"
+    assert [Deal.objects.get(pk=d.pk).owner for d in deals] == [teammate, teammate, rep]
+    foreign_deal.refresh_from_db()
+    assert foreign_deal.owner.username == "olga"  # another team's id is ignored
+
+
+def test_bulk_assign_refuses_an_owner_outside_the_team(client, rep, outsider, deal):
+    client.force_login(rep)
+
+    response = client.post(
+        BULK, {"ids": [deal.pk], "action": "assign_owner", "owner": outsider.pk}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert any(m.level_tag == "error" for m in response.context["messages"])
+    deal.refresh_from_db()
+    assert deal.owner == rep
+
+
+def test_bulk_move_reports_each_refused_deal(client, rep, sales_team, foreign_deal):
+    renewals = Pipeline.objects.create(name="Renewals", order=5)
+    due = Stage.objects.create(pipeline=renewals, name="Due", order=0)
+    fresh = DealFactory(name="Fresh", owner=rep, team=sales_team)
+    there = DealFactory(name="There", owner=rep, team=sales_team, stage=stage_named("Proposal"))
+    other = DealFactory(name="Other pipe", owner=rep, team=sales_team, pipeline=renewals, stage=due)
+    proposal = stage_named("Proposal")
+    client.force_login(rep)
+
+    response = client.post(
+        BULK,
+        {
+            "ids": [fresh.pk, there.pk, other.pk, foreign_deal.pk],
+            "action": "move_stage",
+            "stage": proposal.pk,
+        },
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    fresh.refresh_from_db()
+    other.refresh_from_db()
+    foreign_deal.refresh_from_db()
+    assert fresh.stage == proposal and fresh.stage_changes.count() == 1
+    assert other.stage == due and foreign_deal.stage.name == "Prospecting"
+    assert not DealStageChange.objects.filter(deal__in=[there, other]).exists()
+    assert foreign_deal.stage_changes.count() == 1
+    [warning] = warnings(response)
+    assert warning.startswith("2 deals not changed:")
+    assert "There: The deal is already in “Proposal”." in warning
+    assert "Other pipe: “Proposal” is not a stage of the pipeline Renewals." in warning
+    assert "Globex" not in warning
+    assert "1 deal updated." in [str(m) for m in response.context["messages"]]
+
+
+def test_bulk_move_to_a_lost_stage_needs_a_reason(client, rep, deal):
+    client.force_login(rep)
+    lost = stage_named("Lost")
+
+    response = client.post(
+        BULK, {"ids": [deal.pk], "action": "move_stage", "stage": lost.pk}, follow=True
+    )
+
+    assert response.status_code == 200
+    errors = [str(m) for m in response.context["messages"] if m.level_tag == "error"]
+    assert any("Say why the deals were lost." in error for error in errors)
+    deal.refresh_from_db()
+    assert deal.status == DealStatus.OPEN
+
+    client.post(
+        BULK,
+        {"ids": [deal.pk], "action": "move_stage", "stage": lost.pk, "lost_reason": "Budget"},
+    )
+    deal.refresh_from_db()
+    assert (deal.status, deal.lost_reason) == (DealStatus.LOST, "Budget")
+
+
+def test_bulk_with_only_another_teams_ids_changes_nothing(client, rep, teammate, foreign_deal):
+    client.force_login(rep)
+
+    response = client.post(
+        BULK,
+        {"ids": [foreign_deal.pk], "action": "move_stage", "stage": stage_named("Won").pk},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert warnings(response) == ["None of the ticked deals can be changed."]
+    foreign_deal.refresh_from_db()
+    assert foreign_deal.status == DealStatus.OPEN
+
+
+def test_bulk_needs_the_change_permission(client, agent, rep, deal, sales_team):
+    sales_team.members.add(agent)
+    client.force_login(agent)
+
+    response = client.post(BULK, {"ids": [deal.pk], "action": "assign_owner", "owner": agent.pk})
+
+    assert response.status_code == 403
+    deal.refresh_from_db()
+    assert deal.owner == rep
+
+
+def test_managers_and_admins_bulk_move_their_deals(
+    client, manager, admin_user, rep, deal, foreign_deal
+):
+    won = stage_named("Won")
+    client.force_login(manager)
+    client.post(BULK, {"ids": [deal.pk, foreign_deal.pk], "action": "move_stage", "stage": won.pk})
+    deal.refresh_from_db()
+    foreign_deal.refresh_from_db()
+    assert (deal.status, foreign_deal.status) == (DealStatus.WON, DealStatus.OPEN)
+
+    client.force_login(admin_user)
+    client.post(BULK, {"ids": [foreign_deal.pk], "action": "move_stage", "stage": won.pk})
+    foreign_deal.refresh_from_db()
+    assert foreign_deal.status == DealStatus.WON
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"ids": ["abc"], "action": "assign_owner"},
+        {"ids": ["1"], "action": "explode"},
+        {"ids": ["1"], "action": "assign_owner"},
+        {"ids": ["1"], "action": "assign_owner", "owner": "abc"},
+        {"ids": ["1"], "action": "move_stage"},
+        {"ids": ["1"], "action": "move_stage", "stage": "987654"},
+        {"action": "move_stage", "stage": "2"},
+    ],
+)
+def test_bad_bulk_input_changes_nothing(client, rep, deal, data):
+    client.force_login(rep)
+    data = {
+        key: [str(deal.pk) if v == "1" else v for v in value] if isinstance(value, list) else value
+        for key, value in data.items()
+    }
+
+    response = client.post(BULK, data, follow=True)
+
+    assert response.status_code == 200
+    deal.refresh_from_db()
+    assert (deal.owner, deal.stage.name, deal.stage_changes.count()) == (rep, "Prospecting", 1)
+    assert any(m.level_tag == "error" for m in response.context["messages"])
