@@ -2,14 +2,14 @@
 
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import ENGAGEMENT_KINDS, Activity, SurveyAnswer, SurveyKind
 
 from ..periods import Period
 from ..registry import ALL, KPI, Bands, Result, Segment, get_kpi, ratio, register, to_decimal
-from .revenue import COMPANY_SEGMENTS, customers_active, flag
+from .revenue import COMPANY_SEGMENTS, company_rows_exist, customers_active, flag
 
 ANSWER_SEGMENTS = {
     "owner": "company__owner",
@@ -112,17 +112,11 @@ register(
 
 def _engaged(period: Period):
     """Any engagement activity or survey answer in the period, by the company or its people."""
-    of_company = Q(company=OuterRef("pk")) | Q(contact__company=OuterRef("pk"))
     activity = Activity.objects.filter(
-        of_company,
-        kind__in=ENGAGEMENT_KINDS,
-        occurred_at__gte=period.start,
-        occurred_at__lt=period.end,
+        kind__in=ENGAGEMENT_KINDS, occurred_at__gte=period.start, occurred_at__lt=period.end
     )
-    answer = SurveyAnswer.objects.filter(
-        of_company, answered_at__gte=period.start, answered_at__lt=period.end
-    )
-    return flag(Q(Exists(activity)) | Q(Exists(answer)))
+    answer = SurveyAnswer.objects.filter(answered_at__gte=period.start, answered_at__lt=period.end)
+    return flag(company_rows_exist(activity) | company_rows_exist(answer))
 
 
 register(

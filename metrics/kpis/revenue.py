@@ -449,6 +449,14 @@ def _scalar(queryset: QuerySet, function: str, expression, output_field) -> Subq
     )
 
 
+def company_rows_exist(queryset: QuerySet) -> Q:
+    """The company has a row in `queryset`, naming it or one of its contacts: two EXISTS, each
+    answered from an index, where one EXISTS with an OR scanned the whole window."""
+    return Q(Exists(queryset.filter(company=OuterRef("pk")))) | Q(
+        Exists(queryset.filter(contact__company=OuterRef("pk")))
+    )
+
+
 def _company_total(queryset: QuerySet, function: str, expression, output_field) -> Coalesce:
     """COUNT or SUM over a company's rows: those naming it, plus those naming one of its
     contacts (and not it). Two correlated subqueries instead of one with an OR, so each can
