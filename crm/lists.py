@@ -20,6 +20,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import formats, timezone
+from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
@@ -30,6 +31,25 @@ from crm.models import CustomField, FieldType, User
 
 PER_PAGE = 25
 MAX_BULK = 500
+
+
+class CappedPaginator(Paginator):
+    """Counts matches only up to COUNT_CAP: past that a list says "10,000+" and its pages stop
+    there, because counting a million rows exactly costs more than showing the page."""
+
+    COUNT_CAP = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.order_by()[: self.COUNT_CAP + 1].count()
+
+    @property
+    def is_capped(self) -> bool:
+        return self.count > self.COUNT_CAP
+
+    @property
+    def count_label(self) -> str:
+        return f"{self.COUNT_CAP:,}+" if self.is_capped else f"{self.count:,}"
 
 
 @dataclass(frozen=True)
@@ -173,7 +193,7 @@ def list_context(request, page: ListPage, queryset: QuerySet) -> dict:
     bootstrap(filterset.form)
     rows_qs = filterset.qs
     sort, ordering = _ordering(request.GET.get("sort", ""), available, page.default_sort)
-    paginator = Paginator(rows_qs.order_by(*ordering), page.per_page)
+    paginator = CappedPaginator(rows_qs.order_by(*ordering), page.per_page)
     page_obj = paginator.get_page(request.GET.get("page"))
     records = list(page_obj.object_list)
     users = _users_named(records, [d for d in definitions if d.field_type == FieldType.USER])

@@ -93,6 +93,8 @@ class Deal(Timestamped, Owned, WithCustomFields):
             models.Index(fields=["status", "closed_at"]),
             models.Index(fields=["stage", "status"]),
             models.Index(fields=["owner", "status"]),
+            # The board reads each column's newest cards in this order, stopping at a page.
+            models.Index(fields=["stage", "-stage_entered_at", "-id"], name="deal_board_cards"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -13,16 +13,12 @@ from django.core.exceptions import ValidationError
 from django.db.models import (
     Count,
     DecimalField,
-    Exists,
     ExpressionWrapper,
     F,
-    OuterRef,
     Q,
     QuerySet,
     Sum,
-    Window,
 )
-from django.db.models.functions import RowNumber
 from django.http import Http404, HttpResponseBadRequest, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -50,64 +46,81 @@ OPEN_TASK = (TaskStatus.OPEN, TaskStatus.IN_PROGRESS)
 
 def board_deals(user, pipeline: Pipeline, filters: DealFilterForm) -> QuerySet:
     """The deals the board shows: visible, of the pipeline, open or closed lately, filtered."""
-    recent = timezone.now() - timedelta(days=CLOSED_DAYS)
-    queryset = Deal.objects.filter(pipeline=pipeline).filter(
-        Q(status=DealStatus.OPEN) | Q(closed_at__gte=recent)
-    )
-    return filters.filter(visible(queryset, user))
-
-
-def column_totals(deals: QuerySet) -> dict[int, dict]:
-    """Count and total amount (installation currency) per stage, in one query."""
-    rows = (
-        deals.order_by()
-        .values("stage_id")
-        .annotate(count=Count("id"), total=Sum(AMOUNT_IN_CURRENCY))
-    )
-    return {row["stage_id"]: {"count": row["count"], "total": row["total"] or 0} for row in rows}
-
-
-def with_card_fields(deals: QuerySet, now) -> QuerySet:
-    overdue = Task.objects.filter(deal=OuterRef("pk"), status__in=OPEN_TASK, due_at__lt=now)
-    return (
-        deals.select_related("company", "owner")
-        .only(
-            "id",
-            "name",
-            "amount",
-            "currency",
-            "stage_id",
-            "stage_entered_at",
-            "company__id",
-            "company__name",
-            "owner__id",
-            "owner__username",
-            "owner__first_name",
-            "owner__last_name",
-        )
-        .annotate(has_overdue_task=Exists(overdue))
+    return _pipeline_deals(user, pipeline, filters).filter(
+        Q(status=DealStatus.OPEN) | Q(closed_at__gte=_recent())
     )
 
 
-def first_cards(deals: QuerySet, now) -> dict[int, list[Deal]]:
-    """The first CARDS_PER_PAGE + 1 cards of every column (the extra one says "more")."""
-    ranked = (
-        deals.order_by()
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("stage_id")],
-                order_by=[F("stage_entered_at").desc(), F("id").desc()],
-            )
-        )
-        .filter(rank__lte=CARDS_PER_PAGE + 1)
-        .values("pk")
+def _recent():
+    return timezone.now() - timedelta(days=CLOSED_DAYS)
+
+
+def _pipeline_deals(user, pipeline: Pipeline, filters: DealFilterForm) -> QuerySet:
+    return filters.filter(visible(Deal.objects.filter(pipeline=pipeline), user))
+
+
+def column_totals(user, pipeline: Pipeline, filters: DealFilterForm) -> dict[int, dict]:
+    """Count and total amount (installation currency) per stage of the deals on the board.
+
+    Open deals and recent closes are summed apart: each query then reads one index (on
+    PostgreSQL the open deals' covering index, migration 0015) instead of an OR of two.
+    """
+    deals = _pipeline_deals(user, pipeline, filters).order_by()
+    totals: dict[int, dict] = {}
+    for part in (
+        deals.filter(status=DealStatus.OPEN),
+        deals.filter(status__in=[DealStatus.WON, DealStatus.LOST], closed_at__gte=_recent()),
+    ):
+        # COUNT(*), not COUNT(id): the id is not in the covering index.
+        rows = part.values("stage_id").annotate(count=Count("*"), total=Sum(AMOUNT_IN_CURRENCY))
+        for row in rows:
+            totals[row["stage_id"]] = {"count": row["count"], "total": row["total"] or 0}
+    return totals
+
+
+def with_card_fields(deals: QuerySet) -> QuerySet:
+    return deals.select_related("company", "owner").only(
+        "id",
+        "name",
+        "amount",
+        "currency",
+        "stage_id",
+        "stage_entered_at",
+        "company__id",
+        "company__name",
+        "owner__id",
+        "owner__username",
+        "owner__first_name",
+        "owner__last_name",
     )
-    cards = with_card_fields(Deal.objects.filter(pk__in=ranked), now).order_by(*CARD_ORDER)
-    by_stage: dict[int, list[Deal]] = {}
+
+
+def decorate_cards(cards: list[Deal], now) -> None:
+    """Days in stage, links, and the overdue-task marker of every card, in one query.
+
+    A subquery per card let PostgreSQL hash every overdue task of the installation instead.
+    """
+    overdue = set(
+        Task.objects.filter(
+            deal_id__in=[deal.pk for deal in cards], status__in=OPEN_TASK, due_at__lt=now
+        ).values_list("deal_id", flat=True)
+    )
     for deal in cards:
+        deal.has_overdue_task = deal.pk in overdue
         _decorate(deal, now)
-        by_stage.setdefault(deal.stage_id, []).append(deal)
+
+
+def first_cards(deals: QuerySet, stages: list[Stage], now) -> dict[int, list[Deal]]:
+    """The first CARDS_PER_PAGE + 1 cards of every column (the extra one says "more").
+
+    One query per stage, each read in order from the (stage, stage_entered_at, id) index and
+    stopped at the limit: a window over every deal of the board sorted them all first.
+    """
+    by_stage: dict[int, list[Deal]] = {}
+    for stage in stages:
+        cards = with_card_fields(deals.filter(stage=stage)).order_by(*CARD_ORDER)
+        by_stage[stage.pk] = list(cards[: CARDS_PER_PAGE + 1])
+    decorate_cards([deal for cards in by_stage.values() for deal in cards], now)
     return by_stage
 
 
@@ -170,8 +183,8 @@ def board(request):
     filters = DealFilterForm(request.GET or None, user=request.user)
     deals = board_deals(request.user, pipeline, filters)
     now = timezone.now()
-    totals = column_totals(deals)
-    cards = first_cards(deals, now)
+    totals = column_totals(request.user, pipeline, filters)
+    cards = first_cards(deals, stages, now)
     columns = []
     for stage in stages:
         stage_cards = cards.get(stage.pk, [])
@@ -229,9 +242,8 @@ def board_cards(request, stage_id: int):
         except ValueError:
             return HttpResponseBadRequest(_("The position to load cards after is not valid."))
     now = timezone.now()
-    cards = list(with_card_fields(deals, now).order_by(*CARD_ORDER)[: CARDS_PER_PAGE + 1])
-    for deal in cards:
-        _decorate(deal, now)
+    cards = list(with_card_fields(deals).order_by(*CARD_ORDER)[: CARDS_PER_PAGE + 1])
+    decorate_cards(cards, now)
     context = {
         "cards": cards[:CARDS_PER_PAGE],
         "more_url": _more_url(request.GET, stage.pipeline, stage, cards),
@@ -288,7 +300,7 @@ def _move_json(request, deal: Deal, errors: list[str]) -> JsonResponse:
     # The board sends its filters so the new counts and totals match what it shows.
     params = QueryDict(request.POST.get("filters", ""))
     filters = DealFilterForm(params or None, user=request.user)
-    totals = column_totals(board_deals(request.user, deal.pipeline, filters))
+    totals = column_totals(request.user, deal.pipeline, filters)
     columns = {
         str(stage_id): {"count": stats["count"], "total": format_total(stats["total"])}
         for stage_id, stats in totals.items()

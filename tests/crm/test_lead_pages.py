@@ -628,3 +628,17 @@ def test_bad_ids_answer_404(client, ana):
     assert client.get("/leads/999999/convert/").status_code == 404
     assert client.post("/leads/999999/qualify/").status_code == 404
     assert client.get("/leads/abc/").status_code == 404
+
+
+def test_a_huge_list_counts_up_to_a_cap_and_says_so(client, rep, sales_team, monkeypatch):
+    from crm.lists import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "COUNT_CAP", 3)
+    for _ in range(5):
+        LeadFactory(owner=rep, team=sales_team)
+    client.force_login(rep)
+    response = client.get(reverse("leads"))
+    page = response.content.decode()
+    assert response.context["paginator"].is_capped
+    assert 'data-testid="list-count">3+</span>' in page
+    assert "of 3+ records" in page
