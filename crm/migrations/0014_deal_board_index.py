@@ -4,14 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0013_support_desk'),
+        ("crm", "0013_support_desk"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='deal',
-            index=models.Index(fields=['stage', '-stage_entered_at', '-id'], name='deal_board_cards'),
+            model_name="deal",
+            index=models.Index(
+                fields=["stage", "-stage_entered_at", "-id"], name="deal_board_cards"
+            ),
         ),
     ]
