@@ -95,6 +95,12 @@ class Deal(Timestamped, Owned, WithCustomFields):
             models.Index(fields=["owner", "status"]),
             # The board reads each column's newest cards in this order, stopping at a page.
             models.Index(fields=["stage", "-stage_entered_at", "-id"], name="deal_board_cards"),
+            # "My day" looks for a rep's oldest open deals gone quiet.
+            models.Index(
+                fields=["owner", "created_at", "id"],
+                condition=Q(status="open"),
+                name="deal_open_by_owner_created",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -71,7 +71,21 @@ class Task(Timestamped, WithCustomFields):
         verbose_name = _("task")
         verbose_name_plural = _("tasks")
         ordering = ["due_at", "id"]
-        indexes = [models.Index(fields=["assignee", "status", "due_at"])]
+        indexes = [
+            models.Index(fields=["assignee", "status", "due_at"]),
+            # "My tasks" and "My day" read a user's open tasks in due order from this one.
+            models.Index(
+                fields=["assignee", "due_at", "id"],
+                condition=Q(status__in=["open", "in_progress"]),
+                name="task_open_by_assignee_due",
+            ),
+            # ... and the latest done ones from this one.
+            models.Index(
+                fields=["assignee", "-completed_at", "-id"],
+                condition=Q(status="done"),
+                name="task_done_by_assignee",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=(Q(status="done") & Q(completed_at__isnull=False))

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm import services
-from crm.access import get_for_user, get_task_for_user, visible
+from crm.access import get_for_user, get_task_for_user, own, visible
 from crm.forms.tasks import LINK_MODELS, ReassignForm, TaskForm
 from crm.models import Activity, Deal, DealStatus, Lead, LeadStatus, Task, TaskStatus
 from crm.timeline import (
@@ -65,7 +65,7 @@ def _subtask_count(condition: Q):
 def my_task_sections(user, *, limit=SECTION_LIMIT) -> dict[str, list[Task]]:
     """The user's open tasks by when they are due, and the ones done lately."""
     start, end = day_bounds()
-    mine = task_rows(visible(Task, user).filter(assignee=user))
+    mine = task_rows(own(Task, user))
     active = mine.filter(status__in=OPEN_TASK_STATUSES)
     return {
         "overdue": decorate_tasks(active.filter(due_at__lt=start).order_by("due_at", "id")[:limit]),
@@ -289,7 +289,7 @@ MY_DAY_LIMIT = 20
 def my_day(user) -> dict:
     """What the home page shows: tasks due by today, new leads, deals gone quiet."""
     start, end = day_bounds()
-    active = task_rows(visible(Task, user).filter(assignee=user, status__in=OPEN_TASK_STATUSES))
+    active = task_rows(own(Task, user).filter(status__in=OPEN_TASK_STATUSES))
     cutoff = timezone.now() - STALE_AFTER
     recent = Activity.objects.filter(deal=OuterRef("pk"), occurred_at__gte=cutoff)
     last_activity = (
@@ -298,16 +298,14 @@ def my_day(user) -> dict:
     # Filtering with NOT EXISTS and ordering by a plain column lets the database stop at the
     # first quiet deals; the last-activity time is computed for the rows shown only.
     stale = (
-        visible(Deal, user)
-        .filter(owner=user, status=DealStatus.OPEN, created_at__lt=cutoff)
+        own(Deal, user)
+        .filter(status=DealStatus.OPEN, created_at__lt=cutoff)
         .filter(~Exists(recent))
         .annotate(last_activity_at=Subquery(last_activity[:1]))
         .select_related("company", "stage")
         .order_by("created_at", "id")
     )
-    new_leads = (
-        visible(Lead, user).filter(owner=user, status=LeadStatus.NEW).order_by("-created_at")
-    )
+    new_leads = own(Lead, user).filter(status=LeadStatus.NEW).order_by("-created_at")
     return {
         "overdue_tasks": decorate_tasks(
             active.filter(due_at__lt=start).order_by("due_at", "id")[:MY_DAY_LIMIT]
