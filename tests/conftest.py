@@ -6,6 +6,16 @@ from crm.models.users import Role
 from tests.factories import TeamFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache (chart data, rate limits)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def manager(db):
     return UserFactory(username="carla", role=Role.MANAGER)

@@ -420,3 +420,11 @@ def test_the_hourly_refresh_snapshots_the_open_periods():
     today = timezone.localdate()
     grains = set(KPISnapshot.objects.filter(period_end__gte=today).values_list("grain", flat=True))
     assert grains == {"day", "month", "quarter"}
+
+
+def test_charts_aggregated_from_records_are_cached_between_views(client, manager, data):
+    client.force_login(manager)
+    first = count_queries(client, dashboard_url("sales"))
+    second = count_queries(client, dashboard_url("sales"))
+    # Deals won per month, pipeline by stage and time in stage come from the cache.
+    assert second <= first - 3
