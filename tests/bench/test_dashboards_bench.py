@@ -16,6 +16,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -80,14 +81,17 @@ def test_dashboards_kpis_and_nightly_snapshot_timings(seeded_database):
 
     client = Client()
     client.force_login(User.objects.get(username="carla"))
-    print(f"\n{'dashboard':<28} {'median ms':>10}")
+    print(f"\n{'dashboard':<28} {'median ms':>10} {'cold ms':>10}")
     slow = []
     for slug in READY_MADE:
         url = reverse("dashboard", args=[slug])
-        assert client.get(url).status_code == 200
+        # The first view after the chart cache expired computes the aggregate charts.
+        cache.clear()
+        cold = median_ms(lambda url=url: client.get(url), runs=1)
         ms = median_ms(lambda url=url: client.get(url))
         slow += [slug] if ms > DASHBOARD_TARGET_MS else []
-        print(f"{slug:<28} {ms:>10.0f}{'  over target' if ms > DASHBOARD_TARGET_MS else ''}")
+        flag = "  over target" if ms > DASHBOARD_TARGET_MS else ""
+        print(f"{slug:<28} {ms:>10.0f} {cold:>10.0f}{flag}")
 
     period = period_for("month", today)
     print(f"\n{'KPI (this month)':<28} {'value ms':>10} {'page ms':>10} {'SQL ms':>10}")
