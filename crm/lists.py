@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from crm import access
 from crm.custom_fields import definitions_for
+from crm.forms.bootstrap import bootstrap as style_form
 from crm.forms.custom_fields import PREFIX
 from crm.models import CustomField, FieldType, User
 
@@ -256,28 +257,8 @@ def _users_named(records: list[Model], definitions: list[CustomField]) -> dict[i
 
 
 def bootstrap(form: forms.BaseForm) -> forms.BaseForm:
-    """Give a form's widgets Bootstrap's classes (one place, instead of per-field markup)."""
-    for bound in form:
-        _style(bound.field.widget)
-        if bound.name in form.errors:
-            for widget in getattr(bound.field.widget, "widgets", [bound.field.widget]):
-                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
-    return form
-
-
-def _style(widget: forms.Widget) -> None:
-    for sub in getattr(widget, "widgets", None) or [widget]:
-        if isinstance(sub, forms.CheckboxSelectMultiple | forms.RadioSelect):
-            # Django puts these attrs on the wrapping <div> too: styled in records.css.
-            continue
-        if isinstance(sub, forms.CheckboxInput):
-            css = "form-check-input"
-        elif isinstance(sub, forms.Select):
-            css = "form-select form-select-sm"
-        else:
-            css = "form-control form-control-sm"
-        if "class" not in sub.attrs:
-            sub.attrs["class"] = css
+    """List pages use small inputs and style their inline choice lists in records.css."""
+    return style_form(form, small=True, choice_lists=False)
 
 
 # Bulk actions ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.access import team_ids
+from crm.forms.bootstrap import bootstrap
 from crm.models import Team
 
 from . import charts
@@ -18,17 +19,7 @@ PICKER_GRAINS = ["month", "quarter", "year", "week", "day", "custom"]
 MAX_CUSTOM_DAYS = 366 * 3
 
 
-class BootstrapMixin:
-    """Bootstrap classes on every widget (the templates render fields one by one)."""
-
-    def style_fields(self):
-        for bound in self.fields.values():
-            widget = bound.widget
-            css = "form-select" if isinstance(widget, forms.Select) else "form-control"
-            widget.attrs["class"] = f"{css} form-select-sm" if css == "form-select" else css
-
-
-class PeriodSegmentForm(BootstrapMixin, forms.Form):
+class PeriodSegmentForm(forms.Form):
     """The period and segment picker of every dashboard and KPI page (GET parameters).
 
     The segment's *visibility* is checked by the view (a segment the user may not read is a
@@ -56,7 +47,7 @@ class PeriodSegmentForm(BootstrapMixin, forms.Form):
         self.user = user
         self.default_segment = default_segment
         self.fields["segment"].widget = forms.Select(choices=_segment_choices(user))
-        self.style_fields()
+        bootstrap(self, small=True)
 
     def clean_segment(self):
         text = self.cleaned_data.get("segment")
@@ -108,7 +99,7 @@ def card_choices() -> list:
     return [(_("KPI cards"), kpis), (_("Charts"), chart_list)]
 
 
-class DashboardForm(BootstrapMixin, forms.ModelForm):
+class DashboardForm(forms.ModelForm):
     """Name, period, segment and sharing of a user's dashboard (validated, saved by services)."""
 
     segment = forms.CharField(label=_("Segment"), required=False)
@@ -130,7 +121,7 @@ class DashboardForm(BootstrapMixin, forms.ModelForm):
                 if self.instance.segment_field
                 else ""
             )
-        self.style_fields()
+        bootstrap(self, small=True)
 
     def clean_segment(self):
         from .dashboards import can_view_segment
@@ -154,7 +145,7 @@ class DashboardForm(BootstrapMixin, forms.ModelForm):
         }
 
 
-class CardForm(BootstrapMixin, forms.Form):
+class CardForm(forms.Form):
     """Add a KPI card or a chart; its period and segment default to the dashboard's."""
 
     item = forms.ChoiceField(label=_("KPI or chart"))
@@ -173,7 +164,7 @@ class CardForm(BootstrapMixin, forms.Form):
             choices=[("", _("Dashboard's segment"))]
             + [c for c in _segment_choices(user) if c[0] != ""]
         )
-        self.style_fields()
+        bootstrap(self, small=True)
 
     def clean_segment(self):
         from .dashboards import can_view_segment

@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.forms.bootstrap import bootstrap
 from crm.models import ActivityKind, Direction
 
 # What a person logs by hand; opens and site visits come from integrations.
@@ -18,24 +19,6 @@ LOGGABLE_KINDS = [
 ]
 # Clocks drift; an activity dated a little ahead is still "now".
 FUTURE_TOLERANCE = timedelta(minutes=5)
-
-
-def style_fields(form) -> None:
-    """Bootstrap classes on every widget (templates render plain `{{ field }}`)."""
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, forms.HiddenInput):
-            continue
-        if isinstance(widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
-            css = "form-check-input"
-        elif isinstance(widget, forms.CheckboxInput):
-            css = "form-check-input"
-        elif isinstance(widget, forms.Select):
-            css = "form-select"
-        else:
-            css = "form-control"
-        existing = widget.attrs.get("class", "")
-        widget.attrs["class"] = f"{existing} {css}".strip()
 
 
 class ActivityForm(forms.Form):
@@ -65,7 +48,7 @@ class ActivityForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        style_fields(self)
+        bootstrap(self)
         self.fields["direction"].widget.attrs["class"] += " form-select-sm"
 
     def clean_occurred_at(self):

@@ -6,27 +6,13 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from crm.access import teammates, visible, visible_teams
+from crm.forms.bootstrap import bootstrap
 from crm.forms.custom_fields import ServiceModelForm
 from crm.forms.widgets import SearchSelect
 from crm.lists import BulkForm
 from crm.models import Company, Contact, Deal, Pipeline, RecordType, Stage, StageOutcome, User
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
-
-
-def bootstrap(form: forms.BaseForm, *, small: bool = False) -> None:
-    """Give every widget its Bootstrap class (templates render fields as they are)."""
-    size = " form-control-sm" if small else ""
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple):
-            css = "form-check-input"
-        elif isinstance(widget, forms.Select):
-            css = "form-select" + (" form-select-sm" if small else "")
-        else:
-            css = "form-control" + size
-        if css not in widget.attrs.get("class", ""):
-            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
 
 
 class DealFilterForm(forms.Form):

@@ -4,6 +4,7 @@ bad input is a form error and never reaches a service half-valid."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm.forms.bootstrap import bootstrap
 from crm.models import SCORE_RANGES
 from crm.services.surveys import MAX_COMMENT_LENGTH
 
@@ -15,18 +16,7 @@ class Bootstrapped:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
-                css = "form-check-input"
-            elif isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select):
-                css = "form-select"
-            else:
-                css = "form-control"
-            existing = widget.attrs.get("class", "")
-            widget.attrs["class"] = f"{existing} {css}".strip()
+        bootstrap(self)
 
     def full_clean(self):
         super().full_clean()

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.access import teammates, visible
 from crm.models import Company, Contact, Deal, Lead, Task, Ticket
 
-from .activities import style_fields
+from .bootstrap import bootstrap
 from .custom_fields import ServiceModelForm
 
 LINK_MODELS = {"lead": Lead, "contact": Contact, "company": Company, "deal": Deal, "ticket": Ticket}
@@ -49,7 +49,7 @@ class TaskForm(ServiceModelForm):
             self.initial["assignee"] = user.pk
         for name, model in {"parent": Task, **LINK_MODELS}.items():
             self.fields[name].queryset = self._choices(name, model, user)
-        style_fields(self)
+        bootstrap(self)
 
     def _choices(self, name, model, user):
         """Records the user may see, plus the one the task already points at (editing a
@@ -77,4 +77,4 @@ class ReassignForm(forms.Form):
         self.fields["assignee"].queryset = teammates(user).order_by(
             "first_name", "last_name", "username"
         )
-        style_fields(self)
+        bootstrap(self)
