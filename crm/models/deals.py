@@ -95,6 +95,8 @@ class Deal(Timestamped, Owned, WithCustomFields):
             models.Index(fields=["owner", "status"]),
             # The board reads each column's newest cards in this order, stopping at a page.
             models.Index(fields=["stage", "-stage_entered_at", "-id"], name="deal_board_cards"),
+            # The board's cached column sums are keyed on the latest change.
+            models.Index(fields=["updated_at"], name="deal_updated_at"),
             # "My day" looks for a rep's oldest open deals gone quiet.
             models.Index(
                 fields=["owner", "created_at", "id"],

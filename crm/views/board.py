@@ -5,16 +5,19 @@ the counts and totals of every column, one windowed query for the first cards of
 """
 
 import functools
+import hashlib
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import (
     Count,
     DecimalField,
     ExpressionWrapper,
     F,
+    Max,
     Q,
     QuerySet,
     Sum,
@@ -38,6 +41,8 @@ CARDS_PER_PAGE = 50
 # Won and lost columns show the deals closed recently: drop targets, not an archive.
 CLOSED_DAYS = 30
 CARD_ORDER = ("-stage_entered_at", "-id")
+# Deletions and bulk updates do not touch `updated_at`: cached sums live at most this long.
+TOTALS_CACHE_SECONDS = 60
 AMOUNT_IN_CURRENCY = ExpressionWrapper(
     F("amount") * F("exchange_rate"), output_field=DecimalField(max_digits=30, decimal_places=8)
 )
@@ -62,9 +67,22 @@ def _pipeline_deals(user, pipeline: Pipeline, filters: DealFilterForm) -> QueryS
 def column_totals(user, pipeline: Pipeline, filters: DealFilterForm) -> dict[int, dict]:
     """Count and total amount (installation currency) per stage of the deals on the board.
 
-    Open deals and recent closes are summed apart: each query then reads one index (on
-    PostgreSQL the open deals' covering index, migration 0015) instead of an OR of two.
+    Summing a million deals is the board's dearest query, and boards are opened far more often
+    than deals change: the sums are cached under the time of the latest deal change (one index
+    lookup), so any saved change, a move included, makes the next board sum afresh.
     """
+    latest_change = Deal.objects.aggregate(latest=Max("updated_at"))["latest"]
+    scope = filters.data.urlencode() if filters.is_bound else ""
+    parts = f"{pipeline.pk}:{user.pk}:{latest_change}:{scope}"
+    key = "board-totals:" + hashlib.sha256(parts.encode()).hexdigest()
+    return cache.get_or_set(
+        key, lambda: _sum_columns(user, pipeline, filters), TOTALS_CACHE_SECONDS
+    )
+
+
+def _sum_columns(user, pipeline: Pipeline, filters: DealFilterForm) -> dict[int, dict]:
+    # Open deals and recent closes are summed apart: each query then reads one index (on
+    # PostgreSQL the covering indexes of migration 0015) instead of an OR of two.
     deals = _pipeline_deals(user, pipeline, filters).order_by()
     totals: dict[int, dict] = {}
     for part in (
