@@ -56,6 +56,18 @@ def _team_filter():
     return filters.ModelChoiceFilter(label=_("Team"), queryset=_teams, field_name="team")
 
 
+def _ticked(label, choices):
+    """Any of the ticked choices."""
+    return filters.MultipleChoiceFilter(
+        distinct=False, label=label, choices=choices, widget=forms.CheckboxSelectMultiple
+    )
+
+
+def _date_range(label, field_name: str):
+    widget = filters.widgets.DateRangeWidget(attrs={"type": "date"})
+    return filters.DateFromToRangeFilter(label=label, field_name=field_name, widget=widget)
+
+
 def _checked_by_cleaner(field: forms.Field, definition: CustomField) -> forms.Field:
     """Let the custom field's own cleaner reject a bad filter value as a form error."""
 
@@ -186,26 +198,12 @@ class LeadFilter(CustomFieldFilterSet):
     record_type = "lead"
     search_fields = ("name", "email", "phone", "company_name")
 
-    status = filters.MultipleChoiceFilter(
-        distinct=False,
-        label=_("Status"),
-        choices=LeadStatus.choices,
-        widget=forms.CheckboxSelectMultiple,
-    )
-    source = filters.MultipleChoiceFilter(
-        distinct=False,
-        label=_("Source"),
-        choices=LeadSource.choices,
-        widget=forms.CheckboxSelectMultiple,
-    )
+    status = _ticked(_("Status"), LeadStatus.choices)
+    source = _ticked(_("Source"), LeadSource.choices)
     owner = _owner_filter()
     team = _team_filter()
     score = filters.RangeFilter(label=_("Score"))
-    created = filters.DateFromToRangeFilter(
-        label=_("Created"),
-        field_name="created_at",
-        widget=filters.widgets.DateRangeWidget(attrs={"type": "date"}),
-    )
+    created = _date_range(_("Created"), "created_at")
 
     class Meta:
         model = Lead
@@ -216,19 +214,10 @@ class ContactFilter(CustomFieldFilterSet):
     record_type = "contact"
     search_fields = ("first_name", "last_name", "email", "phone", "title", "company__name")
 
-    lifecycle_stage = filters.MultipleChoiceFilter(
-        distinct=False,
-        label=_("Lifecycle stage"),
-        choices=ContactStage.choices,
-        widget=forms.CheckboxSelectMultiple,
-    )
+    lifecycle_stage = _ticked(_("Lifecycle stage"), ContactStage.choices)
     owner = _owner_filter()
     team = _team_filter()
-    created = filters.DateFromToRangeFilter(
-        label=_("Created"),
-        field_name="created_at",
-        widget=filters.widgets.DateRangeWidget(attrs={"type": "date"}),
-    )
+    created = _date_range(_("Created"), "created_at")
 
     class Meta:
         model = Contact
@@ -239,21 +228,12 @@ class CompanyFilter(CustomFieldFilterSet):
     record_type = "company"
     search_fields = ("name", "domain")
 
-    lifecycle = filters.MultipleChoiceFilter(
-        distinct=False,
-        label=_("Lifecycle"),
-        choices=Lifecycle.choices,
-        widget=forms.CheckboxSelectMultiple,
-    )
+    lifecycle = _ticked(_("Lifecycle"), Lifecycle.choices)
     industry = filters.ChoiceFilter(label=_("Industry"), choices=Industry.choices)
     size_band = filters.ChoiceFilter(label=_("Size"), choices=SizeBand.choices)
     owner = _owner_filter()
     team = _team_filter()
-    created = filters.DateFromToRangeFilter(
-        label=_("Created"),
-        field_name="created_at",
-        widget=filters.widgets.DateRangeWidget(attrs={"type": "date"}),
-    )
+    created = _date_range(_("Created"), "created_at")
 
     class Meta:
         model = Company
@@ -273,23 +253,9 @@ class DealFilter(CustomFieldFilterSet):
     owner = _owner_filter()
     team = _team_filter()
     stage = filters.ModelMultipleChoiceFilter(label=_("Stage"), queryset=_stages, distinct=False)
-    status = filters.MultipleChoiceFilter(
-        distinct=False,
-        label=_("Status"),
-        choices=DealStatus.choices,
-        widget=forms.CheckboxSelectMultiple,
-    )
-    kind = filters.MultipleChoiceFilter(
-        distinct=False,
-        label=_("Kind"),
-        choices=DealKind.choices,
-        widget=forms.CheckboxSelectMultiple,
-    )
-    expected_close = filters.DateFromToRangeFilter(
-        label=_("Expected close"),
-        field_name="expected_close_date",
-        widget=filters.widgets.DateRangeWidget(attrs={"type": "date"}),
-    )
+    status = _ticked(_("Status"), DealStatus.choices)
+    kind = _ticked(_("Kind"), DealKind.choices)
+    expected_close = _date_range(_("Expected close"), "expected_close_date")
     amount = filters.RangeFilter(label=_("Amount"))
 
     class Meta:
