@@ -1,6 +1,7 @@
 """Forms of the company pages."""
 
 from crm.models import Company
+from crm.services.records import EDITABLE_FIELDS
 
 from .custom_fields import ServiceModelForm
 from .leads import OwnedFormMixin
@@ -11,7 +12,7 @@ class CompanyForm(OwnedFormMixin, ServiceModelForm):
 
     class Meta:
         model = Company
-        fields = ["name", "domain", "industry", "size_band", "owner", "team", "address", "notes"]
+        fields = EDITABLE_FIELDS[Company]  # what record_update accepts
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

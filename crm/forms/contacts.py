@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from crm import access
 from crm.lists import BulkForm
 from crm.models import Company, Contact, Lead
+from crm.services.records import EDITABLE_FIELDS
 
 from .custom_fields import ServiceModelForm
 from .leads import OwnedFormMixin
@@ -17,17 +18,7 @@ class ContactForm(OwnedFormMixin, ServiceModelForm):
 
     class Meta:
         model = Contact
-        fields = [
-            "first_name",
-            "last_name",
-            "email",
-            "phone",
-            "title",
-            "company",
-            "lifecycle_stage",
-            "owner",
-            "team",
-        ]
+        fields = EDITABLE_FIELDS[Contact]  # what record_update accepts
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

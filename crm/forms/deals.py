@@ -11,6 +11,7 @@ from crm.forms.custom_fields import ServiceModelForm
 from crm.forms.widgets import SearchSelect
 from crm.lists import BulkForm
 from crm.models import Company, Contact, Deal, Pipeline, RecordType, Stage, StageOutcome, User
+from crm.services.records import EDITABLE_FIELDS
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 
@@ -107,18 +108,7 @@ class DealForm(ServiceModelForm):
 
     class Meta:
         model = Deal
-        fields = [
-            "name",
-            "company",
-            "contact",
-            "amount",
-            "currency",
-            "exchange_rate",
-            "kind",
-            "expected_close_date",
-            "owner",
-            "team",
-        ]
+        fields = EDITABLE_FIELDS[Deal]  # what record_update accepts
         widgets = {"expected_close_date": DATE_INPUT}
 
     def __init__(self, *args, user, **kwargs):

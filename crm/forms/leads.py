@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from crm import access
 from crm.lists import BulkForm
 from crm.models import Company, Contact, Lead, LeadStatus, Pipeline
+from crm.services.records import EDITABLE_FIELDS
 
 from .custom_fields import ServiceModelForm
 
@@ -26,7 +27,7 @@ class LeadForm(OwnedFormMixin, ServiceModelForm):
 
     class Meta:
         model = Lead
-        fields = ["name", "email", "phone", "company_name", "source", "score", "owner", "team"]
+        fields = EDITABLE_FIELDS[Lead]  # what record_update accepts
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
