@@ -6,7 +6,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from tests.services import require_redis
+from tests.services import celery_worker, require_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,29 +24,7 @@ def broker_env(**overrides) -> dict:
 
 def round_trip(env: dict) -> str:
     queue = f"test-{uuid.uuid4().hex}"
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "crm",
-            "worker",
-            "--pool=solo",
-            "-Q",
-            queue,
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    with celery_worker(env, queue):
         token = uuid.uuid4().hex
         sent = subprocess.run(
             [sys.executable, "-c", SEND_PING, queue, token],
@@ -58,12 +36,6 @@ def round_trip(env: dict) -> str:
         )
         assert sent.returncode == 0, sent.stderr
         return sent.stdout.strip(), token
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
 
 
 def test_task_round_trip_through_redis_and_a_real_worker():

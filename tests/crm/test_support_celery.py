@@ -19,7 +19,7 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
-from tests.services import require_redis
+from tests.services import celery_worker, require_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -97,29 +97,7 @@ def resolve_with_a_real_worker(env: dict, database: tuple[str, str], mail_dir: P
             timeout=300,
         )
         assert migrated.returncode == 0, migrated.stderr
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "crm",
-            "worker",
-            "--pool=solo",
-            "-Q",
-            queue,
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    with celery_worker(env, queue):
         started = time.monotonic()
         driven = subprocess.run(
             [sys.executable, "-c", RESOLVE_AND_WAIT, queue],
@@ -133,12 +111,6 @@ def resolve_with_a_real_worker(env: dict, database: tuple[str, str], mail_dir: P
         result = json.loads(driven.stdout.strip().splitlines()[-1])
         result["seconds"] = time.monotonic() - started
         return result
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
 
 
 def assert_survey_emailed(result: dict, mail_dir: Path) -> None:
