@@ -109,6 +109,13 @@ RULES = {
 }
 
 
+def register_rule(model, rule) -> None:
+    """Add the visibility rule of another app's model (goals, automation runs): `crm` imports no
+    other app, so they hand their rule in from their AppConfig.ready(). The rule is a function
+    of the user returning a Q; admins still see everything."""
+    RULES[model] = rule
+
+
 def visible(queryset_or_model, user) -> QuerySet:
     """The rows of a model (or queryset) the user may see."""
     queryset = (

@@ -41,6 +41,24 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | {f"metrics.{a}_kpibandoverride" for a in ("view", "add", "change", "delete")},
 }
 
+# Goals: everyone reads the goals they may see (access rules) and updates the hand-kept
+# targets of their own; managers set, split and close goals. Automations: admins build the
+# rules; managers read rules and runs; reps and agents read runs on records they can see.
+GOAL_READERS = {"goals.view_goal", "goals.view_target", "goals.change_target"}
+GOAL_MANAGERS = {
+    f"goals.{action}_{model}"
+    for model in ("goal", "target")
+    for action in ("view", "add", "change", "delete")
+}
+RUN_READERS = {"automations.view_rulerun"}
+RULE_READERS = {"automations.view_rule", "automations.view_rulerun"}
+for _role, _extra in (
+    (Role.SALES_REP, GOAL_READERS | RUN_READERS),
+    (Role.SUPPORT_AGENT, GOAL_READERS | RUN_READERS),
+    (Role.MANAGER, GOAL_MANAGERS | RULE_READERS),
+):
+    ROLE_PERMISSIONS[_role] |= _extra
+
 ALL_PERMISSIONS = "__all__"
 ROLE_PERMISSIONS[Role.ADMIN] = ALL_PERMISSIONS  # type: ignore[assignment]
 

@@ -66,3 +66,11 @@ def send_ticket_reply_email(message_id: int) -> bool:
 def send_ticket_opened_email(ticket_id: int) -> bool:
     ticket = Ticket.objects.select_related("contact").filter(pk=ticket_id).first()
     return bool(ticket) and services.support.email_ticket_opened(ticket=ticket)
+
+
+@shared_task(name="crm.send_notification_email", **MAIL_RETRY)
+def send_notification_email(notification_id: int) -> bool:
+    """A notification's email, for a recipient who opted in (sent once)."""
+    from crm.services.notifications import notification_email
+
+    return notification_email(notification_id=notification_id)

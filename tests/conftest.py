@@ -17,6 +17,17 @@ def empty_cache():
 
 
 @pytest.fixture
+def eager_tasks():
+    """Run Celery tasks in-process, as a worker would, when their transaction commits."""
+    from crm.celery import app as celery_app
+
+    before = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
+    celery_app.conf.task_always_eager = celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = before
+
+
+@pytest.fixture
 def manager(db):
     return UserFactory(username="carla", role=Role.MANAGER)
 

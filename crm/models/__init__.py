@@ -6,6 +6,7 @@ from .events import Event
 from .expenses import ACQUISITION_CATEGORIES, RETENTION_CATEGORIES, Expense, ExpenseCategory
 from .knowledge import Article, ArticleCategory, ArticleStatus
 from .leads import Lead, LeadSource, LeadStatus
+from .notifications import Notification
 from .pipelines import Pipeline, Stage, StageOutcome
 from .subscriptions import Subscription, SubscriptionStatus
 from .surveys import SCORE_RANGES, SurveyAnswer, SurveyInvitation, SurveyKind
@@ -53,6 +54,7 @@ __all__ = [
     "Lifecycle",
     "LoginEvent",
     "MessageAuthor",
+    "Notification",
     "Pipeline",
     "RecordType",
     "Role",

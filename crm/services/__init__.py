@@ -10,6 +10,11 @@ from .errors import InvalidTransition
 from .events import event_record
 from .knowledge import article_create, article_update, category_create
 from .leads import Conversion, conversion_matches, lead_convert, lead_disqualify, lead_qualify
+from .notifications import (
+    notifications_mark_read,
+    notifications_set_email,
+    notify,
+)
 from .records import record_create, record_update
 from .subscriptions import (
     subscription_cancel,
@@ -63,6 +68,9 @@ __all__ = [
     "lead_disqualify",
     "lead_qualify",
     "login_record",
+    "notifications_mark_read",
+    "notifications_set_email",
+    "notify",
     "nps_invite_contacts",
     "record_create",
     "record_update",

@@ -28,6 +28,7 @@ from crm.models import (
     User,
 )
 
+from .dispatch import enqueue_on_commit
 from .events import event_record
 from .records import record_create
 from .tickets import (
@@ -51,17 +52,7 @@ NPS_ON_DEMAND_GAP = timedelta(days=7)
 NPS_BATCH = 500
 
 
-def _enqueue(task_name: str, *args) -> None:
-    """Send a task once the transaction commits; a broker outage must not undo the change."""
-    from crm import tasks  # the tasks module imports the services
-
-    task = getattr(tasks, task_name)
-
-    def send_task():
-        task.delay(*args)
-
-    send_task.__qualname__ = f"enqueue {task.name}"  # named in the log if the broker fails
-    transaction.on_commit(send_task, robust=True)
+_enqueue = enqueue_on_commit
 
 
 # The customer's private link

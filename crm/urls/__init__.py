@@ -6,12 +6,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from crm import api, views
 
-# Sections not built yet show a placeholder page.
-section_urls = [
-    path(f"{section}/", views.section_placeholder, {"section": section}, name=section)
-    for section in ("goals", "automations")
-]
-
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
@@ -30,5 +24,6 @@ urlpatterns = [
     path("", include("crm.urls.work")),
     path("", include("crm.urls.support")),
     path("", include("metrics.urls")),
-    *section_urls,
+    path("", include("goals.urls")),
+    path("", include("automations.urls")),
 ]

@@ -1,8 +1,8 @@
-"""Tasks, activity logging, record timelines and the header search."""
+"""Tasks, activity logging, record timelines, notifications and the header search."""
 
 from django.urls import path
 
-from crm.views import activities, search, tasks
+from crm.views import activities, notifications, search, tasks
 
 urlpatterns = [
     path("tasks/", tasks.task_list, name="tasks"),
@@ -26,6 +26,19 @@ urlpatterns = [
         tasks.record_task_add,
         name="record-task-add",
     ),
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path("notifications/bell/", notifications.bell, name="notifications-bell"),
+    path(
+        "notifications/<int:pk>/open/",
+        notifications.notification_open,
+        name="notification-open",
+    ),
+    path(
+        "notifications/read-all/",
+        notifications.notifications_read_all,
+        name="notifications-read-all",
+    ),
+    path("notifications/email/", notifications.notifications_email, name="notifications-email"),
     path("search/", search.search_page, name="search"),
     path("search/options/<str:record_type>/", search.search_options, name="search-options"),
 ]

@@ -7,7 +7,6 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from crm import services
-from crm.celery import app as celery_app
 from crm.models import Contact, Event, MessageAuthor, Ticket, TicketStatus
 from crm.services.support import CUSTOMER_LINK_SALT, customer_link_token
 from tests.crm.factories import ContactFactory
@@ -27,15 +26,6 @@ def fresh_rate_limits():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def eager_tasks():
-    """Run Celery tasks in-process, as a worker would, when their transaction commits."""
-    before = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
-    celery_app.conf.task_always_eager = celery_app.conf.task_eager_propagates = True
-    yield
-    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = before
 
 
 def ticket_link(ticket) -> str:
