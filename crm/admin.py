@@ -23,6 +23,7 @@ from .models import (
     Expense,
     Lead,
     LoginEvent,
+    Notification,
     Pipeline,
     SLAPolicy,
     Stage,
@@ -628,3 +629,12 @@ class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["actor"]
     search_fields = ["type", "record_type", "record_id__exact"]
     date_hierarchy = "occurred_at"
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["title", "recipient", "kind", "created_at", "read_at", "emailed_at"]
+    list_filter = ["kind"]
+    list_select_related = ["recipient"]
+    search_fields = ["title", "recipient__username"]
+    date_hierarchy = "created_at"

@@ -206,6 +206,41 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(hour=2, minute=15),
         "options": {"expires": 6 * 3600},
     },
+    # Goals: every goal's progress row for today after the night's snapshots (idempotent per
+    # day), so burn-up charts and milestones have a point a day even when nothing changed.
+    "update-goal-progress-nightly": {
+        "task": "goals.update_all_progress",
+        "schedule": crontab(hour=2, minute=45),
+        "options": {"expires": 6 * 3600},
+    },
+    # Goals: recompute the active goals when records changed since the last pass (debounce:
+    # a burst of changes costs one recompute, at most two minutes later).
+    "refresh-goals-after-changes": {
+        "task": "goals.refresh_if_changed",
+        "schedule": 120.0,
+        "options": {"expires": 100},
+    },
+    # Automations: claim events whose commit-time dispatch was lost (broker down, worker
+    # killed); normally each transaction's events are dispatched at once.
+    "dispatch-events-sweep": {
+        "task": "automations.dispatch_events",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
+    # Automations: time-based rules (date reached, no activity for N days, cron schedules)
+    # are looked for every minute and fanned out one task per rule.
+    "run-time-rules-every-minute": {
+        "task": "automations.run_time_rules",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
+    # Automations: KPI threshold rules, ten minutes after the hourly refresh of the open
+    # periods (the 02:15 run follows the nightly snapshot of 01:30).
+    "check-kpi-threshold-rules-hourly": {
+        "task": "automations.check_kpi_thresholds",
+        "schedule": crontab(minute=15),
+        "options": {"expires": 50 * 60},
+    },
     # Today's running day, month and quarter, so dashboards are at most an hour behind.
     "refresh-open-kpi-periods-hourly": {
         "task": "metrics.refresh_open_periods",
@@ -224,7 +259,22 @@ CRM_PUBLIC_FORM_RATE = env.str("CRM_PUBLIC_FORM_RATE", default="10/m")
 # Called by `seed_demo` after seeding (dotted paths, crm imports no other app): metrics
 # backfills its KPI snapshots so charts have history on first run. Off in tests, where seeding
 # must stay fast; tests that want it turn it on.
-CRM_AFTER_SEED: list[str] = [] if TESTING else ["metrics.services.backfill_after_seed"]
+CRM_AFTER_SEED: list[str] = (
+    []
+    if TESTING
+    else [
+        "metrics.services.backfill_after_seed",
+        "goals.demo.seed_demo_goals",
+        "automations.demo.seed_demo_rules",
+    ]
+)
+
+# Sent once after each transaction that wrote events (dotted paths of Celery tasks): the
+# automations dispatcher claims the new events at once. The periodic sweep below catches any
+# missed while the broker was down.
+CRM_EVENT_TASKS: list[str] = env.list(
+    "CRM_EVENT_TASKS", default=["automations.tasks.dispatch_events"]
+)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)

@@ -22,6 +22,9 @@ class Event(models.Model):
         blank=True,
         related_name="+",
     )
+    # Why the change happened when a machine made it, e.g. {"rule_chain": [3, 7]} for a change
+    # made by automation rules 3 then 7 (their loop guard reads it). Empty for people's changes.
+    context = models.JSONField(_("context"), default=dict, blank=True)
     occurred_at = models.DateTimeField(_("when"), default=timezone.now)
     dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True)
 

@@ -1,9 +1,20 @@
-"""The outbox: services append one row per changed record in the same transaction."""
+"""The outbox: services append one row per changed record in the same transaction.
 
+When that transaction commits, the tasks listed in `settings.CRM_EVENT_TASKS` (dotted paths
+of Celery tasks) are sent once
+(automations claim the new rows at once instead of at their next periodic sweep). `crm`
+imports none of the apps that consume events: it names their tasks.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models, transaction
+from django.utils.module_loading import import_string
 
 from crm.models import Event, User
 
@@ -35,18 +46,55 @@ def changes_between(before: dict, after: dict) -> dict:
     }
 
 
+_context: ContextVar[dict | None] = ContextVar("crm_event_context", default=None)
+
+
+@contextmanager
+def event_context(**context) -> Iterator[None]:
+    """Events written inside this block carry `context` (e.g. the automation rule chain)."""
+    token = _context.set({**(_context.get() or {}), **json_value(context)})
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def current_event_context() -> dict:
+    return dict(_context.get() or {})
+
+
 def event_record(
     *, type: str, instance: models.Model, actor: User | None, changes: dict | None = None
 ) -> Event:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Events are written in the transaction of the change they describe.")
-    return Event.objects.create(
+    event = Event.objects.create(
         type=type,
         record_type=instance._meta.model_name,
         record_id=instance.pk,
         changes=json_value(changes or {}),
         actor=actor if actor and actor.pk else None,
+        context=current_event_context(),
     )
+    _send_event_tasks_on_commit()
+    return event
+
+
+def _send_event_tasks_on_commit() -> None:
+    """Once per transaction, however many events it writes (a bulk change writes hundreds)."""
+    task_names = getattr(settings, "CRM_EVENT_TASKS", [])
+    connection = transaction.get_connection()
+    if not task_names or any(
+        getattr(callback, "crm_event_tasks", False) for _, callback, _ in connection.run_on_commit
+    ):
+        return
+
+    def send_event_tasks():
+        for path in task_names:
+            import_string(path).delay()
+
+    send_event_tasks.crm_event_tasks = True
+    transaction.on_commit(send_event_tasks, robust=True)
 
 
 def _field_value(instance: models.Model, name: str):

@@ -15,7 +15,13 @@ from tests.factories import TeamFactory, UserFactory
 
 CRM_MODELS = list(apps.get_app_config("crm").get_models())
 # Rows only services write: the admin shows them and refuses to add, change or delete.
-READ_ONLY_MODELS = {m.Event, m.DealStageChange, m.TicketMessage, m.SurveyInvitation}
+READ_ONLY_MODELS = {
+    m.Event,
+    m.DealStageChange,
+    m.TicketMessage,
+    m.SurveyInvitation,
+    m.Notification,
+}
 
 
 def url(model, view, *args):
@@ -115,6 +121,7 @@ def rows(admin_user, rep, agent):
     m.Event.objects.create(type="deal.created", record_type="deal", record_id=deals[0].pk)
     m.Event.objects.create(type="lead.created", record_type="lead", record_id=leads[0].pk)
     m.LoginEvent.objects.create(user=rep)
+    services.notify(recipients=[rep, agent], title="Goal reached 50 %", kind="goal")
     # Support desk: knowledge base and survey invitations.
     category = services.category_create(actor=admin_user, name="Billing")
     services.article_create(
