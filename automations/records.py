@@ -1,0 +1,155 @@
+"""The records rules are about: loading them in bulk, reading field paths, who owns them.
+
+A field path is "<field>", "custom.<key>" or "<relation>.<field>" (see schema.py). Values are
+read as the database stores them: foreign keys as ids, choices as their stored value.
+"""
+
+from django.apps import apps
+from django.db import models
+
+from crm.models import CustomField, User
+
+MODELS = {
+    "lead": "crm.Lead",
+    "contact": "crm.Contact",
+    "company": "crm.Company",
+    "deal": "crm.Deal",
+    "task": "crm.Task",
+    "ticket": "crm.Ticket",
+    "activity": "crm.Activity",
+    "surveyanswer": "crm.SurveyAnswer",
+    "subscription": "crm.Subscription",
+}
+# Relations a condition may follow, loaded with the record (one query per batch).
+RELATIONS = ("company", "owner", "team", "contact", "deal", "ticket", "assignee", "user", "stage")
+MISSING = object()
+
+
+def model_for(record_type: str) -> type[models.Model] | None:
+    label = MODELS.get(record_type)
+    return apps.get_model(label) if label else None
+
+
+def related_names(model) -> list[str]:
+    names = {field.name for field in model._meta.concrete_fields if field.is_relation}
+    return [name for name in RELATIONS if name in names]
+
+
+def load_records(record_type: str, ids) -> dict[int, models.Model]:
+    model = model_for(record_type)
+    if model is None or not ids:
+        return {}
+    queryset = model._default_manager.select_related(*related_names(model))
+    return {record.pk: record for record in queryset.filter(pk__in=set(ids))}
+
+
+def custom_definitions() -> dict[tuple[str, str], CustomField]:
+    """Every active custom field by (record type, key): one query per batch."""
+    return {
+        (field.record_type, field.key): field
+        for field in CustomField.objects.filter(is_active=True)
+    }
+
+
+def read_path(record, path: str):
+    """(value, model field or custom-field definition key) for a field path; MISSING if none."""
+    target, name = _walk(record, path)
+    if target is None:
+        return None, None
+    if name.startswith("custom."):
+        key = name.removeprefix("custom.")
+        return (getattr(target, "custom", None) or {}).get(key), (target._meta.model_name, key)
+    try:
+        field = target._meta.get_field(name)
+    except Exception:
+        return MISSING, None
+    if field.is_relation and field.many_to_one:
+        return getattr(target, field.attname), field
+    if not field.concrete:
+        return MISSING, None
+    return getattr(target, name), field
+
+
+def _walk(record, path: str):
+    head, _, rest = path.partition(".")
+    if rest and head != "custom" and head in RELATIONS:
+        try:
+            related = getattr(record, head, None)
+        except Exception:
+            related = None
+        if related is None:
+            return None, rest
+        return related, rest
+    return record, path
+
+
+def owner_of(record) -> User | None:
+    """The person a record belongs to: its owner, assignee, author, or its company's owner."""
+    for name in ("owner", "assignee", "user"):
+        user = getattr(record, name, None) if _has(record, name) else None
+        if user is not None:
+            return user
+    for name in ("deal", "company", "ticket", "contact", "lead"):
+        related = getattr(record, name, None) if _has(record, name) else None
+        if related is not None and related is not record:
+            owner = owner_of(related)
+            if owner is not None:
+                return owner
+    return None
+
+
+def team_of(record):
+    if _has(record, "team") and record.team_id:
+        return record.team
+    for name in ("deal", "company", "ticket", "contact", "lead"):
+        related = getattr(record, name, None) if _has(record, name) else None
+        if related is not None and _has(related, "team") and related.team_id:
+            return related.team
+    owner = owner_of(record)
+    return owner.teams.order_by("id").first() if owner is not None else None
+
+
+def _has(record, name: str) -> bool:
+    try:
+        record._meta.get_field(name)
+    except Exception:
+        return False
+    return True
+
+
+def company_of(record):
+    if record._meta.model_name == "company":
+        return record
+    if _has(record, "company") and record.company_id:
+        return record.company
+    for name in ("deal", "contact", "ticket"):
+        related = getattr(record, name, None) if _has(record, name) else None
+        if related is not None and getattr(related, "company_id", None):
+            return related.company
+    return None
+
+
+def label_of(record) -> str:
+    return str(record)[:200] if record is not None else ""
+
+
+def template_context(record) -> dict:
+    """The record as a plain dict for title/body templates: no methods, no related managers."""
+    if record is None:
+        return {}
+    values = {}
+    for field in record._meta.concrete_fields:
+        if field.is_relation:
+            related = getattr(record, field.name, None) if field.name in RELATIONS else None
+            values[field.name] = str(related) if related is not None else ""
+            values[field.attname] = getattr(record, field.attname)
+        elif field.name == "custom":
+            values["custom"] = dict(record.custom or {})
+        elif field.choices:
+            values[field.name] = getattr(record, f"get_{field.name}_display")()
+        else:
+            values[field.name] = getattr(record, field.attname)
+    values["label"] = label_of(record)
+    owner = owner_of(record)
+    values["owner"] = owner.get_full_name() or owner.username if owner else ""
+    return values
