@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from crm import models as m
 from tests.crm import factories as f
+from tests.factories import UserFactory
 
 # Migration 0005: a deal's status must be its stage's outcome, in the deal's own pipeline.
 STAGE_TRIGGER = "deal status must match the outcome of its stage"
@@ -37,6 +38,13 @@ def c(db):
         ticket=f.TicketFactory(created_at=now - timedelta(days=1)),
         field=f.CustomFieldFactory(record_type=m.RecordType.DEAL, key="region"),
     )
+
+
+def already_notified(c, *, key: str) -> dict:
+    """Fields of a notification its recipient already has (created inside the test's block)."""
+    fields = {"recipient": UserFactory(), "title": "50 %", "key": key}
+    m.Notification.objects.create(**fields)
+    return fields
 
 
 def deal(c, **fields):
@@ -390,6 +398,13 @@ BAD_NEW_ROWS = [
         lambda c: {"record_type": "deal", "key": "region", "label": "Region", "field_type": "text"},
         id="duplicate custom field key per record type",
         match=UNIQUE_FIELD_KEY,
+    ),
+    bad(
+        "notification_once_per_key",
+        m.Notification,
+        lambda c: already_notified(c, key="goal:1:50"),
+        id="the same keyed notification twice",
+        match="UNIQUE|unique|duplicate",
     ),
 ]
 
