@@ -886,3 +886,159 @@ ACTION_CHECKS = {
     "create_ticket": _check_create_ticket,
     "webhook": _check_webhook,
 }
+
+
+# --- in words ---------------------------------------------------------------------------------
+
+
+def value_label(spec: FieldSpec | None, value) -> str:
+    """A stored value as people read it: the user's name rather than their id."""
+    if isinstance(value, list):
+        return ", ".join(value_label(spec, item) for item in value)
+    if spec is not None and spec.choices:
+        return dict(spec.choices).get(str(value), str(value))
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return str(value)
+
+
+def describe_trigger(trigger, *, refs: References | None = None) -> str:
+    refs = refs or References()
+    if not isinstance(trigger, dict) or _key(trigger.get("type")) not in TRIGGER_TYPES:
+        return _("No trigger")
+    kind = trigger["type"]
+    record = str(RECORD_TYPES.get(_key(trigger.get("record_type")) or "", "")).lower()
+    specs = fields_by_path(trigger.get("record_type"), refs=refs) if record else {}
+    spec = specs.get(_key(trigger.get("field")))
+    field_label = spec.label if spec else str(trigger.get("field", ""))
+    words = {
+        "record.created": _("A %(record)s is created"),
+        "record.updated": _("A %(record)s is updated"),
+        "record.deleted": _("A %(record)s is deleted"),
+        "field.changed": _("The %(field)s of a %(record)s changes"),
+        "date.reached": _("%(days)s days from the %(field)s of a %(record)s"),
+        "no_activity": _("A %(record)s has no activity for %(idle)s days"),
+        "schedule": _("On the schedule “%(cron)s” (%(cron_words)s)"),
+        "kpi.threshold": _("%(kpi)s (%(grain)s) goes %(op)s %(value)s"),
+    }.get(kind, str(TRIGGER_TYPES[kind]))
+    params = {
+        "record": record,
+        "field": field_label.lower(),
+        "days": trigger.get("offset_days", 0),
+        "idle": trigger.get("days", ""),
+        "cron": trigger.get("cron", ""),
+        "cron_words": _cron_words(trigger.get("cron", "")),
+        "kpi": dict(kpi_choices()).get(_key(trigger.get("kpi")), trigger.get("kpi", ""))
+        if kind == "kpi.threshold"
+        else "",
+        "grain": trigger.get("grain", "month"),
+        "op": _("above") if trigger.get("op") == "above" else _("below"),
+        "value": trigger.get("value", ""),
+    }
+    text = words % params
+    if kind == "field.changed":
+        for end, word in (("from", _("from")), ("to", _("to"))):
+            if trigger.get(end) not in (None, ""):
+                text += f" {word} “{value_label(spec, trigger[end])}”"
+    if kind == "survey.answered" and trigger.get("kind"):
+        text += f" ({str(trigger['kind']).upper()}"
+        if trigger.get("min") is not None or trigger.get("max") is not None:
+            text += f" {trigger.get('min') or '…'}–{trigger.get('max') or '…'}"
+        text += ")"
+    if kind == "activity.logged" and trigger.get("kinds"):
+        text += f" ({', '.join(map(str, trigger['kinds']))})"
+    return text
+
+
+def _cron_words(cron) -> str:
+    if not isinstance(cron, str) or not cron_is_valid(cron):
+        return ""
+    try:
+        from cron_descriptor import get_description
+
+        return get_description(cron)
+    except Exception:  # noqa: BLE001 (a description is a nicety; the cron itself was checked)
+        return cron
+
+
+def describe_conditions(conditions, *, record_type: str, refs=None) -> list[tuple[int, str]]:
+    """(depth, sentence) lines: "All of:" / "Any of:" headers and one line per row."""
+    refs = refs or References()
+    if not isinstance(conditions, dict) or not conditions.get("rows"):
+        return []
+    specs = fields_by_path(record_type, refs=refs) if record_type else {}
+    return _describe_group(conditions, specs, depth=0)
+
+
+def _describe_group(group, specs, *, depth: int) -> list[tuple[int, str]]:
+    header = _("Any of:") if group.get("match") == "any" else _("All of:")
+    lines = [(depth, header)]
+    for row in group.get("rows", []):
+        if isinstance(row, dict) and "rows" in row:
+            lines += _describe_group(row, specs, depth=depth + 1)
+        elif isinstance(row, dict):
+            lines.append((depth + 1, describe_row(row, specs)))
+    return lines
+
+
+def describe_row(row: dict, specs: dict) -> str:
+    spec = specs.get(_key(row.get("field")))
+    label = spec.label if spec else str(row.get("field", ""))
+    op = str(OPERATORS.get(_key(row.get("op")), row.get("op", "")))
+    if row.get("op") in VALUELESS_OPERATORS:
+        return f"{label} {op}"
+    return f"{label} {op} “{value_label(spec, row.get('value', ''))}”"
+
+
+def describe_action(action, *, record_type: str, refs=None) -> str:
+    refs = refs or References()
+    if not isinstance(action, dict) or _key(action.get("type")) not in ACTION_TYPES:
+        return _("Unknown action")
+    kind = action["type"]
+    users = dict(refs.users)
+    teams = dict(refs.teams)
+
+    def who(value) -> str:
+        if value == "owner":
+            return _("the owner")
+        if value == "team":
+            return _("the team")
+        if isinstance(value, str) and value.startswith("user:"):
+            return users.get(value.removeprefix("user:"), value)
+        return str(value)
+
+    if kind == "create_task":
+        return _("Create the task “%(title)s” for %(who)s, due in %(hours)s h") % {
+            "title": action.get("title", ""),
+            "who": who(action.get("assignee")),
+            "hours": action.get("due_in_hours", 0),
+        }
+    if kind == "assign_owner":
+        if action.get("strategy") == "user":
+            return _("Assign to %(user)s") % {"user": users.get(str(action.get("user")), "?")}
+        how = _("round-robin") if action.get("strategy") == "round_robin" else _("least open")
+        return _("Assign within %(team)s (%(how)s)") % {
+            "team": teams.get(str(action.get("team")), "?"),
+            "how": how,
+        }
+    if kind == "update_field":
+        specs = fields_by_path(record_type, refs=refs) if record_type else {}
+        spec = specs.get(_key(action.get("field")))
+        return _("Set %(field)s to “%(value)s”") % {
+            "field": spec.label if spec else action.get("field", ""),
+            "value": value_label(spec, action.get("value", "")),
+        }
+    if kind == "set_lifecycle":
+        return _("Set the company's lifecycle to %(value)s") % {"value": action.get("lifecycle")}
+    if kind == "add_note":
+        return _("Add the note “%(body)s”") % {"body": str(action.get("body", ""))[:80]}
+    if kind == "notify":
+        return _("Notify %(who)s: “%(title)s”") % {
+            "who": who(action.get("to")),
+            "title": action.get("title", ""),
+        }
+    if kind == "send_survey":
+        return _("Send the %(kind)s survey") % {"kind": str(action.get("kind", "")).upper()}
+    if kind == "create_ticket":
+        return _("Open the ticket “%(subject)s”") % {"subject": action.get("subject", "")}
+    return _("Call the webhook %(url)s") % {"url": action.get("url", "")}

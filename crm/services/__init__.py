@@ -15,7 +15,7 @@ from .notifications import (
     notifications_set_email,
     notify,
 )
-from .records import record_create, record_update
+from .records import company_set_lifecycle, record_create, record_delete, record_update
 from .subscriptions import (
     subscription_cancel,
     subscription_expire,
@@ -60,6 +60,7 @@ __all__ = [
     "article_create",
     "article_update",
     "category_create",
+    "company_set_lifecycle",
     "conversion_matches",
     "deal_create",
     "deal_move_stage",
@@ -73,6 +74,7 @@ __all__ = [
     "notify",
     "nps_invite_contacts",
     "record_create",
+    "record_delete",
     "record_update",
     "sla_mark_breaches",
     "subscription_cancel",

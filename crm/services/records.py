@@ -162,3 +162,56 @@ def _apply_defaults(instance, actor: User | None) -> None:
         owner = getattr(instance, "owner", None)
         if owner is not None:
             instance.team = owner.teams.order_by("id").first()
+
+
+def record_delete(instance: models.Model, *, actor: User | None) -> None:
+    """Delete a record, leaving a "<type>.deleted" event with the values it had."""
+    model = type(instance)
+    fields = EDITABLE_FIELDS.get(model, [])
+    changes = {name: [value, None] for name, value in snapshot(instance, fields).items()}
+    if _has_custom_fields(model) and instance.custom:
+        changes["custom"] = [instance.custom, None]
+    with transaction.atomic():
+        event_record(
+            type=f"{model._meta.model_name}.deleted",
+            instance=instance,
+            actor=actor,
+            changes=changes,
+        )
+        instance.delete()
+
+
+def company_set_lifecycle(*, company: Company, lifecycle: str, actor: User | None) -> Company:
+    """Move a company to a lifecycle stage by hand (automations, admins); subscriptions move it
+    on their own. Becoming a customer stamps `customer_since`, churning stamps `churned_at`."""
+    from django.utils import timezone
+
+    from crm.models import Lifecycle
+
+    if lifecycle not in Lifecycle.values:
+        raise ValidationError({"lifecycle": _("Unknown lifecycle stage.")})
+    with transaction.atomic():
+        company = Company.objects.select_for_update().get(pk=company.pk)
+        if company.lifecycle == lifecycle:
+            return company
+        now = timezone.now()
+        changes = {"lifecycle": [company.lifecycle, lifecycle]}
+        if lifecycle == Lifecycle.CUSTOMER:
+            changes["customer_since"] = [company.customer_since, now]
+            changes["churned_at"] = [company.churned_at, None]
+            company.customer_since, company.churned_at = now, None
+        elif lifecycle == Lifecycle.CHURNED:
+            if company.customer_since is None:
+                changes["customer_since"] = [None, now]
+                company.customer_since = now
+            changes["churned_at"] = [company.churned_at, now]
+            company.churned_at = now
+        company.lifecycle = lifecycle
+        company.save(update_fields=["lifecycle", "customer_since", "churned_at", "updated_at"])
+        event_record(
+            type="company.lifecycle_changed",
+            instance=company,
+            actor=actor,
+            changes={k: v for k, v in changes.items() if v[0] != v[1]},
+        )
+    return company
