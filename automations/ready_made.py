@@ -65,7 +65,7 @@ READY_MADE = [
         },
         "conditions": {
             "match": "all",
-            "rows": [{"field": "kind", "op": "in", "value": ["call", "meeting", "visit"]}],
+            "rows": [{"field": "kind", "op": "in", "value": ["call", "meeting", "site_visit"]}],
         },
         "actions": [
             {
