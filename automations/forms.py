@@ -7,7 +7,8 @@ refused, and holds the errors of each row so the page shows them next to the row
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as default
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -59,7 +60,7 @@ class ConditionRow:
     op: str = "eq"
     value: object = ""
     group: int = ROOT
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = default(default_factory=list)
 
     @property
     def values(self) -> list[str]:
@@ -73,15 +74,15 @@ class ConditionRow:
 class Group:
     id: int
     match: str = "all"
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = default(default_factory=list)
 
 
 @dataclass
 class ActionRow:
     index: int
     type: str = "create_task"
-    params: dict = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
+    params: dict = default(default_factory=dict)
+    errors: list[str] = default(default_factory=list)
 
 
 @dataclass
@@ -89,11 +90,13 @@ class RuleDraft:
     name: str = ""
     description: str = ""
     enabled: bool = False
-    trigger: dict = field(default_factory=lambda: {"type": "record.created", "record_type": "deal"})
-    groups: list[Group] = field(default_factory=lambda: [Group(ROOT)])
-    rows: list[ConditionRow] = field(default_factory=list)
-    actions: list[ActionRow] = field(default_factory=list)
-    errors: dict[str, list[str]] = field(default_factory=dict)
+    trigger: dict = default(
+        default_factory=lambda: {"type": "record.created", "record_type": "deal"}
+    )
+    groups: list[Group] = default(default_factory=lambda: [Group(ROOT)])
+    rows: list[ConditionRow] = default(default_factory=list)
+    actions: list[ActionRow] = default(default_factory=list)
+    errors: dict[str, list[str]] = default(default_factory=dict)
 
     # --- from a saved rule and from a post ---------------------------------------------------
 
@@ -311,9 +314,10 @@ class RuleDraft:
         """Errors the service raised that the rows' own checks did not (shown at the top)."""
         if hasattr(error, "error_dict"):
             for key, messages in error.message_dict.items():
+                key = key if key in ("name", "trigger", "conditions", "actions") else "general"
                 self.errors.setdefault(key, []).extend(messages)
         else:
-            self.errors.setdefault("__all__", []).extend(error.messages)
+            self.errors.setdefault("general", []).extend(error.messages)
 
     # --- for the template ----------------------------------------------------------------------
 
@@ -414,3 +418,37 @@ def _action_for_form(action: dict) -> dict:
 
 def action_type_choices() -> list[tuple[str, str]]:
     return [(key, str(label)) for key, label in ACTION_TYPES.items()]
+
+
+INPUT_TYPES = {"number": "number", "money": "number", "date": "date", "datetime": "datetime-local"}
+
+
+def value_widget(spec, op: str, raw, name: str) -> dict | None:
+    """How to draw a value input for a field and operator: a menu for choice-like fields
+    (several values for "is one of"), a typed input otherwise; None when the operator takes
+    no value."""
+    if op in VALUELESS_OPERATORS:
+        return None
+    values = _as_strings(raw)
+    multiple = op == "in"
+    if spec is not None and spec.type == "boolean":
+        options = [("true", _("yes")), ("false", _("no"))]
+    else:
+        options = list(spec.choices) if spec is not None else []
+    if options:
+        return {
+            "name": name,
+            "kind": "select",
+            "multiple": multiple or (spec is not None and spec.multiple and op != "contains"),
+            "options": [(v, label, v in values) for v, label in options],
+        }
+    text = ", ".join(values) if multiple else (values[0] if values else "")
+    input_type = "text" if multiple else INPUT_TYPES.get(getattr(spec, "type", ""), "text")
+    return {"name": name, "kind": "input", "type": input_type, "value": text}
+
+
+def _as_strings(raw) -> list[str]:
+    items = raw if isinstance(raw, list) else ([] if raw in ("", None) else [raw])
+    return [
+        ("true" if item else "false") if isinstance(item, bool) else str(item) for item in items
+    ]
