@@ -128,7 +128,7 @@ def _deleted_record(event: Event):
     model = model_for(event.record_type)
     if model is None or not event.type.endswith(".deleted"):
         return None
-    values = {}
+    values = {model._meta.pk.attname: event.record_id}
     for name, pair in (event.changes or {}).items():
         try:
             field = model._meta.get_field(name)
@@ -185,7 +185,7 @@ def run_actions(rule: Rule, record, *, base: dict, chain: list[int], started: fl
             context = ActionContext(
                 rule=rule,
                 run=run,
-                record=record if getattr(record, "pk", None) else None,
+                record=record,
                 record_type=base["record_type"],
                 event=base.get("event"),
             )
