@@ -916,7 +916,7 @@ def describe_trigger(trigger, *, refs: References | None = None) -> str:
         "record.updated": _("A %(record)s is updated"),
         "record.deleted": _("A %(record)s is deleted"),
         "field.changed": _("The %(field)s of a %(record)s changes"),
-        "date.reached": _("%(days)s days from the %(field)s of a %(record)s"),
+        "date.reached": _date_words(trigger.get("offset_days")),
         "no_activity": _("A %(record)s has no activity for %(idle)s days"),
         "schedule": _("On the schedule “%(cron)s” (%(cron_words)s)"),
         "kpi.threshold": _("%(kpi)s (%(grain)s) goes %(op)s %(value)s"),
@@ -924,7 +924,7 @@ def describe_trigger(trigger, *, refs: References | None = None) -> str:
     params = {
         "record": record,
         "field": field_label.lower(),
-        "days": trigger.get("offset_days", 0),
+        "days": abs(_int_in(trigger.get("offset_days", 0), -(10**6), 10**6) or 0),
         "idle": trigger.get("days", ""),
         "cron": trigger.get("cron", ""),
         "cron_words": _cron_words(trigger.get("cron", "")),
@@ -948,6 +948,15 @@ def describe_trigger(trigger, *, refs: References | None = None) -> str:
     if kind == "activity.logged" and trigger.get("kinds"):
         text += f" ({', '.join(map(str, trigger['kinds']))})"
     return text
+
+
+def _date_words(offset) -> str:
+    days = _int_in(offset, -(10**6), 10**6) or 0
+    if days > 0:
+        return _("%(days)s days after the “%(field)s” of the %(record)s")
+    if days < 0:
+        return _("%(days)s days before the “%(field)s” of the %(record)s")
+    return _("On the “%(field)s” of the %(record)s")
 
 
 def _cron_words(cron) -> str:

@@ -159,19 +159,34 @@ def test_dry_run_of_the_rule_being_edited_writes_nothing(client, admin_user):
     assert (Rule.objects.count(), RuleRun.objects.count(), Event.objects.count()) == counts
 
 
-def test_dry_run_page_of_a_saved_rule_writes_nothing(client, admin_user):
+def created_deal(actor, name="Acme renewal"):
+    """A deal created through the service, so the event log holds its creation."""
+    from crm.models import Deal
+    from crm.services.records import record_create
+    from tests.crm.factories import CompanyFactory, default_pipeline
+
+    pipeline = default_pipeline()
+    data = {"name": name, "company": CompanyFactory(), "amount": "1000"}
+    state = {"pipeline": pipeline, "stage": pipeline.stages.order_by("order").first()}
+    return record_create(Deal, actor=actor, data=data, state=state)
+
+
+def test_dry_run_page_of_a_saved_rule_lists_matches_and_writes_nothing(client, admin_user):
     rule = make_rule(
         name="Any deal",
         trigger={"type": "record.created", "record_type": "deal"},
         actions=LIFECYCLE,
     )
-    deal = DealFactory()
+    deal = created_deal(admin_user)
     client.force_login(admin_user)
-    counts = (RuleRun.objects.count(), Event.objects.count(), deal.company.lifecycle)
+    counts = (RuleRun.objects.count(), Event.objects.count(), Rule.objects.count())
     response = client.get(reverse("automation-rule-dry-run", args=[rule.pk]), {"days": "7"})
+    page = response.content.decode()
     assert response.status_code == 200
+    assert page.count('data-testid="dry-run-item"') == 1 and "Acme renewal" in page
     deal.company.refresh_from_db()
-    assert (RuleRun.objects.count(), Event.objects.count(), deal.company.lifecycle) == counts
+    assert deal.company.lifecycle == "prospect"
+    assert (RuleRun.objects.count(), Event.objects.count(), Rule.objects.count()) == counts
 
 
 def test_rule_list_shows_rules_and_ready_made_ones(client, manager):
