@@ -32,7 +32,8 @@ def target_progress(
 
 
 def weighted_mean(parts: Iterable[tuple[Decimal, Decimal | None]]) -> Decimal | None:
-    """Mean of (weight, value) pairs; parts without a value are left out."""
+    """Mean of (weight, value) pairs; parts without a value are left out. Not rounded: a
+    roll-up rounds once, when it stores the result."""
     total_weight = total = Decimal(0)
     for weight, value in parts:
         if value is None or not weight:
@@ -41,7 +42,7 @@ def weighted_mean(parts: Iterable[tuple[Decimal, Decimal | None]]) -> Decimal | 
         total += Decimal(weight) * Decimal(value)
     if not total_weight:
         return None
-    return one_place(total / total_weight)
+    return total / total_weight
 
 
 def one_place(value: Decimal | None) -> Decimal | None:

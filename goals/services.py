@@ -31,6 +31,7 @@ from .models import (
     TargetUpdate,
     Watermark,
 )
+from .progress import one_place
 
 MILESTONES = (50, 90, 100)
 GOAL_FIELDS = (
@@ -124,7 +125,8 @@ def goal_update(*, actor: User, goal: Goal, data: dict) -> Goal:
             setattr(goal, key, data[key])
     _match_subject(goal)
     check_goal(goal)
-    goal.save()
+    # Only what the form edits: the stored progress may be newer than this instance.
+    goal.save(update_fields=[*GOAL_FIELDS, "updated_at"])
     goals_recompute(goal_ids=[goal.pk])
     return goal
 
@@ -155,6 +157,8 @@ def goal_split(*, actor: User, goal: Goal, shares: dict[User, Decimal]) -> list[
     targets = list(goal.targets.prefetch_related("tasks"))
     children = []
     for member, share in shares.items():
+        if not share:
+            continue  # no share, no personal goal
         fraction = Decimal(share) / total
         child = Goal.objects.create(
             name=f"{goal.name} · {member.get_full_name() or member.username}",
@@ -345,7 +349,7 @@ def target_update(*, actor: User, target: Target, data: dict, tasks=None) -> Tar
             setattr(target, key, data[key])
     resolve_target(target)
     check_weights(target.goal, target=target)
-    target.save()
+    target.save(update_fields=[*TARGET_FIELDS, "previous_value"])
     if tasks is not None and target.kind == TargetKind.TASKS:
         target.tasks.set(tasks)
     goals_recompute(goal_ids=[target.goal_id])
@@ -447,7 +451,12 @@ def _roll_up_and_store(day: date, touched: set[int] | None) -> int:
     for goal in goals.values():
         node = nodes[goal.pk]
         before = (goal.progress, goal.forecast, goal.pipeline_share, goal.health)
-        after = (node.progress, node.forecast, node.pipeline, compute.health(node, day))
+        after = (
+            one_place(node.progress),
+            one_place(node.forecast),
+            one_place(node.pipeline),
+            compute.health(node, day),
+        )
         if before == after and touched is not None and goal.pk not in touched:
             continue
         _notify_milestones(goal, before, after)
