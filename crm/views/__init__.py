@@ -4,18 +4,6 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import services
 
-SECTIONS = {
-    "leads": _("Leads"),
-    "contacts": _("Contacts"),
-    "companies": _("Companies"),
-    "deals": _("Deals"),
-    "tasks": _("Tasks"),
-    "tickets": _("Tickets"),
-    "dashboards": _("Dashboards"),
-    "goals": _("Goals"),
-    "automations": _("Automations"),
-}
-
 
 class LoginView(auth_views.LoginView):
     """Django's login page, recording each successful login for the adoption KPIs."""
@@ -33,11 +21,3 @@ def home(request):
     from .tasks import my_day
 
     return render(request, "crm/home.html", {"section": "home", **my_day(request.user)})
-
-
-def section_placeholder(request, section: str):
-    return render(
-        request,
-        "crm/placeholder.html",
-        {"section": section, "section_title": SECTIONS[section]},
-    )

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.core import mail
 from django.urls import reverse
@@ -68,11 +70,18 @@ def test_admin_sees_the_admin_link(client, admin_user):
 
 
 @pytest.mark.django_db
-def test_pages_not_built_yet_say_so(client, rep):
-    client.force_login(rep)
-    response = client.get(reverse("goals"))
-    assert response.status_code == 200
-    assert b"not built yet" in response.content
+@pytest.mark.parametrize("persona", ["rep", "agent", "manager", "admin_user"])
+def test_every_menu_entry_opens_for_every_role(client, request, persona):
+    """No dead link and no "not built yet" page in anybody's menu."""
+    client.force_login(request.getfixturevalue(persona))
+    home = client.get(reverse("home")).content.decode()
+    menu = home[home.index('id="main-nav"') : home.index('role="search"')]
+    links = set(re.findall(r'class="nav-link[^"]*"[^>]*href="(/[^"]*)"', menu))
+    assert {reverse("goals"), reverse("dashboards")} <= links
+    for link in links:
+        response = client.get(link)
+        assert response.status_code == 200, link
+        assert b"not built yet" not in response.content, link
 
 
 @pytest.mark.django_db
