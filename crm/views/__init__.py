@@ -1,6 +1,5 @@
 from django.contrib.auth import views as auth_views
 from django.shortcuts import render
-from django.utils.translation import gettext_lazy as _
 
 from crm import services
 
