@@ -191,8 +191,14 @@ class Target(models.Model):
     band_high = models.DecimalField(_("band to"), **MONEY, null=True, blank=True)
     current_value = models.DecimalField(_("current"), **MONEY, null=True, blank=True)
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    # No database constraint: `seed_demo --reset` deletes tasks with plain DELETEs, and a link
+    # to a deleted task simply stops counting (the share reads tasks through a join).
     tasks = models.ManyToManyField(
-        "crm.Task", verbose_name=_("tasks"), blank=True, related_name="goal_targets"
+        "crm.Task",
+        verbose_name=_("tasks"),
+        blank=True,
+        related_name="goal_targets",
+        db_constraint=False,
     )
     progress = models.DecimalField(_("progress"), **PERCENT, null=True, blank=True)
     forecast_value = models.DecimalField(_("forecast"), **MONEY, null=True, blank=True)

@@ -188,9 +188,14 @@ def _copy_target(target: Target, child: Goal, fraction: Decimal, member: User) -
     copy.position = target.position
     if copy.segment_field == "team":
         copy.segment_field = copy.segment_value = ""  # the member's own numbers
+    relative = False
     if target.relative_percent is not None:
-        _resolve_relative(copy)
-    elif compute.is_additive(target):
+        try:
+            _resolve_relative(copy)
+            relative = True
+        except ValidationError:
+            copy.relative_percent = None  # the member has no history: their share instead
+    if not relative and compute.is_additive(target):
         for key in ("start_value", "target_value"):
             value = getattr(copy, key)
             setattr(
@@ -365,12 +370,15 @@ def target_delete(*, actor: User, target: Target) -> None:
 
 @transaction.atomic
 def target_record_value(
-    *, actor: User, target: Target, value: Decimal, note: str = ""
+    *, actor: User, target: Target, value: Decimal, note: str = "", at=None
 ) -> TargetUpdate:
-    """A new value of a hand-kept number or money target, kept in its history."""
+    """A new value of a hand-kept number or money target, kept in its history (`at` for a
+    value noted on paper earlier)."""
     if target.kind not in (TargetKind.NUMBER, TargetKind.MONEY):
         raise ValidationError(_("Only number and money targets are updated by hand."))
-    update = TargetUpdate.objects.create(target=target, value=value, note=note, by=actor)
+    update = TargetUpdate.objects.create(
+        target=target, value=value, note=note, by=actor, at=at or timezone.now()
+    )
     target.current_value = value
     target.save(update_fields=["current_value"])
     goals_recompute(goal_ids=[target.goal_id])
@@ -378,11 +386,11 @@ def target_record_value(
 
 
 @transaction.atomic
-def target_set_done(*, actor: User, target: Target, done: bool) -> Target:
+def target_set_done(*, actor: User, target: Target, done: bool, at=None) -> Target:
     if target.kind != TargetKind.MILESTONE:
         raise ValidationError(_("Only milestones are marked done."))
     if done != target.done:
-        target.done_at = timezone.now() if done else None
+        target.done_at = (at or timezone.now()) if done else None
         target.save(update_fields=["done_at"])
         goals_recompute(goal_ids=[target.goal_id])
     return target
