@@ -166,6 +166,9 @@ class RuleDraft:
         for n in sorted(indexes["action"])[:MAX_ROWS]:
             kind = post.get(f"action-{n}-type", "")
             params = {p: post.get(f"action-{n}-{p}", "") for p in ACTION_PARAMS.get(kind, ())}
+            if kind == "update_field" and len(post.getlist(f"action-{n}-value")) > 1:
+                # A multi-select custom field posts each chosen value.
+                params["value"] = ", ".join(post.getlist(f"action-{n}-value"))
             draft.actions.append(ActionRow(n, type=kind, params=params))
         return draft
 

@@ -19,11 +19,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from crm import access
 from crm.models import ActivityKind, Lifecycle, SurveyKind, TaskPriority, TicketPriority
+from metrics.periods import GRAINS
 
 from . import catalog
 from .forms import DRY_RUN_DAYS, RuleDraft, action_type_choices, value_widget
 from .models import Rule, RuleRun, RunStatus
-from .schema import OPERATORS, RECORD_TYPES, TRIGGER_TYPES
+from .schema import ACTION_TYPES, OPERATORS, RECORD_TYPES, TRIGGER_TYPES
 
 RUNS_PER_PAGE = 25
 PANEL_RUNS = 20
@@ -147,11 +148,23 @@ def _attach_records(runs, user) -> None:
             continue
         for record in access.visible(model, user).filter(pk__in=ids):
             seen[(record_type, record.pk)] = str(record)
+    label_results(runs)
     for run in runs:
         key = (run.record_type, run.record_id)
         run.record_label = seen.get(key, "")
         run.record_url = _record_url(*key) if key in seen else ""
         run.record_type_label = RECORD_TYPES.get(run.record_type, run.record_type)
+
+
+def label_results(runs) -> None:
+    """Each action result with the action's name as people read it."""
+    for run in runs:
+        results = run.actions if isinstance(run.actions, list) else []
+        run.results = [
+            {**result, "label": ACTION_TYPES.get(result.get("type"), result.get("type", ""))}
+            for result in results
+            if isinstance(result, dict)
+        ]
 
 
 def _record_url(record_type: str, pk: int) -> str:
@@ -272,7 +285,7 @@ def _render_builder(request, draft, *, rule, status=200, report=None, days=7):
         "survey_kinds": SurveyKind.choices,
         "activity_kinds": ActivityKind.choices,
         "kpis": catalog.kpi_choices() if draft.trigger.get("type") == "kpi.threshold" else [],
-        "grains": catalog.KPI_GRAINS,
+        "grains": [(grain, GRAINS[grain]) for grain in catalog.KPI_GRAINS],
         "dry_run_days": DRY_RUN_DAYS,
         "days": days,
         "report": report,
@@ -372,6 +385,7 @@ def record_runs(request, record_type: str, pk: int):
     access.get_for_user(model, request.user, pk)
     runs = services.runs_for_record(record_type=record_type, record_id=pk, user=request.user)
     runs = list(runs.order_by("-created_at", "-id")[:PANEL_RUNS])
+    label_results(runs)
     return render(
         request,
         "automations/_record_runs.html",
