@@ -59,6 +59,43 @@ class KPICache:
             self.values[cache_key] = get_kpi(key).value(period, segment).value
         return self.values[cache_key]
 
+    def prefetch(self, wanted: list[tuple[str, Period, Segment]]) -> None:
+        """Many people's (or teams') goals on one KPI and period: one breakdown query by the
+        segment instead of one query each. The breakdown is the same aggregate grouped by the
+        segment, so each value is the one `value()` gives; a value with no records gets the
+        KPI over no records, asked once."""
+        groups: dict[tuple, set[str]] = {}
+        for key, period, segment in wanted:
+            if not segment.is_all and get_kpi(key).compute is None:
+                groups.setdefault((key, period, segment.field), set()).add(segment.value)
+        for (key, period, field_name), values in groups.items():
+            if len(values) < 2:
+                continue
+            breakdown = get_kpi(key).breakdown(period, field_name)
+            empty = None
+            for value in values:
+                if value in breakdown:
+                    result = breakdown[value].value
+                else:
+                    if empty is None:
+                        empty = self._empty(key, period, field_name)
+                    result = empty
+                self.values[(key, period.start, period.end, field_name, value)] = result
+
+    @staticmethod
+    def _empty(key: str, period: Period, field_name: str) -> Decimal | None:
+        # A segment value no record has: the aggregate over zero rows, computed by the database.
+        return get_kpi(key).value(period, Segment(field_name, "-1")).value
+
+
+def kpi_period(target: Target, as_of: date) -> Period:
+    """Today and later read the whole period, exactly as `manage.py kpi --from --to` does; an
+    earlier day (the history of a backfill) reads the period up to that day."""
+    goal = target.goal
+    if as_of >= timezone.localdate():
+        return goal.period
+    return custom_period(goal.start_date, min(goal.end_date, max(as_of, goal.start_date)))
+
 
 def task_shares(target_ids: list[int]) -> dict[int, Decimal]:
     """Per target: the percentage of its linked tasks done (cancelled ones do not count)."""
@@ -102,16 +139,8 @@ class TargetNumbers:
 def current_value(
     target: Target, *, as_of: date, kpis: KPICache, shares: dict[int, Decimal]
 ) -> Decimal | None:
-    goal = target.goal
     if target.kind == TargetKind.KPI:
-        last_day = min(goal.end_date, max(as_of, goal.start_date))
-        # Today and later read the whole period, exactly as `manage.py kpi --from --to` does.
-        period = (
-            goal.period
-            if as_of >= timezone.localdate()
-            else custom_period(goal.start_date, last_day)
-        )
-        return kpis.value(target.kpi_key, period, target.segment)
+        return kpis.value(target.kpi_key, kpi_period(target, as_of), target.segment)
     if target.kind == TargetKind.MILESTONE:
         return Decimal(1) if target.done_at and target.done_at.date() <= as_of else Decimal(0)
     if target.kind == TargetKind.TASKS:

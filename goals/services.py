@@ -417,6 +417,13 @@ def goals_recompute(*, goal_ids: list[int] | None = None, day: date | None = Non
 
 def _compute_targets(targets: list[Target], day: date, *, write_rows: bool = True) -> None:
     kpis = compute.KPICache()
+    kpis.prefetch(
+        [
+            (t.kpi_key, compute.kpi_period(t, day), t.segment)
+            for t in targets
+            if t.kind == TargetKind.KPI
+        ]
+    )
     ids = [t.pk for t in targets]
     shares = compute.task_shares([t.pk for t in targets if t.kind == TargetKind.TASKS])
     history = compute.histories(ids, day)

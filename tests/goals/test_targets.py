@@ -225,3 +225,23 @@ def test_the_kpi_link_opens_the_kpi_page_on_the_goals_period_and_segment(person_
     assert url.startswith("/dashboards/kpi/deals_won_count/?")
     assert "start=2026-01-01" in url and "end=2026-03-31" in url
     assert f"segment=owner%3D{rep.pk}" in url
+
+
+@pytest.mark.parametrize("key", ["deals_won_count", "win_rate", "net_new_revenue", "logins"])
+def test_many_peoples_goals_read_one_breakdown_with_the_same_numbers(
+    key, manager, rep, teammate, outsider, sales_team
+):
+    for day in (date(2026, 1, 5), date(2026, 2, 10)):
+        won(rep, day, amount="1500")
+    lost(teammate, date(2026, 3, 1))
+    LoginEvent.objects.create(user=rep, at=at(date(2026, 2, 1)))
+    team = make_goal(owner=manager, scope=Scope.TEAM, team=sales_team, dates=Q1)
+    make_target(team, kind=TargetKind.KPI, kpi_key=key, start_value=0, target_value=50)
+    people = services.goal_split(
+        actor=manager, goal=team, shares={rep: D(1), teammate: D(1), outsider: D(1)}
+    )
+    services.goals_recompute()  # one pass over every goal: the breakdown path
+    for child in people:
+        target = child.targets.get()
+        expected = kpi_command(key, *Q1, f"owner={child.person_id}")
+        assert reload(target).current_value == expected, child.person
