@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from crm.access import teammates, visible, visible_teams
@@ -159,9 +161,15 @@ class TargetForm(forms.ModelForm):
             tasks = tasks.filter(assignee__teams=goal.team_id)
         chosen = list(self.instance.tasks.values_list("pk", flat=True)) if self.instance.pk else []
         recent = tasks.order_by("-created_at").values_list("pk", flat=True)[:200]
-        self.fields["tasks"].queryset = Task.objects.filter(pk__in=[*recent, *chosen]).order_by(
-            "title"
+        self.fields["tasks"].queryset = (
+            Task.objects.filter(pk__in=[*recent, *chosen])
+            .select_related("assignee")
+            .order_by("due_at", "title")
         )
+        self.fields["tasks"].label_from_instance = task_label
+        if not self.instance.pk:
+            self.initial.setdefault("kind", TargetKind.KPI)
+
         if self.instance.segment_field:
             self.initial["segment"] = f"{self.instance.segment_field}={self.instance.segment_value}"
         self.fields["kpi_key"].widget.attrs.update(
@@ -219,6 +227,12 @@ class TargetForm(forms.ModelForm):
 
     def _post_clean(self):
         pass
+
+
+def task_label(task: Task) -> str:
+    who = task.assignee.get_full_name() if task.assignee else _("nobody")
+    due = date_format(timezone.localtime(task.due_at), "j M") if task.due_at else "—"
+    return f"{task.title} · {who} · {due} · {task.get_status_display()}"
 
 
 def goal_kpi_preview_url(goal: Goal) -> str:
