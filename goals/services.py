@@ -19,6 +19,7 @@ from crm.services import notify
 from metrics.registry import get_kpi
 
 from . import compute
+from .bulk import bulk_set
 from .models import (
     Direction,
     Goal,
@@ -428,6 +429,7 @@ def _compute_targets(targets: list[Target], day: date, *, write_rows: bool = Tru
     shares = compute.task_shares([t.pk for t in targets if t.kind == TargetKind.TASKS])
     history = compute.histories(ids, day)
     rows = []
+    before = {t.pk: _numbers(t) for t in targets}
     for target in targets:
         numbers = compute.target_numbers(
             target, day=day, kpis=kpis, shares=shares, history=history.get(target.pk, [])
@@ -440,11 +442,8 @@ def _compute_targets(targets: list[Target], day: date, *, write_rows: bool = Tru
         rows.append(
             TargetProgress(target=target, day=day, value=numbers.current, progress=target.progress)
         )
-    Target.objects.bulk_update(
-        targets,
-        ["current_value", "progress", "forecast_value", "forecast_progress", "pipeline_progress"],
-        batch_size=500,
-    )
+    changed = [t for t in targets if _numbers(t) != before[t.pk]]
+    bulk_set(Target, changed, list(TARGET_NUMBERS))
     if write_rows:
         TargetProgress.objects.bulk_create(
             rows,
@@ -453,6 +452,19 @@ def _compute_targets(targets: list[Target], day: date, *, write_rows: bool = Tru
             update_fields=["value", "progress"],
             batch_size=500,
         )
+
+
+TARGET_NUMBERS = (
+    "current_value",
+    "progress",
+    "forecast_value",
+    "forecast_progress",
+    "pipeline_progress",
+)
+
+
+def _numbers(target: Target) -> tuple:
+    return tuple(getattr(target, name) for name in TARGET_NUMBERS)
 
 
 def _roll_up_and_store(day: date, touched: set[int] | None) -> int:
@@ -481,9 +493,7 @@ def _roll_up_and_store(day: date, touched: set[int] | None) -> int:
         rows.append(
             GoalProgress(goal=goal, day=day, progress=goal.progress, forecast=goal.forecast)
         )
-    Goal.objects.bulk_update(
-        changed, ["progress", "forecast", "pipeline_share", "health", "computed_at"], batch_size=500
-    )
+    bulk_set(Goal, changed, ["progress", "forecast", "pipeline_share", "health", "computed_at"])
     GoalProgress.objects.bulk_create(
         rows,
         update_conflicts=True,

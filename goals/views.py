@@ -4,10 +4,12 @@ every write is a goals.services call; every page reads the stored progress."""
 
 from datetime import timedelta
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Coalesce
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -29,23 +31,40 @@ from .forms import GoalForm, RecordValueForm, SplitForm, TargetForm
 from .models import Goal, GoalProgress, GoalStatus, Scope, TargetUpdate
 
 TREE_RELATED = ("owner", "team", "person")
+CHILDREN_SHOWN = 50
 FRAGMENT_LIMIT = 8
 
 
 def goal_tree(request):
-    """Every goal the user may see as a tree: company → team → person."""
+    """The goals the user may see as a tree: company → team → person. By default those whose
+    period runs today; `period=all` for every period, `closed=1` to add the closed ones."""
     show_closed = request.GET.get("closed") == "1"
+    all_periods = request.GET.get("period") == "all"
     goals = visible(Goal.objects.select_related(*TREE_RELATED), request.user)
     if not show_closed:
         goals = goals.exclude(status=GoalStatus.CLOSED)
+    if not all_periods:
+        today = timezone.localdate()
+        goals = goals.filter(start_date__lte=today, end_date__gte=today)
     rows = flatten_tree(list(goals.order_by("-start_date", "name", "id")))
     context = {
         "section": "goals",
         "rows": rows,
         "show_closed": show_closed,
+        "all_periods": all_periods,
+        "closed_query": urlencode(
+            {"closed": "" if show_closed else "1", "period": "all" if all_periods else ""}
+        ),
+        "period_query": urlencode(
+            {"closed": "1" if show_closed else "", "period": "" if all_periods else "all"}
+        ),
         "can_add": request.user.has_perm("goals.add_goal"),
     }
     return render(request, "goals/tree.html", context)
+
+
+def _tree_query(*, closed: bool, all_periods: bool) -> str:
+    return urlencode({"closed": "1" if closed else "", "period": "all" if all_periods else ""})
 
 
 def flatten_tree(goals: list[Goal]) -> list[tuple[int, Goal]]:
@@ -67,11 +86,14 @@ def flatten_tree(goals: list[Goal]) -> list[tuple[int, Goal]]:
 def goal_detail(request, pk: int):
     goal = get_goal_for_user(request.user, pk)
     targets = list(goal.targets.all())
+    counted = visible(goal.children.all(), request.user).exclude(status=GoalStatus.DRAFT)
+    # The sub-goals that contribute most come first; a team of hundreds shows the first ones.
     children = list(
-        visible(goal.children.select_related(*TREE_RELATED), request.user).exclude(
-            status=GoalStatus.DRAFT
-        )
+        counted.select_related(*TREE_RELATED)
+        .annotate(points=F("weight") * Coalesce("progress", Decimal(0)))
+        .order_by("-points", "name", "pk")[:CHILDREN_SHOWN]
     )
+    child_totals = counted.aggregate(count=Count("pk"), weight=Sum("weight"))
     updates: dict[int, list[TargetUpdate]] = {}
     for update in TargetUpdate.objects.filter(target__goal=goal).select_related("by")[:200]:
         updates.setdefault(update.target_id, []).append(update)
@@ -79,9 +101,7 @@ def goal_detail(request, pk: int):
         target.goal = goal
         target.history = updates.get(target.pk, [])[:5]
     rows = list(GoalProgress.objects.filter(goal=goal).values_list("day", "progress"))
-    total = sum((t.weight for t in targets), Decimal(0)) + sum(
-        (c.weight for c in children), Decimal(0)
-    )
+    total = sum((t.weight for t in targets), Decimal(0)) + (child_totals["weight"] or 0)
     for item in [*targets, *children]:
         item.share = _share(item.weight, total)
         item.contribution = _share(item.weight * (item.progress or 0) / 100, total)
@@ -90,6 +110,7 @@ def goal_detail(request, pk: int):
         "goal": goal,
         "targets": targets,
         "children": children,
+        "children_hidden": child_totals["count"] - len(children),
         "explanation": compute.explanation(
             forecast=goal.forecast, pipeline=goal.pipeline_share, end=goal.end_date
         ),

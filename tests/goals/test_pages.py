@@ -93,3 +93,32 @@ def test_the_goals_card_is_empty_for_reps(client, manager, rep, sales_team):
     goal_family(manager, rep, sales_team, 1)
     client.force_login(rep)
     assert "Sales Q" not in client.get(reverse("goals-card")).content.decode()
+
+
+def test_the_tree_shows_goals_running_today_unless_asked_for_every_period(
+    client, manager, sales_team
+):
+    from datetime import date
+
+    make_goal(owner=manager, name="Running now")
+    make_goal(owner=manager, name="Last spring", dates=(date(2026, 4, 1), date(2026, 6, 30)))
+    client.force_login(manager)
+    page = client.get(reverse("goals")).content.decode()
+    assert "Running now" in page and "Last spring" not in page
+    page = client.get(reverse("goals"), {"period": "all"}).content.decode()
+    assert "Running now" in page and "Last spring" in page
+
+
+def test_a_goal_with_many_sub_goals_lists_the_biggest_contributors_first(
+    client, manager, rep, sales_team, monkeypatch
+):
+    from goals import views
+
+    monkeypatch.setattr(views, "CHILDREN_SHOWN", 3)
+    team = goal_family(manager, rep, sales_team, 5)  # progress 0, 10, 20, 30, 40 %
+    client.force_login(manager)
+    page = client.get(reverse("goal", args=[team.pk])).content.decode()
+    assert page.count('data-testid="child-row"') == 3
+    assert page.index("Ana 4") < page.index("Ana 3") < page.index("Ana 2")
+    assert "Ana 1<" not in page
+    assert "and 2 more sub-goals" in page
