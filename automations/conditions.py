@@ -46,6 +46,14 @@ def matches(group: dict | None, record, *, changes: dict | None = None, definiti
     return any(results) if group.get("match") == "any" else all(results)
 
 
+def condition_paths(group: dict | None) -> set[str]:
+    """Every field path a condition group reads (its nested groups' too)."""
+    paths = set()
+    for row in (group or {}).get("rows") or []:
+        paths |= condition_paths(row) if "rows" in row else {str(row.get("field", ""))}
+    return paths
+
+
 def _row_matches(row: dict, record, changes: dict, definitions: dict) -> bool:
     if "rows" in row:
         return matches(row, record, changes=changes, definitions=definitions)

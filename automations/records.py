@@ -4,7 +4,10 @@ A field path is "<field>", "custom.<key>" or "<relation>.<field>" (see schema.py
 read as the database stores them: foreign keys as ids, choices as their stored value.
 """
 
+from functools import lru_cache
+
 from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 from crm.models import CustomField, User
@@ -35,11 +38,15 @@ def related_names(model) -> list[str]:
     return [name for name in RELATIONS if name in names]
 
 
-def load_records(record_type: str, ids) -> dict[int, models.Model]:
+def load_records(record_type: str, ids, *, relations=None) -> dict[int, models.Model]:
+    """Records by id, with their relations (all, or those named) joined in the same query."""
     model = model_for(record_type)
     if model is None or not ids:
         return {}
-    queryset = model._default_manager.select_related(*related_names(model))
+    names = related_names(model)
+    if relations is not None:
+        names = [name for name in names if name in relations]
+    queryset = model._default_manager.select_related(*names)
     return {record.pk: record for record in queryset.filter(pk__in=set(ids))}
 
 
@@ -52,35 +59,48 @@ def custom_definitions() -> dict[tuple[str, str], CustomField]:
 
 
 def read_path(record, path: str):
-    """(value, model field or custom-field definition key) for a field path; MISSING if none."""
-    target, name = _walk(record, path)
-    if target is None:
-        return None, None
-    if name.startswith("custom."):
-        key = name.removeprefix("custom.")
-        return (getattr(target, "custom", None) or {}).get(key), (target._meta.model_name, key)
-    try:
-        field = target._meta.get_field(name)
-    except Exception:
+    """(value, model field or custom-field key) for a field path; MISSING if there is none."""
+    relation, name, field, custom_key = _resolve(type(record), path)
+    target = record
+    if relation:
+        target = getattr(record, relation, None)
+        if target is None:
+            return None, None
+    if custom_key is not None:
+        return (getattr(target, "custom", None) or {}).get(custom_key), (
+            target._meta.model_name,
+            custom_key,
+        )
+    if field is None:
         return MISSING, None
-    if field.is_relation and field.many_to_one:
+    if field.is_relation:
         return getattr(target, field.attname), field
-    if not field.concrete:
-        return MISSING, None
-    return getattr(target, name), field
+    return getattr(target, field.attname), field
 
 
-def _walk(record, path: str):
-    head, _, rest = path.partition(".")
+@lru_cache(maxsize=4096)
+def _resolve(model, path: str):
+    """How to read a path on a model: (relation, rest, field, custom key), computed once."""
+    head, _sep, rest = path.partition(".")
+    relation = ""
     if rest and head != "custom" and head in RELATIONS:
         try:
-            related = getattr(record, head, None)
-        except Exception:
-            related = None
-        if related is None:
-            return None, rest
-        return related, rest
-    return record, path
+            related_field = model._meta.get_field(head)
+        except FieldDoesNotExist:
+            related_field = None
+        if related_field is None or not related_field.is_relation:
+            return "", path, None, None
+        relation, path = head, rest
+        model = related_field.related_model
+    if path.startswith("custom."):
+        return relation, path, None, path.removeprefix("custom.")
+    try:
+        field = model._meta.get_field(path)
+    except FieldDoesNotExist:
+        return relation, path, None, None
+    if not field.concrete or (field.is_relation and not field.many_to_one):
+        return relation, path, None, None
+    return relation, path, field, None
 
 
 def owner_of(record) -> User | None:
