@@ -22,6 +22,10 @@ Trigger, one of:
     {"type": "schedule", "cron": "0 9 * * 1"}   # minute hour day-of-month month day-of-week
     {"type": "kpi.threshold", "kpi": "engagement_rate", "grain": "month",
         "segment": "" | "owner=3" | "team=2", "op": "above"|"below", "value": 30}
+    {"type": "kpi.threshold", "kpi": "engagement_rate", "per": "company", "window_days": 30,
+        "op": "below", "value": 2}   # per customer: its engagement activities and survey
+        # answers over the last window_days, fired per company on its crossing; the rule's
+        # record type is then "company" (owner/team recipients are the company's)
 
 Conditions: a group, whose rows are conditions or nested groups:
     {"match": "all"|"any", "rows": [
@@ -34,7 +38,7 @@ Actions, a list run in order:
     {"type": "create_task", "title": "Call {{ record.name }}", "assignee": "owner"|"user:<id>",
         "due_in_hours": 24, "priority": "normal"}
     {"type": "assign_owner", "strategy": "user"|"round_robin"|"least_open", "user": <id>,
-        "team": <id>}
+        "team": <id>}   # no team: the record's own team
     {"type": "update_field", "field": "priority" | "custom.<key>", "value": ...}
     {"type": "set_lifecycle", "lifecycle": "customer"}   # the record's company
     {"type": "add_note", "body": "..."}                  # an activity of kind note on the record
