@@ -65,6 +65,7 @@ class GoalForm(forms.ModelForm):
         if not self.instance.pk:
             self.initial.setdefault("owner", user.pk)
             self.initial.setdefault("grain", Grain.QUARTER)
+            self.initial.setdefault("anchor", timezone.localdate())
         bootstrap(self)
 
     def clean(self):
@@ -164,7 +165,7 @@ class TargetForm(forms.ModelForm):
         self.fields["tasks"].queryset = (
             Task.objects.filter(pk__in=[*recent, *chosen])
             .select_related("assignee")
-            .order_by("due_at", "title")
+            .order_by("-created_at", "title")
         )
         self.fields["tasks"].label_from_instance = task_label
         if not self.instance.pk:
@@ -178,6 +179,14 @@ class TargetForm(forms.ModelForm):
                 "hx-trigger": "change",
                 "hx-target": "#kpi-preview",
                 "hx-include": "[name=segment]",
+            }
+        )
+        self.fields["segment"].widget.attrs.update(
+            {
+                "hx-get": goal_kpi_preview_url(goal),
+                "hx-trigger": "keyup changed delay:500ms, change",
+                "hx-target": "#kpi-preview",
+                "hx-include": "[name=kpi_key]",
             }
         )
         bootstrap(self)
