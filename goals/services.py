@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -74,6 +74,15 @@ def check_goal(goal: Goal) -> None:
     parent's and no goal is its own ancestor. Raises ValidationError by field."""
     if goal.end_date < goal.start_date:
         raise ValidationError({"end_date": _("The last day comes before the first day.")})
+    if (
+        goal.pk
+        and goal.children.filter(
+            Q(start_date__lt=goal.start_date) | Q(end_date__gt=goal.end_date)
+        ).exists()
+    ):
+        raise ValidationError(
+            {"end_date": _("A sub-goal's period would fall outside this goal's period.")}
+        )
     parent = goal.parent
     if parent is None:
         return

@@ -169,3 +169,15 @@ def test_a_target_through_the_form(signed_in, manager, rep):
     assert response.status_code == 302
     target = Target.objects.get()
     assert (target.kpi_key, target.start_value, target.target_value) == ("deals_won_count", 0, 12)
+
+
+def test_a_parent_period_that_would_leave_a_sub_goal_outside_is_refused(signed_in, manager):
+    parent = make_goal(owner=manager, dates=Q1, name="Top")
+    make_goal(owner=manager, dates=(date(2026, 3, 1), date(2026, 3, 31)), parent=parent)
+    response = signed_in.post(
+        reverse("goal-edit", args=[parent.pk]),
+        goal_post(name="Top", start_date="2026-01-01", end_date="2026-02-28", owner=manager.pk),
+    )
+    assert response.status_code == 400
+    assert "would fall outside" in response.content.decode()
+    assert reload(parent).end_date == date(2026, 3, 31)

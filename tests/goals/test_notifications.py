@@ -58,3 +58,17 @@ def test_only_the_owner_is_notified(manager, rep, sales_team):
     services.target_record_value(actor=rep, target=target, value=D(10))
     assert keys(rep) == []
     assert f"goal:{goal.pk}:progress:100" in keys(manager)
+
+
+def test_an_owner_who_opted_in_gets_the_milestone_by_email_too(
+    manager, rep, sales_team, eager_tasks, mailoutbox, django_capture_on_commit_callbacks
+):
+    from crm import services as crm_services
+
+    crm_services.notifications_set_email(user=rep, enabled=True)
+    goal = make_goal(owner=rep, scope=Scope.PERSON, person=rep, name="Calls")
+    target = make_target(goal, start_value=0, target_value=10)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.target_record_value(actor=rep, target=target, value=D(5))
+    assert [m.to for m in mailoutbox] == [[rep.email]]
+    assert "Calls reached 50" in mailoutbox[0].subject
