@@ -13,8 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, DateTimeField, Max, Q
-from django.db.models.functions import Coalesce
+from django.db.models import Count, DateTimeField, Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from crm.models import ENGAGEMENT_KINDS, Activity, Company, Lifecycle, SurveyAnswer
@@ -110,19 +109,21 @@ def _base(rule: Rule, record_type: str, record_id) -> dict:
 # Records due: a date reached, or idle for N days
 
 
-def due_records(trigger: dict, *, now: datetime) -> list[tuple[object, str]]:
-    """(record, tick) pairs due now for a date or idle trigger."""
+def due_records(trigger: dict, *, now: datetime, rule: Rule | None = None) -> list:
+    """(record, tick) pairs due now for a date or idle trigger; with `rule`, without those the
+    rule already ran on for their tick (so a long backlog is worked through, not re-read)."""
     model = model_for(trigger.get("record_type", ""))
     if model is None:
         return []
     if trigger.get("type") == "date.reached":
-        return _date_reached(model, trigger, timezone.localdate(now))
-    return _idle(model, trigger, now)
+        return _date_reached(model, trigger, timezone.localdate(now), rule)
+    return _idle(model, trigger, now, rule)
 
 
-def _date_reached(model, trigger: dict, today: date) -> list:
+def _date_reached(model, trigger: dict, today: date, rule: Rule | None = None) -> list:
     # "3 days before the close date" (offset -3) is due today when the date is today + 3.
     target = today - timedelta(days=int(trigger.get("offset_days") or 0))
+    tick = f"date:{target.isoformat()}"
     path = trigger.get("field", "")
     if path.startswith("custom."):
         lookup = {f"custom__{path.removeprefix('custom.')}": target.isoformat()}
@@ -130,44 +131,54 @@ def _date_reached(model, trigger: dict, today: date) -> list:
         field = model._meta.get_field(path)
         name = f"{path}__date" if isinstance(field, DateTimeField) else path
         lookup = {name: target}
-    records = model._default_manager.filter(**lookup).order_by("pk")[:RECORDS_PER_TICK]
-    return [(record, f"date:{target.isoformat()}") for record in records]
+    records = model._default_manager.filter(**lookup)
+    if rule is not None:
+        records = records.exclude(_ran(rule, model, tick=tick))
+    return [(record, tick) for record in records.order_by("pk")[:RECORDS_PER_TICK]]
 
 
-def _idle(model, trigger: dict, now: datetime) -> list:
-    days = int(trigger.get("days") or 14)
-    cutoff = now - timedelta(days=days)
-    touched = Coalesce(Max("activities__occurred_at"), "created_at")
+def _idle(model, trigger: dict, now: datetime, rule: Rule | None = None) -> list:
+    """Open records with no activity for N days. The tick is the day the record went quiet, so
+    each quiet stretch fires once; NOT EXISTS keeps it an index lookup per record."""
+    link = model._meta.model_name
+    if not any(f.name == link for f in Activity._meta.concrete_fields):
+        return []
+    cutoff = now - timedelta(days=int(trigger.get("days") or 14))
+    recent = Activity.objects.filter(**{link: OuterRef("pk")}, occurred_at__gte=cutoff)
+    latest = (
+        Activity.objects.filter(**{link: OuterRef("pk")})
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1]
+    )
     records = (
         model._default_manager.filter(OPEN_RECORDS.get(model, Q()))
         .filter(created_at__lt=cutoff)
-        .annotate(last_touched=touched)
-        .filter(last_touched__lt=cutoff)
-        .order_by("last_touched", "pk")[:RECORDS_PER_TICK]
+        .filter(~Exists(recent))
     )
-    return [
-        (record, f"idle:{timezone.localtime(record.last_touched).date().isoformat()}")
-        for record in records
-    ]
+    if rule is not None:
+        # A run on this record since the cutoff belongs to its current quiet stretch.
+        records = records.exclude(_ran(rule, model, since=cutoff))
+    records = records.annotate(last_activity=Subquery(latest)).order_by("pk")
+    due = []
+    for record in records[:RECORDS_PER_TICK]:
+        quiet_since = record.last_activity or record.created_at
+        due.append((record, f"idle:{timezone.localtime(quiet_since).date().isoformat()}"))
+    return due
+
+
+def _ran(rule: Rule, model, *, tick: str = "", since: datetime | None = None) -> Exists:
+    runs = RuleRun.objects.filter(
+        rule=rule, record_type=model._meta.model_name, record_id=OuterRef("pk")
+    )
+    runs = runs.filter(tick=tick) if tick else runs.filter(created_at__gte=since)
+    return Exists(runs)
 
 
 def run_record_tick(rule: Rule, *, now: datetime, limit: int | None = None) -> int:
-    due = due_records(rule.trigger, now=now)[:limit]
-    if not due:
-        return 0
+    due = due_records(rule.trigger, now=now, rule=rule)[:limit]
     record_type = rule.trigger.get("record_type", "")
-    done = set(
-        RuleRun.objects.filter(
-            rule=rule, record_type=record_type, tick__in={tick for _r, tick in due}
-        ).values_list("record_id", "tick")
-    )
     definitions = custom_definitions()
-    written = 0
-    for record, tick in due:
-        if (record.pk, tick) in done:
-            continue
-        written += _run_on_record(rule, record, record_type, tick, definitions)
-    return written
+    return sum(_run_on_record(rule, record, record_type, tick, definitions) for record, tick in due)
 
 
 def _run_on_record(rule, record, record_type, tick, definitions) -> int:

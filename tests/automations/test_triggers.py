@@ -335,3 +335,25 @@ def test_customer_engagement_below_a_threshold_notifies_the_team(rep, teammate, 
         "marco",
         "carla",
     }
+
+
+def test_idle_records_fire_once_per_quiet_stretch_and_a_backlog_is_worked_through(
+    monkeypatch, rep, sales_team
+):
+    monkeypatch.setattr(timed, "RECORDS_PER_TICK", 2)
+    old = timezone.now() - timedelta(days=60)
+    deals = [DealFactory(owner=rep, team=sales_team, created_at=old) for _n in range(3)]
+    rule = make_rule(
+        trigger={"type": "no_activity", "record_type": "deal", "days": 14},
+        actions=[{"type": "notify", "to": "owner", "title": "{{ record.name }} is idle"}],
+    )
+    now = timezone.now()
+    assert timed.run_record_tick(rule, now=now) == 2
+    assert timed.run_record_tick(rule, now=now) == 1
+    assert timed.run_record_tick(rule, now=now) == 0
+    # A call 30 days ago ended the first deal's quiet stretch; 16 days later it is quiet again.
+    services.activity_log(actor=rep, kind="call", deal=deals[0], occurred_at=now - timedelta(30))
+    RuleRun.objects.filter(rule=rule).update(created_at=now - timedelta(days=40))
+    assert timed.run_record_tick(rule, now=now) == 1
+    ticks = list(RuleRun.objects.filter(rule=rule, record_id=deals[0].pk).values_list("tick"))
+    assert len(ticks) == 2 and ticks[0] != ticks[1]
