@@ -6,6 +6,7 @@ Outbound actions (webhooks) only mark themselves pending here: they are sent aft
 transaction commits, by their own task (automations.webhooks).
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -37,6 +38,8 @@ from .records import company_of, label_of, owner_of, team_of, template_context
 
 # A sandboxed engine: no custom tags or loaders, and templates render plain dicts only.
 TEMPLATES = Engine(debug=False, libraries={}, builtins=["django.template.defaultfilters"])
+# Tags that would print the whole context or reach outside the record.
+FORBIDDEN_TAGS = re.compile(r"{%\s*(debug|include|extends|load|url|csrf_token|ssi)\b")
 DETAIL_URLS = {
     "lead": "lead-detail",
     "contact": "contact-detail",
@@ -77,6 +80,8 @@ def render(template_text: str, context: ActionContext) -> str:
         "rule": {"name": context.rule.name, "id": context.rule.id},
         "today": timezone.localdate(),
     }
+    if FORBIDDEN_TAGS.search(template_text or ""):
+        raise ActionError(_("Templates may use the record's fields, filters, if and for only."))
     try:
         return TEMPLATES.from_string(template_text or "").render(Context(values, autoescape=False))
     except Exception as error:  # a broken template is the rule's error, not the worker's

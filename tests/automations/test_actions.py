@@ -90,10 +90,11 @@ def test_templates_render_plain_values_only(deal, rep, dispatch):
     assert Task.objects.get(deal=deal).title == "[]"
 
 
-def test_a_broken_template_is_the_runs_error(deal, rep, dispatch):
+@pytest.mark.parametrize("title", ["{% if %}", "{% debug %}", "{% include 'base.html' %}"])
+def test_a_broken_or_forbidden_template_is_the_runs_error(deal, rep, dispatch, title):
     rule = make_rule(
         trigger={"type": "record.updated", "record_type": "deal"},
-        actions=[{"type": "create_task", "title": "{% load nothing %}", "assignee": "owner"}],
+        actions=[{"type": "create_task", "title": title, "assignee": "owner"}],
     )
     services.record_update(deal, actor=rep, data={"name": "x"})
     dispatch()
