@@ -166,7 +166,7 @@ def _require_record(context: ActionContext):
 
 def create_task(action: dict, context: ActionContext, index: int) -> str:
     assignee = _who(action.get("assignee") or "owner", context)[0]
-    hours = float(action.get("due_in_hours") or 24)
+    hours = float(action.get("due_in_hours") or 0)  # as the builder reads it: due now
     data = {
         "title": render(action.get("title") or "", context)[:200] or context.rule.name,
         "assignee": assignee,

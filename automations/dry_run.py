@@ -5,6 +5,7 @@ records as they stand; a schedule lists its ticks in the window; a KPI threshold
 """
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 from django.db.models import DateTimeField
 from django.utils import timezone
@@ -12,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from crm.models import Event
 
-from .actions import describe
+from .actions import ActionContext, ActionError, describe, render
 from .conditions import matches
 from .engine import _deleted_record
 from .records import custom_definitions, label_of, load_records, model_for
@@ -28,7 +29,7 @@ def dry_run(
 ) -> DryRunReport:
     days = max(1, min(int(days or 7), 365))
     report = DryRunReport(days=days)
-    words = [describe(action) for action in actions]
+    words = ActionWords(actions, record_type_of(trigger))
     kind = trigger.get("type")
     if kind in ("date.reached", "no_activity"):
         _records_as_they_stand(report, trigger, conditions, words, limit)
@@ -39,6 +40,48 @@ def dry_run(
     else:
         _replay_events(report, trigger, conditions, words, limit)
     return report
+
+
+TEXT_KEYS = ("title", "body", "subject", "description")
+
+
+class ActionWords:
+    """The actions in the builder's words, their texts filled in with each record's values."""
+
+    def __init__(self, actions: list, record_type: str):
+        self.actions, self.record_type = actions, record_type
+        try:
+            from .catalog import References, describe_action
+        except ImportError:  # the builder's catalog is optional for the engine
+            self.describe, self.refs = None, None
+        else:
+            self.describe, self.refs = describe_action, References()
+
+    def __call__(self, record=None) -> list[str]:
+        return [self._one(self._filled(action, record)) for action in self.actions]
+
+    def _one(self, action: dict) -> str:
+        if self.describe is None:
+            return describe(action)
+        return str(self.describe(action, record_type=self.record_type, refs=self.refs))
+
+    def _filled(self, action: dict, record) -> dict:
+        if record is None:
+            return action
+        context = ActionContext(
+            rule=SimpleNamespace(name="", id=None),
+            run=None,
+            record=record,
+            record_type=self.record_type,
+        )
+        filled = dict(action)
+        for key in TEXT_KEYS:
+            if isinstance(action.get(key), str):
+                try:
+                    filled[key] = render(action[key], context)
+                except ActionError:
+                    pass  # the run would fail; the raw text says which template
+        return filled
 
 
 def _add(report: DryRunReport, item: DryRunItem, limit: int) -> None:
@@ -83,7 +126,7 @@ def _replay_events(report, trigger, conditions, words, limit) -> None:
                     matched=matched,
                     event_id=event.id,
                     event_type=event.type,
-                    actions=words if matched else [],
+                    actions=words(record) if matched else [],
                 ),
                 limit,
             )
@@ -114,7 +157,7 @@ def _records_as_they_stand(report, trigger, conditions, words, limit) -> None:
                 occurred_at=None,
                 matched=matched,
                 tick=tick,
-                actions=words if matched else [],
+                actions=words(record) if matched else [],
             ),
             limit,
         )
@@ -162,7 +205,7 @@ def _schedule_ticks(report, trigger, words, limit) -> None:
                     occurred_at=moment,
                     matched=True,
                     tick="schedule:" + moment.strftime("%Y-%m-%dT%H:%M"),
-                    actions=words,
+                    actions=words(),
                 ),
                 limit,
             )
@@ -188,7 +231,7 @@ def _kpi_now(report, trigger, words) -> None:
             label=str(trigger.get("kpi", "")),
             occurred_at=timezone.now(),
             matched=beyond,
-            actions=words if beyond else [],
+            actions=words() if beyond else [],
         ),
         200,
     )

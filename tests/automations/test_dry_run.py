@@ -47,7 +47,12 @@ WON_BIG = {
     "conditions": {"match": "all", "rows": [{"field": "amount", "op": "gte", "value": "1000"}]},
     "actions": [
         {"type": "set_lifecycle", "lifecycle": "customer"},
-        {"type": "create_task", "title": "Onboard {{ record.name }}", "assignee": "owner"},
+        {
+            "type": "create_task",
+            "title": "Onboard {{ record.name }}",
+            "assignee": "owner",
+            "due_in_hours": 24,
+        },
         {"type": "notify", "to": "team", "title": "Won"},
         {"type": "send_survey", "kind": "nps"},
         {"type": "webhook", "url": "https://example.com/hook", "secret": "x"},
@@ -62,7 +67,10 @@ def test_dry_run_lists_what_would_have_matched_in_the_window(history, admin_user
     assert set(by_record) == {big.pk, small.pk}  # the 40-day-old win is outside the window
     assert by_record[big.pk].matched and not by_record[small.pk].matched
     assert by_record[big.pk].label == "Big" and by_record[big.pk].event_type == "deal.stage_changed"
-    assert by_record[big.pk].actions[1] == "Create a task: Onboard {{ record.name }}"
+    # The actions in words, their texts filled in with the record's values.
+    assert (
+        by_record[big.pk].actions[1] == "Create the task “Onboard Big” for the owner, due in 24 h"
+    )
     assert len(by_record[big.pk].actions) == 5 and by_record[small.pk].actions == []
     assert (report.evaluated, report.matched) == (2, 1)
     assert rule_dry_run(actor=admin_user, days=60, **WON_BIG).evaluated == 3
