@@ -33,7 +33,7 @@ def test_refresh_recomputes_only_after_records_changed(eager_tasks, manager, rep
     goal = make_goal(owner=manager, scope=Scope.PERSON, person=rep)
     task = TaskFactory(assignee=rep)
     target = make_target(goal, kind="tasks", tasks=[task])
-    assert tasks.refresh_if_changed.delay().get() in (True, False)  # first pass sets the mark
+    tasks.refresh_if_changed.delay()  # the first pass sets the mark, whatever came before
     assert tasks.refresh_if_changed.delay().get() is False
     assert reload(target).progress == 0
 
