@@ -183,11 +183,13 @@ def goals_refresh_if_changed() -> bool:
     mark, _created = Watermark.objects.get_or_create(name=EVENTS_WATERMARK)
     if latest <= mark.value:
         return False
-    # Claim the pass: a second worker with the same reading finds the row already moved.
-    claimed = Watermark.objects.filter(pk=mark.pk, value=mark.value).update(value=latest)
-    if not claimed:
-        return False
-    goals_recompute()
+    with transaction.atomic():
+        # Claim the pass: a second worker with the same reading waits on the row, then finds
+        # it moved. A failed pass rolls the claim back, so the next one tries again.
+        claimed = Watermark.objects.filter(pk=mark.pk, value=mark.value).update(value=latest)
+        if not claimed:
+            return False
+        goals_recompute()
     return True
 
 

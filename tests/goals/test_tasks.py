@@ -58,3 +58,29 @@ def test_a_closed_goal_keeps_its_last_numbers(manager, rep, sales_team):
     Target.objects.filter(pk=target.pk).update(current_value=9)
     services.goals_recompute()
     assert reload(goal).progress == 50
+
+
+def test_a_failed_refresh_leaves_the_changes_for_the_next_pass(
+    manager, rep, sales_team, monkeypatch
+):
+    from goals.services import recompute
+
+    goal = make_goal(owner=manager, scope=Scope.PERSON, person=rep)
+    task = TaskFactory(assignee=rep)
+    target = make_target(goal, kind="tasks", tasks=[task])
+    recompute.goals_refresh_if_changed()
+    from crm import services as crm_services
+
+    crm_services.task_complete(task=task, actor=rep)
+
+    def broken(**kwargs):
+        raise RuntimeError("worker lost")
+
+    monkeypatch.setattr(recompute, "goals_recompute", broken)
+    try:
+        recompute.goals_refresh_if_changed()
+    except RuntimeError:
+        pass
+    monkeypatch.undo()
+    assert recompute.goals_refresh_if_changed() is True
+    assert reload(target).progress == 100
