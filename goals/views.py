@@ -115,6 +115,11 @@ def goal_detail(request, pk: int):
             forecast=goal.forecast, pipeline=goal.pipeline_share, end=goal.end_date
         ),
         "chart": burn_up(goal, rows),
+        # A parent the user may not open (a rep under the company goal) is named, not linked.
+        "parent_visible": bool(
+            goal.parent_id
+            and visible(Goal.objects.filter(pk=goal.parent_id), request.user).exists()
+        ),
         "can_manage": can_manage(request.user),
         "can_keep": can_keep(request.user, goal),
         "value_form": RecordValueForm(),

@@ -112,3 +112,17 @@ def test_an_agent_cannot_keep_a_sales_reps_target(client, manager, rep, agent, s
     response = client.post(reverse("target-value", args=[target.pk]), {"value": D(3)})
     assert response.status_code == 404
     assert reload(target).current_value == 0
+
+
+def test_a_parent_the_rep_cannot_open_is_named_not_linked(
+    client, admin_user, manager, rep, sales_team
+):
+    company = make_goal(owner=admin_user, name="Company")
+    team = make_goal(owner=manager, scope=Scope.TEAM, team=sales_team, parent=company)
+    client.force_login(rep)
+    page = client.get(reverse("goal", args=[team.pk])).content.decode()
+    assert "Company" in page
+    assert reverse("goal", args=[company.pk]) + '"' not in page
+    client.force_login(manager)
+    page = client.get(reverse("goal", args=[team.pk])).content.decode()
+    assert reverse("goal", args=[company.pk]) + '"' in page
