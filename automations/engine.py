@@ -10,7 +10,6 @@ delivery a no-op. Outbound actions (webhooks, survey emails) are sent after comm
 Rules are loaded once per batch and grouped by record type; records are loaded in bulk.
 """
 
-import json
 import logging
 import time
 from collections import defaultdict
@@ -153,7 +152,7 @@ QUIET_RUN_TYPES = {
 
 
 def write_quiet_runs(runs: list) -> None:
-    """Insert runs without actions in one statement per chunk, skipping any already written
+    """Insert runs without actions in one statement, skipping any already written
     (a duplicate delivery). Plain SQL: the ORM's bulk_create spent most of a batch's time
     building these rows, and they are the bulk of all evaluations."""
     if not runs:
@@ -179,24 +178,22 @@ def write_quiet_runs(runs: list) -> None:
         )
         for run in runs
     ]
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            # SQLite runs executemany in-process; few bound variables per statement.
-            sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"
+    if connection.vendor != "postgresql":
+        # SQLite runs executemany in-process; few bound variables per statement.
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"
+        with connection.cursor() as cursor:
             cursor.executemany(sql, rows)
-            return
-        # PostgreSQL: one statement per row is a round trip each; the rows go as one JSON
-        # document instead, turned into rows by the server.
-        document = json.dumps(
-            [{**dict(zip(QUIET_RUN_COLUMNS, row, strict=True)), "actions": []} for row in rows],
-            default=str,
-        )
-        types = ", ".join(f"{name} {QUIET_RUN_TYPES[name]}" for name in QUIET_RUN_COLUMNS)
-        sql = (
-            f"INSERT INTO {table} ({columns}) SELECT {columns} "
-            f"FROM jsonb_to_recordset(%s::jsonb) AS runs({types}) ON CONFLICT DO NOTHING"
-        )
-        cursor.execute(sql, [document])
+        return
+    import psycopg
+
+    # PostgreSQL: one statement per row is a round trip each. Each column goes as one array
+    # instead, bound by the server (binary arrays, no SQL text to build).
+    arrays = [list(column) for column in zip(*rows, strict=True)]
+    unnest = ", ".join(f"%s::{QUIET_RUN_TYPES[name]}[]" for name in QUIET_RUN_COLUMNS)
+    sql = f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({unnest}) ON CONFLICT DO NOTHING"
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as server_bound:
+        server_bound.execute(sql, arrays)
 
 
 def _rules_for_type(rules, event_type: str) -> list[Rule]:
@@ -210,11 +207,10 @@ def _rules_for_type(rules, event_type: str) -> list[Rule]:
 
 
 def _relations_needed(rules) -> set[str]:
-    """The relations the rules' conditions and actions read, to load with the records."""
+    """The relations the rules' conditions read, joined when the records are loaded. Actions
+    run on few records; they load what they need themselves."""
     needed = set()
     for rule in {rule.pk: rule for rule in rules}.values():
-        if rule.actions:
-            return set(RELATIONS)  # actions may read any of them (owner, team, company)
         needed |= {path.split(".", 1)[0] for path in condition_paths(rule.conditions)}
     return needed & set(RELATIONS)
 
