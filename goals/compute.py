@@ -12,7 +12,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from crm.models import Deal, DealKind, TaskStatus
-from metrics.periods import Period, custom_period, period_for
+from metrics.periods import Period, custom_period, local_midnight, period_for
 from metrics.registry import Segment, get_kpi
 
 from .forecast import capped, health_for, run_rate_forecast
@@ -97,14 +97,19 @@ def kpi_period(target: Target, as_of: date) -> Period:
     return custom_period(goal.start_date, min(goal.end_date, max(as_of, goal.start_date)))
 
 
-def task_shares(target_ids: list[int]) -> dict[int, Decimal]:
-    """Per target: the percentage of its linked tasks done (cancelled ones do not count)."""
+def task_shares(target_ids: list[int], day: date) -> dict[int, Decimal]:
+    """Per target: the percentage of its linked tasks done by the end of `day` (cancelled ones
+    do not count)."""
     through = Target.tasks.through
+    done = Q(
+        task__status=TaskStatus.DONE,
+        task__completed_at__lt=local_midnight(day + timedelta(days=1)),
+    )
     rows = (
         through.objects.filter(target_id__in=target_ids)
         .exclude(task__status=TaskStatus.CANCELLED)
         .values("target_id")
-        .annotate(total=Count("id"), done=Count("id", filter=Q(task__status=TaskStatus.DONE)))
+        .annotate(total=Count("id"), done=Count("id", filter=done))
     )
     return {
         row["target_id"]: one_place(Decimal(row["done"]) * HUNDRED / row["total"])

@@ -54,7 +54,7 @@ def _compute_targets(targets: list[Target], day: date, *, write_rows: bool = Tru
         ]
     )
     ids = [t.pk for t in targets]
-    shares = compute.task_shares([t.pk for t in targets if t.kind == TargetKind.TASKS])
+    shares = compute.task_shares([t.pk for t in targets if t.kind == TargetKind.TASKS], day)
     history = compute.histories(ids, day)
     rows = []
     before = {t.pk: _numbers(t) for t in targets}

@@ -245,3 +245,18 @@ def test_many_peoples_goals_read_one_breakdown_with_the_same_numbers(
         target = child.targets.get()
         expected = kpi_command(key, *Q1, f"owner={child.person_id}")
         assert reload(target).current_value == expected, child.person
+
+
+def test_a_tasks_targets_history_counts_each_task_from_the_day_it_was_done(manager, rep):
+    goal = make_goal(owner=manager, scope=Scope.PERSON, person=rep)
+    tasks = [TaskFactory(assignee=rep) for _ in range(2)]
+    tasks[0].status = TaskStatus.DONE
+    tasks[0].completed_at = timezone.now() - timedelta(days=3)
+    tasks[0].save()
+    target = make_target(goal, kind=TargetKind.TASKS, tasks=tasks)
+    today = timezone.localdate()
+    services.goals_backfill(goal_ids=[goal.pk], first=today - timedelta(days=5), last=today)
+    history = dict(target.daily.values_list("day", "value"))
+    assert history[today - timedelta(days=5)] == 0
+    assert history[today - timedelta(days=3)] == 50
+    assert history[today] == 50
