@@ -1639,6 +1639,27 @@ def reset_demo_records() -> None:
         if connection.vendor == "postgresql":
             # An earlier seed in this transaction may have made them immediate.
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        _clear_links_from_other_apps(cursor)
         for model in SEEDED_MODELS:
             cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
         Event.objects.all().delete()
+
+
+def _clear_links_from_other_apps(cursor) -> None:
+    """Rows of other apps that point at demo records (a company's stored health score, a goal
+    target's linked tasks) go with them, or lose the link when it is optional. `crm` imports
+    no other app, so they are found through the records' reverse relations."""
+    quote = connection.ops.quote_name
+    for model in SEEDED_MODELS:
+        for relation in model._meta.related_objects:
+            if relation.related_model._meta.app_label == "crm":
+                continue
+            if relation.many_to_many:
+                table = relation.through._meta.db_table
+                cursor.execute(f"DELETE FROM {quote(table)}")
+                continue
+            table, column = relation.related_model._meta.db_table, relation.field.column
+            if relation.field.null:
+                cursor.execute(f"UPDATE {quote(table)} SET {quote(column)} = NULL")
+            else:
+                cursor.execute(f"DELETE FROM {quote(table)}")

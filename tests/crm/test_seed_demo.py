@@ -19,6 +19,7 @@ from django.utils import timezone
 from crm import models as m
 from crm.demo import DEMO_USERS
 from crm.seed import CUSTOM_FIELDS, SEEDED_MODELS, reset_demo_records, seed_demo
+from metrics.models import CompanyHealth
 
 pytestmark = pytest.mark.django_db
 
@@ -376,3 +377,22 @@ def test_if_empty_leaves_a_database_with_users_alone(seeded):
     call_command("seed_demo", "--if-empty", stdout=out)
     assert "nothing to do" in out.getvalue()
     assert _counts() == before
+
+
+def test_reset_also_clears_other_apps_links_to_the_demo_records(seeded):
+    """A stored health score and a goal target's linked tasks must not block --reset."""
+    from goals.models import Target
+    from metrics.health import store_company_health
+    from tests.goals.factories import make_goal, make_target
+
+    store_company_health(day=timezone.localdate())
+    goal = make_goal(owner=m.User.objects.get(username="carla"))
+    make_target(goal, kind="tasks", tasks=list(m.Task.objects.all()[:3]))
+    assert CompanyHealth.objects.exists()
+
+    call_command("seed_demo", "--scale", "small", "--reset", stdout=StringIO())
+
+    assert not CompanyHealth.objects.exists()
+    assert not Target.tasks.through.objects.exists()
+    assert m.Company.objects.exists()
+    goal.delete()
