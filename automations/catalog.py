@@ -84,6 +84,9 @@ REFERENCE_FKS = {"User": "user", "Team": "team", "Stage": "stage", "Pipeline": "
 TIMELINE_TYPES = {"lead", "contact", "company", "deal", "ticket"}
 OWNED_TYPES = {"lead", "contact", "company", "deal"}
 ASSIGNABLE_TYPES = OWNED_TYPES | {"ticket", "task"}
+# Records whose "owner" and "team" recipients the engine finds (records.owner_of / team_of): an
+# activity's owner is its author (`user`), its team that of its record or of its author.
+RECIPIENT_TYPES = ASSIGNABLE_TYPES | {"activity"}
 COMPANY_TYPES = {"company", "contact", "deal", "ticket", "surveyanswer", "subscription"}
 SURVEY_TYPES = {"contact", "deal", "ticket"}
 # Which record a trigger without a record_type is about.
@@ -105,6 +108,10 @@ RECORD_TRIGGERS = {
 }
 SURVEY_KINDS = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 KPI_GRAINS = ("day", "week", "month", "quarter", "year")
+# A per-customer threshold counts each customer's engagement (automations/timed.py), which is what
+# this KPI measures over the whole company; the rule is then about a company.
+PER_COMPANY_KPI = "engagement_rate"
+MAX_WINDOW_DAYS = 365
 MAX_OFFSET_DAYS = 365
 MAX_IDLE_DAYS = 365
 MAX_DUE_HOURS = 24 * 365
@@ -447,10 +454,13 @@ def _int_in(raw, low: int, high: int) -> int | None:
 
 
 def trigger_record_type(trigger) -> str:
-    """The record type a trigger is about ("" for schedules and KPI thresholds)."""
+    """The record type a trigger is about ("" for schedules and whole-company KPI thresholds;
+    "company" for a per-customer threshold, as triggers.record_type_of says)."""
     if not isinstance(trigger, dict):
         return ""
     kind = _key(trigger.get("type"))
+    if is_per_company(trigger):
+        return "company"
     if kind in RECORD_TRIGGERS:
         record_type = _key(trigger.get("record_type"))
         return record_type if record_type in RECORD_TYPES else ""
@@ -594,9 +604,22 @@ def kpi_choices() -> list[tuple[str, str]]:
     return [(kpi.key, str(kpi.label)) for kpi in all_kpis()]
 
 
+def is_per_company(trigger) -> bool:
+    """A KPI threshold checked for each customer over a sliding window (see schema.py)."""
+    return (
+        isinstance(trigger, dict)
+        and trigger.get("type") == "kpi.threshold"
+        and trigger.get("per") == "company"
+    )
+
+
 def _check_kpi(trigger, refs) -> list[str]:
     errors = []
-    if _key(trigger.get("kpi")) not in dict(kpi_choices()):
+    if trigger.get("per") not in (None, "", "company"):
+        errors.append(_("Check the KPI over the whole company or for each customer."))
+    elif is_per_company(trigger):
+        errors += _per_company_errors(trigger)
+    elif _key(trigger.get("kpi")) not in dict(kpi_choices()):
         errors.append(_("Choose a KPI."))
     if trigger.get("grain", "month") not in KPI_GRAINS:
         errors.append(_("Choose the period: day, week, month, quarter or year."))
@@ -608,6 +631,24 @@ def _check_kpi(trigger, refs) -> list[str]:
         _decimal(FieldSpec("value", _("The threshold"), "number"), trigger.get("value"))
     except ValidationError as error:
         errors += _messages(error)
+    return errors
+
+
+def _per_company_errors(trigger) -> list[str]:
+    errors = []
+    if trigger.get("kpi") != PER_COMPANY_KPI:
+        errors.append(
+            _("For each customer, only its engagement (activities and survey answers) is counted.")
+        )
+    if trigger.get("segment") not in (None, ""):
+        errors.append(
+            _("A check for each customer covers every customer: choose no owner or team.")
+        )
+    if _int_in(trigger.get("window_days"), 1, MAX_WINDOW_DAYS) is None:
+        errors.append(
+            _("Count each customer's engagement over the last 1 to %(high)d days.")
+            % {"high": MAX_WINDOW_DAYS}
+        )
     return errors
 
 
@@ -759,7 +800,7 @@ def _user_errors(value, refs) -> list[str]:
 
 def _recipient_errors(value, record_type, refs, *, allow_team: bool) -> list[str]:
     if value == "owner" or (allow_team and value == "team"):
-        if record_type not in ASSIGNABLE_TYPES:
+        if record_type not in RECIPIENT_TYPES:
             return [
                 _("a %(record)s has no owner or team: choose a user.")
                 % {"record": _record_name(record_type)}
@@ -789,9 +830,10 @@ def _check_assign_owner(action, record_type, refs) -> list[str]:
     if strategy == "user":
         return _user_errors(action.get("user"), refs)
     if strategy in ("round_robin", "least_open"):
-        if str(action.get("team")) not in {v for v, _label in refs.teams}:
-            return [_("a round-robin or least-open assignment needs a team to choose from.")]
-        return []
+        team = action.get("team")
+        if team in (None, "") or str(team) in {v for v, _label in refs.teams}:
+            return []  # no team: the engine picks within the record's own team
+        return [_("choose an existing team, or none for the record's own team.")]
     return [_("choose how to pick the owner.")]
 
 
@@ -921,6 +963,11 @@ def describe_trigger(trigger, *, refs: References | None = None) -> str:
         "schedule": _("On the schedule “%(cron)s” (%(cron_words)s)"),
         "kpi.threshold": _("%(kpi)s (%(grain)s) goes %(op)s %(value)s"),
     }.get(kind, str(TRIGGER_TYPES[kind]))
+    if is_per_company(trigger):
+        words = _(
+            "A customer's engagement (activities and survey answers) over the last "
+            "%(window)s days goes %(op)s %(value)s"
+        )
     params = {
         "record": record,
         "field": field_label.lower(),
@@ -934,6 +981,7 @@ def describe_trigger(trigger, *, refs: References | None = None) -> str:
         "grain": trigger.get("grain", "month"),
         "op": _("above") if trigger.get("op") == "above" else _("below"),
         "value": trigger.get("value", ""),
+        "window": trigger.get("window_days", ""),
     }
     text = words % params
     if kind == "field.changed":
@@ -1026,6 +1074,8 @@ def describe_action(action, *, record_type: str, refs=None) -> str:
         if action.get("strategy") == "user":
             return _("Assign to %(user)s") % {"user": users.get(str(action.get("user")), "?")}
         how = _("round-robin") if action.get("strategy") == "round_robin" else _("least open")
+        if action.get("team") in (None, ""):
+            return _("Assign within the record's team (%(how)s)") % {"how": how}
         return _("Assign within %(team)s (%(how)s)") % {
             "team": teams.get(str(action.get("team")), "?"),
             "how": how,

@@ -30,6 +30,8 @@ TRIGGER_PARAMS = (
     "days",
     "cron",
     "kpi",
+    "per",
+    "window_days",
     "grain",
     "segment",
     "op",
@@ -247,7 +249,7 @@ class RuleDraft:
 
     def _action_data(self, action: ActionRow) -> dict:
         data = {"type": action.type}
-        for name, raw in action.params.items():
+        for name, raw in _used_params(action).items():
             if name in INT_ACTION_PARAMS and str(raw).strip().lstrip("-").isdigit():
                 data[name] = int(raw)
             elif name == "value":
@@ -364,6 +366,18 @@ def _clean_or_raw(spec, raw):
         return raw
 
 
+def _used_params(action: ActionRow) -> dict:
+    """The params the action's choices use: an assignment to a user has no team, and one within
+    a team has no user and, when no team is chosen, no team key (the record's own team)."""
+    if action.type != "assign_owner":
+        return action.params
+    strategy = action.params.get("strategy")
+    unused = {"team"} if strategy == "user" else {"user"}
+    if strategy != "user" and str(action.params.get("team", "")).strip() == "":
+        unused.add("team")
+    return {name: raw for name, raw in action.params.items() if name not in unused}
+
+
 def _optional_int(raw):
     text = str(raw).strip()
     if text == "":
@@ -395,8 +409,13 @@ def _trigger_from_form(form: dict, specs: dict) -> dict:
     elif kind == "schedule":
         trigger["cron"] = form.get("cron", "")
     elif kind == "kpi.threshold":
-        trigger.update({p: form.get(p, "") for p in ("kpi", "grain", "segment", "op", "value")})
+        trigger.update({p: form.get(p, "") for p in ("kpi", "grain", "segment", "op")})
         trigger["grain"] = trigger["grain"] or "month"
+        threshold = catalog.FieldSpec("value", _("The threshold"), "number")
+        trigger["value"] = _clean_or_raw(threshold, form.get("value", ""))
+        if form.get("per"):
+            trigger["per"] = form["per"]  # anything but "company" is for the catalog to refuse
+            trigger["window_days"] = _optional_int(form.get("window_days", ""))
     return trigger
 
 

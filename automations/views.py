@@ -284,7 +284,8 @@ def _render_builder(request, draft, *, rule, status=200, report=None, days=7):
         "ticket_priorities": TicketPriority.choices,
         "survey_kinds": SurveyKind.choices,
         "activity_kinds": ActivityKind.choices,
-        "kpis": catalog.kpi_choices() if draft.trigger.get("type") == "kpi.threshold" else [],
+        "kpis": _kpi_menu(draft.trigger),
+        "max_window_days": catalog.MAX_WINDOW_DAYS,
         "grains": [(grain, GRAINS[grain]) for grain in catalog.KPI_GRAINS],
         "dry_run_days": DRY_RUN_DAYS,
         "days": days,
@@ -292,6 +293,16 @@ def _render_builder(request, draft, *, rule, status=200, report=None, days=7):
         "form_url": request.path,
     }
     return render(request, "automations/builder.html", context, status=status)
+
+
+def _kpi_menu(trigger: dict) -> list[tuple[str, str]]:
+    """The KPIs a threshold may watch; for each customer, only the engagement the engine counts."""
+    if trigger.get("type") != "kpi.threshold":
+        return []
+    choices = catalog.kpi_choices()
+    if trigger.get("per") == "company":
+        return [(key, label) for key, label in choices if key == catalog.PER_COMPANY_KPI]
+    return choices
 
 
 def _decorate_rows(draft, specs) -> None:

@@ -143,14 +143,14 @@ def test_action_errors():
         trigger=lead_created,
         actions=[
             {"type": "set_lifecycle", "lifecycle": "customer"},
-            {"type": "assign_owner", "strategy": "round_robin"},
+            {"type": "assign_owner", "strategy": "round_robin", "team": 999999},
             {"type": "webhook", "url": "ftp://example.com"},
             {"type": "create_task", "title": "", "assignee": "user:999999"},
             {"type": "explode"},
         ],
     )["actions"]
     assert messages[0].startswith("Action 1:") and "no company" in messages[0]
-    assert "needs a team" in messages[1]
+    assert "existing team" in messages[1]
     assert "http" in messages[2]
     assert any(m.startswith("Action 4:") and "title" in m for m in messages)
     assert any(m.startswith("Action 4:") and "active user" in m for m in messages)

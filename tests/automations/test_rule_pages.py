@@ -112,7 +112,7 @@ def test_builder_keeps_the_input_and_shows_errors_next_to_rows(client, admin_use
                 "cond-0-value": "a lot",
                 "action-0-type": "assign_owner",
                 "action-0-strategy": "round_robin",
-                "action-0-team": "",
+                "action-0-team": "999999",
             }
         ),
     )
@@ -122,7 +122,7 @@ def test_builder_keeps_the_input_and_shows_errors_next_to_rows(client, admin_use
     assert "Give the rule a name." in page
     assert "never run" in page
     assert "takes a number" in page and 'value="a lot"' in page
-    assert "needs a team" in page
+    assert "existing team" in page
 
 
 def test_builder_buttons_add_and_remove_rows_without_saving(client, admin_user):
