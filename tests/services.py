@@ -6,7 +6,7 @@ import subprocess
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import pytest
 
@@ -48,6 +48,18 @@ def require_chromium() -> str:
     return CHROMIUM
 
 
+def csp_violations(page) -> list[str]:
+    """The Content Security Policy refusals a Playwright page reports, as they come."""
+    messages = []
+    page.on(
+        "console",
+        lambda message: (
+            messages.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return messages
+
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -84,3 +96,20 @@ def celery_worker(env: dict, queue: str):
             worker.wait(timeout=20)
         except subprocess.TimeoutExpired:
             worker.kill()
+
+
+def worker_env(**overrides) -> dict:
+    """The environment of a worker or driver process: this project's settings in test mode,
+    with the database and broker the caller names (never the ones this process inherited)."""
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
+    env.update(DJANGO_SETTINGS_MODULE="crm.settings", CRM_TESTING="true", **overrides)
+    return env
+
+
+def postgres_url(settings_dict) -> str:
+    """A DATABASE_URL for the database Django is connected to (the test database)."""
+    user = quote(settings_dict["USER"] or "")
+    password = f":{quote(settings_dict['PASSWORD'])}" if settings_dict.get("PASSWORD") else ""
+    host = settings_dict["HOST"] or "127.0.0.1"
+    port = settings_dict["PORT"] or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"

@@ -17,12 +17,11 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.db import connection
 
-from tests.services import celery_worker, require_redis
+from tests.services import celery_worker, postgres_url, require_redis, worker_env
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -85,20 +84,6 @@ from crm.celery import app
 app.worker_main(["worker", "--pool=solo", "-Q", sys.argv[1], "--without-heartbeat",
                  "--without-gossip", "--without-mingle", "--loglevel=warning"])
 """
-
-
-def worker_env(**overrides) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
-    env.update(DJANGO_SETTINGS_MODULE="crm.settings", CRM_TESTING="true", **overrides)
-    return env
-
-
-def postgres_url(settings_dict) -> str:
-    user = quote(settings_dict["USER"] or "")
-    password = f":{quote(settings_dict['PASSWORD'])}" if settings_dict.get("PASSWORD") else ""
-    host = settings_dict["HOST"] or "127.0.0.1"
-    port = settings_dict["PORT"] or 5432
-    return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
 
 
 @pytest.fixture

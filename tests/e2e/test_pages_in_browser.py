@@ -2,23 +2,14 @@
 
 import pytest
 
+from tests.services import csp_violations
+
 # The live server reads committed rows; the rollback restores the rows migrations wrote
 # (roles, the default pipeline) that a transactional test flushes.
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def csp_violations(page) -> list[str]:
-    messages = []
-    page.on(
-        "console",
-        lambda message: (
-            messages.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    return messages
 
 
 def test_home_renders_with_navigation_and_no_csp_violation(page_as, rep):

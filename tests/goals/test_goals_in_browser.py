@@ -7,6 +7,7 @@ import pytest
 
 from goals import services
 from goals.models import Scope, TargetKind
+from tests.services import csp_violations
 
 from .factories import make_goal, make_target
 
@@ -14,17 +15,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def csp_violations(page) -> list[str]:
-    messages = []
-    page.on(
-        "console",
-        lambda message: (
-            messages.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    return messages
 
 
 def test_the_goal_page_draws_its_burn_up_chart(page_as, manager, rep, sales_team):
