@@ -10,6 +10,9 @@ from django.urls import reverse
 from automations import catalog
 from automations.models import Rule, RuleVersion
 from automations.ready_made import READY_MADE
+from tests.automations.test_builder_in_browser import choose, shoot
+from tests.e2e.conftest import chromium, page_as  # noqa: F401 (fixtures)
+from tests.e2e.test_pages_in_browser import csp_violations
 
 pytestmark = pytest.mark.django_db
 
@@ -340,3 +343,27 @@ def test_a_team_that_does_not_exist_posted_from_the_builder_changes_nothing(clie
     assert "existing team" in response.content.decode()
     rule.refresh_from_db()
     assert shapes(rule) == before
+
+
+# --- in the browser ---------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_per_customer_window_is_chosen_in_the_browser(page_as, admin_user):  # noqa: F811
+    rule = Rule.objects.get(template_key="customer_engagement_dropped")
+    page = page_as(admin_user)
+    refused = csp_violations(page)
+    page.goto(f"/automations/{rule.pk}/edit/")
+    choose(page, "#id-trigger-per", "")
+    assert page.locator("#id-trigger-window_days").count() == 0
+    assert page.locator("#id-trigger-segment").count() == 1
+    choose(page, "#id-trigger-per", "company")
+    page.fill("#id-trigger-window_days", "21")
+    page.get_by_test_id("save-rule").click()
+    page.wait_for_selector("[data-testid='rule-trigger']")
+    rule.refresh_from_db()
+    assert rule.trigger == {**PER_COMPANY, "window_days": 21}
+    assert "21 days" in page.get_by_test_id("rule-trigger").first.inner_text()
+    assert refused == []
+    shoot(page, "rule-page-per-customer")  # last: the screenshot itself applies inline styles
