@@ -12,7 +12,7 @@ from automations.models import Rule, RuleVersion
 from automations.ready_made import READY_MADE
 from tests.automations.test_builder_in_browser import choose, shoot
 from tests.e2e.conftest import chromium, page_as  # noqa: F401 (fixtures)
-from tests.e2e.test_pages_in_browser import csp_violations
+from tests.services import csp_violations
 
 pytestmark = pytest.mark.django_db
 
