@@ -29,6 +29,7 @@ from .schema import (
     ACTION_TYPES,
     CHANGE_OPERATORS,
     OPERATORS,
+    RECORD_MODELS,
     RECORD_TYPES,
     TIME_TRIGGERS,
     TRIGGER_TYPES,
@@ -64,17 +65,6 @@ OPERATORS_BY_TYPE = {
 }
 MULTI_CHOICE_OPERATORS = ["contains", "is_empty", "not_empty", "changed"]
 
-RECORD_MODELS = {
-    "lead": "crm.Lead",
-    "contact": "crm.Contact",
-    "company": "crm.Company",
-    "deal": "crm.Deal",
-    "task": "crm.Task",
-    "ticket": "crm.Ticket",
-    "activity": "crm.Activity",
-    "surveyanswer": "crm.SurveyAnswer",
-    "subscription": "crm.Subscription",
-}
 # Relations whose fields a condition may read, as "<relation>.<field>".
 RELATIONS = ("company", "contact", "owner", "team")
 USER_RELATION_FIELDS = ("username", "first_name", "last_name", "email")

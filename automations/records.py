@@ -12,24 +12,15 @@ from django.db import models
 
 from crm.models import CustomField, User
 
-MODELS = {
-    "lead": "crm.Lead",
-    "contact": "crm.Contact",
-    "company": "crm.Company",
-    "deal": "crm.Deal",
-    "task": "crm.Task",
-    "ticket": "crm.Ticket",
-    "activity": "crm.Activity",
-    "surveyanswer": "crm.SurveyAnswer",
-    "subscription": "crm.Subscription",
-}
+from .schema import RECORD_MODELS
+
 # Relations a condition may follow, loaded with the record (one query per batch).
 RELATIONS = ("company", "owner", "team", "contact", "deal", "ticket", "assignee", "user", "stage")
 MISSING = object()
 
 
 def model_for(record_type: str) -> type[models.Model] | None:
-    label = MODELS.get(record_type)
+    label = RECORD_MODELS.get(record_type)
     return apps.get_model(label) if label else None
 
 

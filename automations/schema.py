@@ -115,4 +115,17 @@ RECORD_TYPES = {
     "subscription": _("Subscription"),
 }
 
+# The model behind each record type (app_label.Model), for apps.get_model.
+RECORD_MODELS = {
+    "lead": "crm.Lead",
+    "contact": "crm.Contact",
+    "company": "crm.Company",
+    "deal": "crm.Deal",
+    "task": "crm.Task",
+    "ticket": "crm.Ticket",
+    "activity": "crm.Activity",
+    "surveyanswer": "crm.SurveyAnswer",
+    "subscription": "crm.Subscription",
+}
+
 MAX_DEPTH = 3  # a change made by an action may trigger rules this many levels deep
