@@ -1,5 +1,8 @@
 from django.contrib.auth import views as auth_views
-from django.shortcuts import render
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from crm import services
 
@@ -20,3 +23,14 @@ def home(request):
     from .tasks import my_day
 
     return render(request, "crm/home.html", {"section": "home", **my_day(request.user)})
+
+
+@login_not_required
+def admin_login(request):
+    """The admin's login page: anonymous visitors go to the one recorded login page; a user
+    who is logged in but not staff is refused (redirecting them to log in again loops back
+    here)."""
+    if request.user.is_authenticated:
+        raise PermissionDenied
+    query = request.META.get("QUERY_STRING", "")
+    return redirect(f"{reverse('login')}?{query}" if query else reverse("login"))

@@ -64,6 +64,17 @@ def test_logged_in_user_sees_navigation_name_and_role(client, rep):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["rep", "agent", "manager"])
+def test_the_admin_refuses_a_logged_in_user_who_is_not_staff_instead_of_looping(
+    client, request, persona
+):
+    client.force_login(request.getfixturevalue(persona))
+    response = client.get("/admin/", follow=True)
+    assert response.status_code == 403
+    assert len(response.redirect_chain) <= 2
+
+
+@pytest.mark.django_db
 def test_admin_sees_the_admin_link(client, admin_user):
     client.force_login(admin_user)
     assert b">Admin</a>" in client.get(reverse("home")).content
