@@ -1,0 +1,45 @@
+"""Hostile input is refused cleanly (400) before any view reads or writes it, never a 500."""
+
+import pytest
+from django.urls import reverse
+
+from crm.models import Lead
+from tests.crm.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+NUL_GETS = [
+    "/search/?q=%00",
+    "/search/?q=ab%00cd&preview=1",
+    "/search/options/company/?q=%00",
+    "/knowledge/picker/?q=%00",
+    "/leads/?q=%00",
+    "/deals/?sort=%00",
+]
+
+
+@pytest.mark.parametrize("url", NUL_GETS)
+def test_a_nul_byte_in_a_query_is_a_clean_400(client, rep, url):
+    client.force_login(rep)
+    response = client.get(url)
+    assert response.status_code == 400
+    assert b"NUL" in response.content
+
+
+def test_a_nul_byte_on_the_public_help_centre_is_a_clean_400(client):
+    assert client.get("/help/?q=%00").status_code == 400
+
+
+def test_a_nul_byte_in_a_form_writes_nothing(client, rep, sales_team):
+    lead = LeadFactory(owner=rep, team=sales_team, name="Before")
+    client.force_login(rep)
+    response = client.post(
+        reverse("lead-edit", args=[lead.pk]), {"name": "After\x00", "email": lead.email}
+    )
+    assert response.status_code == 400
+    assert Lead.objects.get(pk=lead.pk).name == "Before"
+
+
+def test_ordinary_queries_still_pass(client, rep):
+    client.force_login(rep)
+    assert client.get("/search/?q=acme").status_code == 200
