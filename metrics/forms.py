@@ -1,6 +1,7 @@
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +20,25 @@ PICKER_GRAINS = ["month", "quarter", "year", "week", "day", "custom"]
 MAX_CUSTOM_DAYS = 366 * 3
 
 
+# Days a period may be picked around: wide enough for any real history and plan, narrow enough
+# that a period, its previous one and the next one stay within the calendar.
+FIRST_PICKABLE_DAY = date(1900, 1, 1)
+LAST_PICKABLE_DAY = date(2999, 12, 31)
+
+
+def pickable_date_field(label, **kwargs) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[
+            MinValueValidator(FIRST_PICKABLE_DAY),
+            MaxValueValidator(LAST_PICKABLE_DAY),
+        ],
+        **kwargs,
+    )
+
+
 class PeriodSegmentForm(forms.Form):
     """The period and segment picker of every dashboard and KPI page (GET parameters).
 
@@ -29,17 +49,9 @@ class PeriodSegmentForm(forms.Form):
     grain = forms.ChoiceField(
         label=_("Period"), choices=[(g, GRAINS[g]) for g in PICKER_GRAINS], required=False
     )
-    date = forms.DateField(
-        label=_("Day in the period"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    start = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date = pickable_date_field(_("Day in the period"))
+    start = pickable_date_field(_("From"))
+    end = pickable_date_field(_("To"))
     segment = forms.CharField(label=_("Segment"), required=False, max_length=300)
 
     def __init__(self, data=None, *, user, default_segment=ALL, **kwargs):

@@ -43,3 +43,24 @@ def test_a_nul_byte_in_a_form_writes_nothing(client, rep, sales_team):
 def test_ordinary_queries_still_pass(client, rep):
     client.force_login(rep)
     assert client.get("/search/?q=acme").status_code == 200
+
+
+EXTREME_DATES = [
+    "date=9999-12-31",
+    "date=0001-01-01",
+    "grain=custom&start=0001-01-01&end=0001-01-02",
+]
+PERIOD_PAGES = [
+    "/dashboards/executive/",
+    "/dashboards/kpi/win_rate/",
+    "/dashboards/kpi/win_rate/export.csv",
+]
+
+
+@pytest.mark.parametrize("query", EXTREME_DATES)
+@pytest.mark.parametrize("page", PERIOD_PAGES)
+def test_an_extreme_date_on_a_period_picker_is_a_form_error_not_a_500(client, manager, page, query):
+    client.force_login(manager)
+    response = client.get(f"{page}?{query}")
+    assert response.status_code in (200, 400)
+    assert response.status_code != 500
