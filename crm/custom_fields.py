@@ -155,10 +155,14 @@ def _clean_datetime(field: CustomField, value) -> str:
             value = datetime.fromisoformat(_require_str(value, message))
         except ValueError:
             raise _invalid(message) from None
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value)
-    # One offset and one precision for every row, so stored strings sort in time order.
-    return value.astimezone(UTC).isoformat(timespec="seconds")
+    try:
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        # One offset and one precision for every row, so stored strings sort in time order.
+        return value.astimezone(UTC).isoformat(timespec="seconds")
+    except (OverflowError, ValueError):
+        # A time at the calendar's very edge (9999-12-31T23:59:59-14:00) has no UTC time.
+        raise _invalid(message) from None
 
 
 def _clean_select(field: CustomField, value) -> str:

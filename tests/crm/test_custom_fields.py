@@ -114,6 +114,8 @@ def test_user_is_stored_as_the_id_of_an_active_user(rep):
         (FieldType.DATE, 20250301, "Enter a valid date in the format YYYY-MM-DD."),
         (FieldType.DATETIME, "yesterday", "Enter a valid date and time in ISO 8601"),
         (FieldType.DATETIME, 1740839400, "Enter a valid date and time in ISO 8601"),
+        (FieldType.DATETIME, "9999-12-31T23:59:59-14:00", "Enter a valid date and time in ISO"),
+        (FieldType.DATETIME, "0001-01-01T00:00:00+14:00", "Enter a valid date and time in ISO"),
         (
             FieldType.SELECT,
             "Platinum",

@@ -64,3 +64,12 @@ def test_an_extreme_date_on_a_period_picker_is_a_form_error_not_a_500(client, ma
     response = client.get(f"{page}?{query}")
     assert response.status_code in (200, 400)
     assert response.status_code != 500
+
+
+def test_a_datetime_filter_at_the_calendars_edge_is_not_a_500(client, rep):
+    from tests.crm.factories import CustomFieldFactory
+
+    CustomFieldFactory(record_type="deal", key="cf_datetime", field_type="datetime")
+    client.force_login(rep)
+    response = client.get("/deals/?custom__cf_datetime__min=9999-12-31T23:59:59-14:00")
+    assert response.status_code in (200, 400)
