@@ -14,6 +14,9 @@ NUL_GETS = [
     "/search/options/company/?q=%00",
     "/knowledge/picker/?q=%00",
     "/leads/?q=%00",
+    "/contacts/?q=%00",
+    "/companies/?q=%00",
+    "/deals/?q=%00",
     "/deals/?sort=%00",
 ]
 
