@@ -265,8 +265,10 @@ CRM_AFTER_SEED: list[str] = (
     if TESTING
     else [
         "metrics.services.backfill_after_seed",
-        "goals.demo.seed_demo_goals",
+        # Rules before goals: the demo rules win deals, and the goals must count them, so
+        # the first page a manager opens agrees with the KPI pages.
         "automations.demo.seed_demo_rules",
+        "goals.demo.seed_demo_goals",
     ]
 )
 
