@@ -2,6 +2,7 @@ from .activities import ENGAGEMENT_KINDS, Activity, ActivityKind, Direction
 from .companies import Company, Contact, ContactStage, Industry, Lifecycle, SizeBand
 from .custom_fields import CustomField, FieldType, RecordType
 from .deals import Deal, DealKind, DealStageChange, DealStatus
+from .dedupe import DedupeKey
 from .events import Event
 from .expenses import ACQUISITION_CATEGORIES, RETENTION_CATEGORIES, Expense, ExpenseCategory
 from .knowledge import Article, ArticleCategory, ArticleStatus
@@ -42,6 +43,7 @@ __all__ = [
     "DealKind",
     "DealStageChange",
     "DealStatus",
+    "DedupeKey",
     "Direction",
     "Event",
     "Expense",
