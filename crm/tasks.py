@@ -1,3 +1,4 @@
+import time
 from smtplib import SMTPException
 
 from celery import shared_task
@@ -7,8 +8,10 @@ from crm.models import Ticket, TicketMessage
 
 
 @shared_task(name="crm.ping", soft_time_limit=10, time_limit=20)
-def ping(value: str) -> str:
-    """Answers with what it was given: a health check of the broker and the workers."""
+def ping(value: str, hold_seconds: float = 0) -> str:
+    """Answers with what it was given: a health check of the broker and the workers. It can hold
+    its worker busy for a few seconds, so a shutdown can be tried with a task in flight."""
+    time.sleep(min(max(float(hold_seconds), 0.0), 8.0))
     return f"pong: {value}"
 
 
