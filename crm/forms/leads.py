@@ -116,11 +116,15 @@ class LeadConvertForm(forms.Form):
         lead: Lead,
         contact_match: Contact | None,
         company_match: Company | None,
+        hidden_matches: frozenset[str] = frozenset(),
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.contact_match = contact_match
         self.company_match = company_match
+        # "contact" / "company" when a match exists that the user may not see: a new one is
+        # made as before, never a link to a record they cannot open.
+        self.hidden_matches = hidden_matches
         if contact_match is None:
             del self.fields["contact_choice"]
         else:
@@ -161,8 +165,11 @@ class LeadConvertForm(forms.Form):
         return {
             "contact": contact,
             "company": company,
-            # The matches were offered above; what the user declined is not linked anyway.
+            # The matches were offered above; what the user declined is not linked anyway,
+            # and a match that appears after the page was shown refuses the conversion.
             "use_matches": False,
+            "new_contact": data.get("contact_choice") == NEW or "contact" in self.hidden_matches,
+            "new_company": data.get("company_choice") == NEW or "company" in self.hidden_matches,
             "create_deal": data.get("create_deal", False),
             "deal_name": data.get("deal_name", ""),
             "amount": data.get("amount") or 0,

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from crm.models import Company, Contact, Deal, Lead, LeadStatus, Pipeline, Task, User
 
 from .deals import deal_create
+from .dedupe import company_once, contact_once
 from .errors import InvalidTransition
 from .events import event_record
 from .records import record_create
@@ -101,12 +102,20 @@ def lead_convert(
     contact: Contact | None = None,
     company: Company | None = None,
     use_matches: bool = True,
+    new_contact: bool = False,
+    new_company: bool = False,
     create_deal: bool = True,
     deal_name: str = "",
     amount: Decimal = Decimal("0"),
     pipeline: Pipeline | None = None,
 ) -> Conversion:
-    """Turn a lead into a contact, a company and a deal, reusing records that already exist."""
+    """Turn a lead into a contact, a company and a deal, reusing records that already exist.
+
+    `new_contact` / `new_company`: the user chose a new record over the one that matches.
+    Otherwise a contact or company this creates is claimed (see `dedupe`), so two leads with
+    the same email converted at once make one of each: with `use_matches` the second links
+    the first one's; without (the user was shown no match) it is refused and writes nothing.
+    """
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead.pk)
         if lead.status in (LeadStatus.CONVERTED, LeadStatus.UNQUALIFIED):
@@ -115,15 +124,19 @@ def lead_convert(
             )
         if use_matches:
             matched_contact, matched_company = conversion_matches(lead)
-            contact = contact or matched_contact
-            company = company or matched_company
+            contact = contact or (None if new_contact else matched_contact)
+            company = company or (None if new_company else matched_company)
         owner = lead.owner or actor
-        created_company = company is None and bool(lead.company_name)
-        if created_company:
-            company = record_create(Company, actor=actor, data=_company_data(lead, owner))
-        created_contact = contact is None
-        if created_contact:
-            contact = record_create(Contact, actor=actor, data=_contact_data(lead, owner, company))
+        created_company = False
+        if company is None and lead.company_name:
+            company, created_company = _new_company(
+                lead, actor, owner, duplicate=new_company, link=use_matches
+            )
+        created_contact = False
+        if contact is None:
+            contact, created_contact = _new_contact(
+                lead, actor, owner, company, duplicate=new_contact, link=use_matches
+            )
         deal = task = None
         if create_deal:
             deal = deal_create(
@@ -172,6 +185,48 @@ def _mark_converted(lead: Lead, actor, contact, company, deal) -> None:
         converted_deal=[None, deal.pk if deal else None],
     )
     event_record(type="lead.converted", instance=lead, actor=actor, changes=changes)
+
+
+def _new_company(lead: Lead, actor, owner, *, duplicate: bool, link: bool):
+    data = _company_data(lead, owner)
+
+    def create():
+        return record_create(Company, actor=actor, data=data)
+
+    if duplicate:
+        return create(), True
+    company, created = company_once(domain=data["domain"], name=data["name"], create=create)
+    if created or link:
+        return company, created
+    if conversion_matches(lead)[1] is None:
+        return create(), True  # the matches shown to the user cannot offer it: a new one
+    # Someone converted a lead like this one since the page was shown: let the user choose.
+    raise InvalidTransition(
+        _(
+            "A company with this name or domain was created a moment ago. "
+            "Convert again to choose whether to link it."
+        )
+    )
+
+
+def _new_contact(lead: Lead, actor, owner, company, *, duplicate: bool, link: bool):
+    def create():
+        return record_create(Contact, actor=actor, data=_contact_data(lead, owner, company))
+
+    if duplicate:
+        return create(), True
+    contact, created = contact_once(email=lead.email, create=create)
+    if created or link:
+        return contact, created
+    if conversion_matches(lead)[0] is None:
+        return create(), True  # the matches shown to the user cannot offer it: a new one
+    # Someone converted a lead like this one since the page was shown: let the user choose.
+    raise InvalidTransition(
+        _(
+            "A contact with this email was created a moment ago. "
+            "Convert again to choose whether to link it."
+        )
+    )
 
 
 def _company_data(lead: Lead, owner) -> dict:

@@ -28,6 +28,7 @@ from crm.models import (
     User,
 )
 
+from .dedupe import contact_once
 from .dispatch import enqueue_on_commit
 from .events import event_record
 from .records import record_create
@@ -193,22 +194,10 @@ def ticket_open_for_customer(
     """
     email = normalise_email(email)
     with transaction.atomic():
+        contact = _customer_contact(actor=actor, name=name, email=email)
         duplicate = _recent_duplicate(email=email, subject=subject, message=message)
         if duplicate is not None:
             return duplicate
-        contact = (
-            Contact.objects.select_related("company")
-            .filter(email__iexact=email)
-            .order_by("pk")
-            .first()
-        )
-        if contact is None:
-            first, _sep, last = name.strip().rpartition(" ")
-            contact = record_create(
-                Contact,
-                actor=actor,
-                data={"first_name": first, "last_name": last or name.strip(), "email": email},
-            )
         data = {
             "subject": subject,
             "description": message,
@@ -228,6 +217,28 @@ def ticket_open_for_customer(
     return ticket
 
 
+def _customer_contact(*, actor: User | None, name: str, email: str) -> Contact:
+    """The oldest contact with this email, or a new one (claimed, so one per email), locked.
+
+    Requests from one customer queue on the lock, so the duplicate check that follows sees
+    the ticket an identical request sent a moment before has just opened.
+    """
+    contact = Contact.objects.filter(email__iexact=email).order_by("pk").first()
+    if contact is None:
+        first, _sep, last = name.strip().rpartition(" ")
+        contact, _created = contact_once(
+            email=email,
+            create=lambda: record_create(
+                Contact,
+                actor=actor,
+                data={"first_name": first, "last_name": last or name.strip(), "email": email},
+            ),
+        )
+    return (
+        Contact.objects.select_for_update(of=("self",)).select_related("company").get(pk=contact.pk)
+    )
+
+
 def _recent_duplicate(*, email: str, subject: str, message: str) -> Ticket | None:
     """The same request sent twice (a double click, a resent form) opens one ticket."""
     return (
@@ -245,6 +256,8 @@ def _recent_duplicate(*, email: str, subject: str, message: str) -> Ticket | Non
 def ticket_customer_reply_once(*, ticket: Ticket, body: str) -> TicketMessage:
     """The customer's reply through their link; the same text sent again is not a new one."""
     with transaction.atomic():
+        # Locked first: a second identical reply waits here, then finds the first one's.
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         last = ticket.messages.filter(author_kind=MessageAuthor.CUSTOMER).order_by("-pk").first()
         if (
             last is not None

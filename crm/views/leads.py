@@ -16,6 +16,7 @@ from crm.custom_fields import definitions_for
 from crm.filters import LeadFilter
 from crm.forms.leads import DisqualifyForm, LeadBulkForm, LeadConvertForm, LeadForm
 from crm.models import Company, Contact, Lead, LeadStatus
+from crm.redirects import next_url, redirect_to
 from crm.timeline import record_panels
 
 LEADS = lists.ListPage(
@@ -57,18 +58,19 @@ def lead_list(request):
 
 @require_POST
 def lead_columns(request):
+    target = next_url(request, reverse("leads"))
     lists.save_columns(request.user, LEADS, request.POST.getlist("columns"))
-    return redirect(lists.safe_next(request, reverse("leads")))
+    return redirect_to(target)
 
 
 @require_POST
 def lead_bulk(request):
     form = LeadBulkForm(request.POST, user=request.user)
-    target = lists.safe_next(request, reverse("leads"))
+    target = next_url(request, reverse("leads"))
     if not form.is_valid():
         for message in lists.error_messages(form):
             messages.error(request, message)
-        return redirect(target)
+        return redirect_to(target)
     leads = lists.bulk_targets(request.user, Lead.objects.all(), form.cleaned_data["ids"])
     done, refused = 0, []
     with transaction.atomic():
@@ -85,7 +87,7 @@ def lead_bulk(request):
         messages.warning(request, message)
     if not leads:
         messages.warning(request, _("None of the ticked leads can be changed."))
-    return redirect(target)
+    return redirect_to(target)
 
 
 def _apply_bulk(lead: Lead, data: dict, actor) -> None:
@@ -205,12 +207,13 @@ def lead_convert(request, pk):
             _("A lead that is %s cannot be converted.") % lead.get_status_display().lower(),
         )
         return redirect("lead-detail", lead.pk)
-    contact_match, company_match = _visible_matches(request.user, lead)
+    contact_match, company_match, hidden = _visible_matches(request.user, lead)
     form = LeadConvertForm(
         request.POST or None,
         lead=lead,
         contact_match=contact_match,
         company_match=company_match,
+        hidden_matches=hidden,
     )
     status = 200
     if request.method == "POST":
@@ -236,13 +239,17 @@ def lead_convert(request, pk):
 
 
 def _visible_matches(user, lead: Lead):
-    """The contact and company the lead would duplicate, if the user may see them."""
+    """The contact and company the lead would duplicate, if the user may see them, and the
+    names of those that exist but are hidden from the user."""
     contact, company = services.conversion_matches(lead)
+    hidden = set()
     if contact and not access.visible(Contact, user).filter(pk=contact.pk).exists():
         contact = None
+        hidden.add("contact")
     if company and not access.visible(Company, user).filter(pk=company.pk).exists():
         company = None
-    return contact, company
+        hidden.add("company")
+    return contact, company, frozenset(hidden)
 
 
 def _conversion_message(result) -> str:
