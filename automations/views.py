@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from crm import access
 from crm.models import ActivityKind, Lifecycle, SurveyKind, TaskPriority, TicketPriority
+from crm.redirects import next_url, redirect_to
 from metrics.periods import GRAINS
 
 from . import catalog
@@ -327,13 +328,14 @@ def rule_toggle(request, pk: int):
 
     _require_admin(request.user)
     rule = get_object_or_404(Rule, pk=pk)
+    back = next_url(request, reverse("automation-rule", args=[rule.pk]))
     enabled = request.POST.get("enabled") == "true"
     services.rule_set_enabled(rule=rule, actor=request.user, enabled=enabled)
     if enabled:
         messages.success(request, _("The rule “%(name)s” is on.") % {"name": rule.name})
     else:
         messages.info(request, _("The rule “%(name)s” is off.") % {"name": rule.name})
-    return redirect(request.POST.get("next") or reverse("automation-rule", args=[rule.pk]))
+    return redirect_to(back)
 
 
 @require_POST

@@ -21,7 +21,6 @@ from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from crm import access
@@ -318,12 +317,3 @@ def bulk_targets(user, queryset: QuerySet, ids: list[int]) -> list[Model]:
     if records and not access.can_change(user, records[0]):
         raise PermissionDenied
     return records
-
-
-def safe_next(request, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback

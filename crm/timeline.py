@@ -17,7 +17,6 @@ from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.http import url_has_allowed_host_and_scheme
 
 from crm import access
 from crm.models import (
@@ -31,6 +30,7 @@ from crm.models import (
     TaskStatus,
     Ticket,
 )
+from crm.redirects import next_url, safe_path
 
 PAGE_SIZE = 50
 PANEL_TASKS = 20
@@ -96,32 +96,22 @@ def decorate_tasks(tasks) -> list[Task]:
     return tasks
 
 
-def safe_next(request, candidate: str | None) -> str | None:
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return None
-
-
 def current_page(request) -> str:
     """The page the panels are shown on (for redirects after a plain, non-htmx post)."""
-    posted = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    posted = next_url(request)
     if posted:
         return posted
     htmx = getattr(request, "htmx", None)
-    if htmx and htmx.current_url_abs_path:
-        return htmx.current_url_abs_path
+    shown = safe_path(request, htmx.current_url_abs_path) if htmx else None
+    if shown:
+        return shown
     return request.get_full_path()
 
 
 def back_to(request, record=None) -> str:
     """Where a plain (non-htmx) post returns: the posted `next`, the record or home."""
-    posted = safe_next(request, request.POST.get("next") or request.GET.get("next"))
-    if posted:
-        return posted
     url = record_url(record) if record is not None else None
-    return url or reverse("home")
+    return next_url(request, url or reverse("home"))
 
 
 @dataclass

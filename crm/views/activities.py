@@ -1,11 +1,12 @@
 """Activity logging and the timeline's "show more", both on a record's panels."""
 
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import services
 from crm.forms.activities import ActivityForm
+from crm.redirects import redirect_to
 from crm.timeline import (
     back_to,
     get_record_for_user,
@@ -39,7 +40,7 @@ def activity_log(request, record_type: str, pk: int):
             form.add_service_errors(error)
         else:
             if not request.htmx:
-                return redirect(back_to(request, record))
+                return redirect_to(back_to(request, record))
             return render_panels(request, record)
     return render_panels(request, record, activity_form=form, status=400)
 

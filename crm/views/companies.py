@@ -16,6 +16,7 @@ from crm.filters import CompanyFilter
 from crm.forms.companies import CompanyForm
 from crm.forms.contacts import OwnerBulkForm
 from crm.models import Company, Contact
+from crm.redirects import next_url, redirect_to
 from crm.timeline import record_panels
 
 from .contacts import (
@@ -73,8 +74,9 @@ def company_list(request):
 
 @require_POST
 def company_columns(request):
+    target = next_url(request, reverse("companies"))
     lists.save_columns(request.user, COMPANIES, request.POST.getlist("columns"))
-    return redirect(lists.safe_next(request, reverse("companies")))
+    return redirect_to(target)
 
 
 @require_POST

@@ -16,6 +16,7 @@ from crm.custom_fields import definitions_for
 from crm.filters import ContactFilter
 from crm.forms.contacts import ContactForm, OwnerBulkForm
 from crm.models import Company, Contact, Deal, SurveyAnswer, Ticket
+from crm.redirects import next_url, redirect_to
 from crm.timeline import record_panels
 
 # Related records shown on a detail page, newest first; the full lists live on their pages.
@@ -62,8 +63,9 @@ def contact_list(request):
 
 @require_POST
 def contact_columns(request):
+    target = next_url(request, reverse("contacts"))
     lists.save_columns(request.user, CONTACTS, request.POST.getlist("columns"))
-    return redirect(lists.safe_next(request, reverse("contacts")))
+    return redirect_to(target)
 
 
 @require_POST
@@ -74,11 +76,11 @@ def contact_bulk(request):
 def bulk_assign_owner(request, model, list_url: str):
     """Give the ticked records (those the user may change) a new owner."""
     form = OwnerBulkForm(request.POST, user=request.user)
-    target = lists.safe_next(request, reverse(list_url))
+    target = next_url(request, reverse(list_url))
     if not form.is_valid():
         for message in lists.error_messages(form):
             messages.error(request, message)
-        return redirect(target)
+        return redirect_to(target)
     records = lists.bulk_targets(request.user, model.objects.all(), form.cleaned_data["ids"])
     owner = form.cleaned_data["owner"]
     with transaction.atomic():
@@ -88,7 +90,7 @@ def bulk_assign_owner(request, model, list_url: str):
         messages.success(request, _("%(count)d records updated.") % {"count": len(records)})
     else:
         messages.warning(request, _("None of the ticked records can be changed."))
-    return redirect(target)
+    return redirect_to(target)
 
 
 def contact_create(request):

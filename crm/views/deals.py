@@ -18,6 +18,7 @@ from crm.custom_fields import definitions_for
 from crm.filters import DealFilter
 from crm.forms.deals import DealBulkForm, DealCreateForm, DealForm, StageMoveForm
 from crm.models import Deal, FieldType, RecordType, User
+from crm.redirects import next_url, redirect_to
 from crm.timeline import record_panels
 
 # Refused deals named in the bulk message; the rest are counted.
@@ -80,18 +81,19 @@ def deal_list(request):
 
 @require_POST
 def deal_columns(request):
+    target = next_url(request, reverse("deals"))
     lists.save_columns(request.user, DEALS, request.POST.getlist("columns"))
-    return redirect(lists.safe_next(request, reverse("deals")))
+    return redirect_to(target)
 
 
 @require_POST
 def deal_bulk(request):
     form = DealBulkForm(request.POST, user=request.user)
-    target = lists.safe_next(request, reverse("deals"))
+    target = next_url(request, reverse("deals"))
     if not form.is_valid():
         for message in lists.error_messages(form):
             messages.error(request, message)
-        return redirect(target)
+        return redirect_to(target)
     deals = lists.bulk_targets(request.user, Deal.objects.all(), form.cleaned_data["ids"])
     done, refused = 0, []
     with transaction.atomic():
@@ -111,7 +113,7 @@ def deal_bulk(request):
         messages.warning(request, _refusal_message(refused))
     if not deals:
         messages.warning(request, _("None of the ticked deals can be changed."))
-    return redirect(target)
+    return redirect_to(target)
 
 
 def _apply_bulk(deal: Deal, data: dict, actor) -> None:

@@ -4,13 +4,14 @@ for it), mark read, and the email opt-in. A user only ever reaches their own row
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import services
 from crm.models import Notification
+from crm.redirects import next_url, redirect_to, safe_path
 from crm.services.notifications import wants_email
-from crm.timeline import safe_next
 
 PAGE_SIZE = 30
 BELL_LATEST = 5
@@ -47,15 +48,17 @@ def bell(request):
 def notification_open(request, pk: int):
     """Mark one notification read and follow its link (only a link inside this site)."""
     notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
+    target = safe_path(request, notification.url) or reverse("notifications")
     services.notifications_mark_read(user=request.user, ids=[notification.pk])
-    return redirect(safe_next(request, notification.url) or "notifications")
+    return redirect_to(target)
 
 
 @require_POST
 def notifications_read_all(request):
+    back = next_url(request, reverse("notifications"))
     count = services.notifications_mark_read(user=request.user)
     messages.success(request, _("%(count)d notifications marked read.") % {"count": count})
-    return redirect(safe_next(request, request.POST.get("next")) or "notifications")
+    return redirect_to(back)
 
 
 @require_POST

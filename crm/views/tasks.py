@@ -18,13 +18,13 @@ from crm import services
 from crm.access import get_for_user, get_task_for_user, own, visible
 from crm.forms.tasks import LINK_MODELS, ReassignForm, TaskForm
 from crm.models import Activity, Deal, DealStatus, Lead, LeadStatus, Task, TaskStatus
+from crm.redirects import next_url, redirect_to
 from crm.timeline import (
     OPEN_TASK_STATUSES,
     back_to,
     decorate_tasks,
     get_record_for_user,
     record_url,
-    safe_next,
 )
 
 from .activities import render_panels
@@ -132,7 +132,7 @@ def _linked(form) -> list:
 
 
 def task_new(request):
-    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    back = next_url(request)
     if request.method == "POST":
         form = TaskForm(request.POST, user=request.user)
         if form.is_valid():
@@ -142,7 +142,7 @@ def task_new(request):
                 form.add_service_errors(error)
             else:
                 messages.success(request, _("Task created."))
-                return redirect(next_url or reverse("task-detail", args=[task.pk]))
+                return redirect_to(back or reverse("task-detail", args=[task.pk]))
         status = 400
     else:
         form = TaskForm(initial=_prefill(request), user=request.user)
@@ -151,7 +151,7 @@ def task_new(request):
         "section": "tasks",
         "form": form,
         "linked": _linked(form),
-        "next": next_url or "",
+        "next": back or "",
         "task": None,
     }
     return render(request, "crm/tasks/form.html", context, status=status)
@@ -206,7 +206,7 @@ def _after_change(request, task: Task):
         row = decorate_tasks(task_rows(Task.objects.filter(pk=task.pk)))[0]
         return render(request, "crm/tasks/_task_row.html", {"task": row})
     if request.POST.get("next"):
-        return redirect(back_to(request))
+        return redirect_to(back_to(request))
     return redirect("task-detail", pk=task.pk)
 
 
@@ -278,7 +278,7 @@ def record_task_add(request, record_type: str, pk: int):
     if not request.htmx:
         for message in errors:
             messages.error(request, message)
-        return redirect(back_to(request, record))
+        return redirect_to(back_to(request, record))
     return render_panels(request, record, task_form_errors=errors)
 
 

@@ -41,6 +41,7 @@ from crm.models import (
     TicketStatus,
     User,
 )
+from crm.redirects import next_url, redirect_to
 
 PAGE_SIZE = 50
 # A timer turns amber when less than this share of its window is left, red once it is over.
@@ -245,12 +246,12 @@ def _views_with_counts(visible, user, now) -> list[tuple[str, str, int]]:
 @require_POST
 def bulk(request):
     form = BulkForm(request.POST, user=request.user)
-    back = _safe_back(request)
+    back = next_url(request, reverse("tickets"))
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, error)
-        return redirect(back)
+        return redirect_to(back)
     if not request.user.has_perm("crm.change_ticket"):
         raise PermissionDenied
     # Only tickets the user sees are touched; others in the list are silently ignored.
@@ -271,18 +272,7 @@ def bulk(request):
     messages.success(request, _("%(n)s ticket(s) changed.") % {"n": changed})
     for error in errors:
         messages.warning(request, error)
-    return redirect(back)
-
-
-def _safe_back(request) -> str:
-    from django.utils.http import url_has_allowed_host_and_scheme
-
-    back = request.POST.get("next") or ""
-    if back and url_has_allowed_host_and_scheme(
-        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return back
-    return reverse("tickets")
+    return redirect_to(back)
 
 
 def detail(request, pk: int, *, reply_form=None, handling_form=None, status=200):
