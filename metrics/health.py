@@ -12,25 +12,30 @@ from django.utils import timezone
 from crm.access import is_admin, is_manager, visible
 from crm.models import Company
 
+from . import fill
 from .kpis.revenue import company_health_scores, health_risk_threshold, health_weights
 from .models import CompanyHealth
 from .periods import period_for
 
 BATCH_SIZE = 2_000
+HEALTH_GRAIN = "health"
 AT_RISK_LIST_SIZE = 25
 
 
 def store_company_health(*, day: date) -> int:
     """Score every customer as of the end of `day` and replace the stored rows; returns the
     number of customers scored. Safe to run twice: rows are upserted on the company, and
-    companies no longer customers lose their row."""
+    companies no longer customers lose their row. Its fill state is the grain "health", marked
+    done with the rows, in the same transaction."""
     period = period_for("day", day)
     fields = ["pk", "health_score", "at_risk"] + [
         f"health_{name}" for name in CompanyHealth.COMPONENTS
     ]
+    fill.mark_started(grain=HEALTH_GRAIN, start=day, run_id=fill.new_run_id())
     now = timezone.now()
     scored = 0
     with transaction.atomic():
+        fill.lock_fill(grain=HEALTH_GRAIN, start=day)
         batch: list[CompanyHealth] = []
         for row in company_health_scores(period).order_by().values(*fields).iterator(BATCH_SIZE):
             batch.append(
@@ -49,6 +54,9 @@ def store_company_health(*, day: date) -> int:
         scored += _upsert(batch)
         # Rows not rewritten now belong to companies that are no longer customers.
         CompanyHealth.objects.exclude(computed_at=now).delete()
+        fill.mark_written(
+            grain=HEALTH_GRAIN, start=day, rows=scored, final=day < timezone.localdate()
+        )
     return scored
 
 

@@ -39,6 +39,61 @@ class KPISnapshot(models.Model):
         return f"{self.kpi} {self.grain} {self.period_start}{segment}: {self.value}"
 
 
+class FillStatus(models.TextChoices):
+    STARTED = "started", _("Started")
+    OPEN = "open", _("Written, not final")
+    DONE = "done", _("Done")
+
+
+class SnapshotFill(models.Model):
+    """Where the snapshots of one period stand: one row per (grain, period start), plus the
+    grain "health" for the stored health scores (one row per day scored).
+
+    A run marks the period started (committed), computes, then writes the period's rows and
+    marks it done in one transaction. A period left started was interrupted (a killed worker):
+    its rows are still the old ones and the next nightly run redoes it. A period still running
+    (today, this month) or written for some KPIs only is open: the nightly run fills it once it
+    is over.
+    """
+
+    grain = models.CharField(_("grain"), max_length=10)
+    period_start = models.DateField(_("period start"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=FillStatus, default=FillStatus.STARTED
+    )
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    rows_written = models.PositiveIntegerField(_("rows written"), default=0)
+    run_id = models.CharField(_("run"), max_length=40, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("snapshot fill")
+        verbose_name_plural = _("snapshot fills")
+        ordering = ["grain", "period_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["grain", "period_start"], name="snapshot_fill_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.grain} {self.period_start}: {self.status}"
+
+
+class FillLock(models.Model):
+    """A lease that lets one nightly fill run at a time. The run renews it before each period;
+    a killed run's lease simply expires, so the next run is never blocked for long."""
+
+    name = models.CharField(_("name"), max_length=40, unique=True)
+    run_id = models.CharField(_("run"), max_length=40, blank=True, default="")
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("fill lock")
+        verbose_name_plural = _("fill locks")
+
+    def __str__(self):
+        return self.name
+
+
 class KPIBandOverrideQuerySet(models.QuerySet):
     def bands_by_key(self, keys=None) -> dict:
         """{kpi key: Bands} for the overridden KPIs among `keys` (all when None), one query."""

@@ -1,4 +1,5 @@
-"""Snapshots: the nightly fill, re-runnable for any day (idempotent through update_or_create)."""
+"""Snapshots: every write goes through metrics.fill (one transaction per period, its fill state
+recorded); the nightly run catches up whatever periods are not done. Also user dashboards."""
 
 from datetime import date, timedelta
 
@@ -8,41 +9,34 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import CardKind, Dashboard, DashboardCard, KPISnapshot
+from .fill import SNAPSHOT_GRAINS, FillReport, fill_closed_periods, write_period
+from .models import CardKind, Dashboard, DashboardCard
 from .periods import Period, period_for
-from .registry import ALL, KPI, REGISTRY, Result, all_kpis
+from .registry import KPI, REGISTRY, all_kpis
 
-# The nightly fill stores every KPI overall and for each of these segments.
-SNAPSHOT_SEGMENTS = ["owner", "team"]
-SNAPSHOT_GRAINS = ["day", "month", "quarter"]
 # Beyond this many days, a per-day snapshot would not be looked at: months and quarters are.
 DAILY_BACKFILL_DAYS = 62
 
 
 def snapshot_kpi_period(*, kpi: KPI, period: Period) -> int:
     """Store one KPI for one period, overall and per segment; returns the rows written."""
-    results = {("", ""): kpi.value(period, ALL)}
-    for segment_field in SNAPSHOT_SEGMENTS:
-        if segment_field in kpi.segments and kpi.compute is None:
-            for segment_value, result in kpi.breakdown(period, segment_field).items():
-                if segment_value:
-                    results[(segment_field, segment_value)] = result
-    with transaction.atomic():
-        for (segment_field, segment_value), result in results.items():
-            _store(kpi.key, period, segment_field, segment_value, result)
-    return len(results)
+    return write_period(period=period, kpis=[kpi])
 
 
 def snapshot_day(
     *, day: date, grains: list[str] | None = None, kpis: list[KPI] | None = None
 ) -> int:
     """Snapshot every KPI for the periods of each grain that contain `day`."""
-    written = 0
-    for grain in grains or SNAPSHOT_GRAINS:
-        period = period_for(grain, day)
-        for kpi in kpis or all_kpis():
-            written += snapshot_kpi_period(kpi=kpi, period=period)
-    return written
+    return sum(
+        write_period(period=period_for(grain, day), kpis=kpis)
+        for grain in grains or SNAPSHOT_GRAINS
+    )
+
+
+def snapshot_nightly(*, today: date | None = None) -> FillReport:
+    """The nightly fill: every closed period not done yet, up to yesterday, and yesterday's
+    running month and quarter (metrics.fill.fill_closed_periods)."""
+    return fill_closed_periods(today=today)
 
 
 def snapshot_range(*, first_day: date, last_day: date, kpis: list[KPI] | None = None) -> int:
@@ -54,9 +48,7 @@ def snapshot_range(*, first_day: date, last_day: date, kpis: list[KPI] | None = 
             period = period_for(grain, day)
             if (grain, period.start) not in seen:
                 seen.add((grain, period.start))
-                written += sum(
-                    snapshot_kpi_period(kpi=k, period=period) for k in kpis or all_kpis()
-                )
+                written += write_period(period=period, kpis=kpis)
         day += timedelta(days=1)
     day = max(first_day, last_day - timedelta(days=DAILY_BACKFILL_DAYS - 1))
     while day <= last_day:
@@ -67,23 +59,6 @@ def snapshot_range(*, first_day: date, last_day: date, kpis: list[KPI] | None = 
 
 def yesterday() -> date:
     return timezone.localdate() - timedelta(days=1)
-
-
-def _store(kpi_key: str, period: Period, segment_field: str, segment_value: str, result: Result):
-    KPISnapshot.objects.update_or_create(
-        kpi=kpi_key,
-        grain=period.grain,
-        period_start=period.start_date,
-        segment_field=segment_field,
-        segment_value=segment_value,
-        defaults={
-            "period_end": period.end_date,
-            "value": result.value,
-            "numerator": result.numerator,
-            "denominator": result.denominator,
-            "computed_at": timezone.now(),
-        },
-    )
 
 
 # Days of daily snapshots the demo backfill writes: the daily charts look back a month.
@@ -118,11 +93,18 @@ def backfill_after_seed(
             period = period_for(grain, day)
             if (grain, period.start) not in seen:
                 seen.add((grain, period.start))
-                written += sum(snapshot_kpi_period(kpi=kpi, period=period) for kpi in kpis)
+                written += write_period(period=period, kpis=kpis, today=last_day)
             day = period.end_date + timedelta(days=1)
     daily = [kpi for kpi in kpis if kpi.key not in SEED_SKIP_DAILY]
     for offset in range(SEED_BACKFILL_DAYS - 1 if scale == "small" else -1, -1, -1):
-        written += snapshot_day(day=last_day - timedelta(days=offset), grains=["day"], kpis=daily)
+        # Complete on purpose: per-day health starts with the nightly fill (SEED_SKIP_DAILY),
+        # and the first nightly run must not redo a month of days.
+        written += write_period(
+            period=period_for("day", last_day - timedelta(days=offset)),
+            kpis=daily,
+            today=last_day,
+            complete=True,
+        )
     store_company_health(day=last_day)
     return written
 

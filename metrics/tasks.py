@@ -15,8 +15,12 @@ from . import health, services
     time_limit=2000,
 )
 def snapshot_kpis(day: str | None = None) -> int:
-    """Snapshot every KPI for `day` (ISO date; yesterday by default) and its open month/quarter."""
-    return services.snapshot_day(day=date.fromisoformat(day) if day else services.yesterday())
+    """Nightly: every closed period not done yet (a missed or killed night is caught up) and
+    yesterday's running month and quarter; with `day` (ISO date), that day's periods again.
+    Safe to run twice: done periods are skipped, and one run at a time writes."""
+    if day:
+        return services.snapshot_day(day=date.fromisoformat(day))
+    return services.snapshot_nightly().rows
 
 
 @shared_task(

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from crm import models as m
-from metrics import services
+from metrics import fill, services
 from metrics.models import CompanyHealth, KPISnapshot
 from metrics.registry import all_kpis
 from tests.crm.factories import CompanyFactory
@@ -61,6 +61,13 @@ def test_the_backfill_writes_months_quarters_recent_days_and_health(rep, sales_t
     assert monthly == {kpi.key for kpi in all_kpis()}
     assert not KPISnapshot.objects.filter(kpi="health_score", grain="day").exists()
     assert CompanyHealth.objects.count() == 1
+    # Its periods are done, so the first night fills only what the seed's day left running.
+    due = {grain: fill.due_periods(grain, date(2026, 3, 31)) for grain in fill.SNAPSHOT_GRAINS}
+    assert {grain: [p.start_date for p in periods] for grain, periods in due.items()} == {
+        "day": [date(2026, 3, 31)],
+        "month": [date(2026, 3, 1)],
+        "quarter": [date(2026, 1, 1)],
+    }
 
 
 @pytest.mark.django_db

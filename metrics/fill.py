@@ -1,0 +1,218 @@
+"""The snapshot fill: every write of a period's KPI rows, and the nightly run that catches up.
+
+Resumable as in Zulip's analytics: a SnapshotFill row per (grain, period) says started / open /
+done. A period is written in one transaction (its old rows out, the new ones in, its fill row
+marked), so a killed worker leaves each period either fully old or fully new. The nightly run
+fills every closed period that is not done, from the earliest period this installation ever
+wrote (at most CATCH_UP_DAYS back) to yesterday: a missed, lost or killed night is caught up by
+the next one. One nightly run at a time, through a lease row that a killed run cannot hold for
+longer than LEASE_SECONDS.
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db import transaction
+from django.db.models import Min, Q
+from django.utils import timezone
+
+from .models import FillLock, FillStatus, KPISnapshot, SnapshotFill
+from .periods import Period, period_for, periods_between
+from .registry import ALL, KPI, Result, all_kpis
+
+logger = logging.getLogger(__name__)
+
+# The nightly fill stores every KPI overall and for each of these segments.
+SNAPSHOT_SEGMENTS = ["owner", "team"]
+SNAPSHOT_GRAINS = ["day", "month", "quarter"]
+# How far back a nightly run looks for periods not done: a month of missed nights. Older gaps
+# are filled with `manage.py snapshot_kpis --from … --to …`.
+CATCH_UP_DAYS = 31
+# The nightly run renews its lease before each period; one period takes well under a minute
+# even on a million deals, so a lease that outlives it by far only matters after a kill.
+LEASE_SECONDS = 15 * 60
+NIGHTLY_LOCK = "snapshots"
+
+
+@dataclass
+class FillReport:
+    periods: int = 0
+    rows: int = 0
+    skipped: bool = False  # another run held the lease
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex
+
+
+def period_results(kpi: KPI, period: Period) -> dict[tuple[str, str], Result]:
+    """One KPI for one period: {(segment field, segment value): result}, overall included."""
+    results = {("", ""): kpi.value(period, ALL)}
+    for segment_field in SNAPSHOT_SEGMENTS:
+        if segment_field in kpi.segments and kpi.compute is None:
+            for segment_value, result in kpi.breakdown(period, segment_field).items():
+                if segment_value:
+                    results[(segment_field, segment_value)] = result
+    return results
+
+
+def write_period(
+    *,
+    period: Period,
+    kpis: list[KPI] | None = None,
+    today: date | None = None,
+    complete: bool | None = None,
+    run_id: str = "",
+) -> int:
+    """Compute `kpis` (all by default) for `period` and replace their rows in one transaction;
+    returns the rows written. The period is done once it is over (it ends before `today`) and
+    every KPI was written (`complete`; by default, whether `kpis` covers the registry)."""
+    today = min(today or timezone.localdate(), timezone.localdate())
+    registry = all_kpis()
+    kpis = kpis or registry
+    if complete is None:
+        complete = {kpi.key for kpi in kpis} >= {kpi.key for kpi in registry}
+    run_id = run_id or new_run_id()
+    was_done = mark_started(grain=period.grain, start=period.start_date, run_id=run_id)
+    # The slow part, outside any transaction: only the swap below holds locks.
+    computed = {kpi.key: period_results(kpi, period) for kpi in kpis}
+    now = timezone.now()
+    rows = [
+        KPISnapshot(
+            kpi=key,
+            grain=period.grain,
+            period_start=period.start_date,
+            period_end=period.end_date,
+            segment_field=segment_field,
+            segment_value=segment_value,
+            value=result.value,
+            numerator=result.numerator,
+            denominator=result.denominator,
+            computed_at=now,
+        )
+        for key, results in computed.items()
+        for (segment_field, segment_value), result in results.items()
+    ]
+    closed = period.end_date < today
+    with transaction.atomic():
+        # The fill row first, then its snapshots: two writers of one period take turns.
+        lock_fill(grain=period.grain, start=period.start_date)
+        KPISnapshot.objects.filter(
+            grain=period.grain, period_start=period.start_date, kpi__in=list(computed)
+        ).delete()
+        KPISnapshot.objects.bulk_create(rows, batch_size=1000)
+        mark_written(
+            grain=period.grain,
+            start=period.start_date,
+            rows=len(rows),
+            final=closed and (complete or was_done),
+        )
+    return len(rows)
+
+
+def mark_started(*, grain: str, start: date, run_id: str) -> bool:
+    """Record (committed) that a run began this period; returns whether it was done before."""
+    fill = _fill_row(grain, start, run_id)
+    SnapshotFill.objects.filter(pk=fill.pk).update(
+        status=FillStatus.STARTED, started_at=timezone.now(), finished_at=None, run_id=run_id
+    )
+    return fill.status == FillStatus.DONE
+
+
+def lock_fill(*, grain: str, start: date) -> None:
+    """Inside the write's transaction: hold the period's fill row until it commits."""
+    SnapshotFill.objects.select_for_update().filter(grain=grain, period_start=start).first()
+
+
+def mark_written(*, grain: str, start: date, rows: int, final: bool) -> None:
+    """Inside the write's transaction: done when the period is over, open while it runs."""
+    SnapshotFill.objects.filter(grain=grain, period_start=start).update(
+        status=FillStatus.DONE if final else FillStatus.OPEN,
+        finished_at=timezone.now(),
+        rows_written=rows,
+    )
+
+
+def _fill_row(grain: str, start: date, run_id: str) -> SnapshotFill:
+    # get_or_create copes with a writer of the same period creating the row meanwhile.
+    fill, _created = SnapshotFill.objects.get_or_create(
+        grain=grain, period_start=start, defaults={"run_id": run_id}
+    )
+    return fill
+
+
+# The nightly run ---------------------------------------------------------------------------
+
+
+def fill_closed_periods(*, today: date | None = None, kpis: list[KPI] | None = None) -> FillReport:
+    """Fill every closed period not done yet (see the module's docstring), then the month and
+    quarter still running with yesterday in them. Returns what was written; does nothing when
+    another run holds the lease."""
+    today = min(today or timezone.localdate(), timezone.localdate())
+    last_closed = today - timedelta(days=1)
+    run_id = new_run_id()
+    report = FillReport()
+    if not lease_acquire(NIGHTLY_LOCK, run_id):
+        logger.info("Snapshot fill skipped: another run holds the lease.")
+        return FillReport(skipped=True)
+    try:
+        todo = [period for grain in SNAPSHOT_GRAINS for period in due_periods(grain, last_closed)]
+        for grain in ("month", "quarter"):
+            running = period_for(grain, last_closed)
+            if running.end_date >= today:
+                todo.append(running)
+        for period in todo:
+            if not lease_renew(NIGHTLY_LOCK, run_id):
+                logger.warning("Snapshot fill stopped: its lease was taken over.")
+                break
+            # The run's KPIs (the whole registry unless a caller narrows it) complete a period.
+            report.rows += write_period(
+                period=period, kpis=kpis, today=today, complete=True, run_id=run_id
+            )
+            report.periods += 1
+    finally:
+        lease_release(NIGHTLY_LOCK, run_id)
+    return report
+
+
+def due_periods(grain: str, last_closed: date) -> list[Period]:
+    """The periods of `grain` over by `last_closed` and not done, oldest first: from the first
+    period ever written (yesterday on a new installation) but at most CATCH_UP_DAYS back."""
+    fills = SnapshotFill.objects.filter(grain=grain)
+    earliest = fills.aggregate(first=Min("period_start"))["first"] or last_closed
+    window_start = last_closed - timedelta(days=CATCH_UP_DAYS - 1)
+    first = max(min(earliest, last_closed), window_start)
+    periods = [p for p in periods_between(grain, first, last_closed) if p.end_date <= last_closed]
+    if not periods:
+        return []
+    done = set(
+        fills.filter(status=FillStatus.DONE, period_start__gte=periods[0].start_date).values_list(
+            "period_start", flat=True
+        )
+    )
+    return [period for period in periods if period.start_date not in done]
+
+
+# One run at a time: a lease row ----------------------------------------------------------------
+
+
+def lease_acquire(name: str, run_id: str) -> bool:
+    """Take the lease if it is free or expired (a killed run's); one conditional UPDATE, so of
+    two runs starting together exactly one gets it."""
+    now = timezone.now()
+    FillLock.objects.get_or_create(name=name)
+    taken = FillLock.objects.filter(name=name).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__lte=now)
+    )
+    return bool(taken.update(run_id=run_id, expires_at=now + timedelta(seconds=LEASE_SECONDS)))
+
+
+def lease_renew(name: str, run_id: str) -> bool:
+    expires = timezone.now() + timedelta(seconds=LEASE_SECONDS)
+    return bool(FillLock.objects.filter(name=name, run_id=run_id).update(expires_at=expires))
+
+
+def lease_release(name: str, run_id: str) -> None:
+    FillLock.objects.filter(name=name, run_id=run_id).update(run_id="", expires_at=None)
