@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm import access
+from crm.limits import check_texts
 from crm.models import User
 
 from .models import Rule, RuleRun, RuleVersion
@@ -46,6 +47,7 @@ def _clean_data(data: dict, *, base: dict | None = None) -> dict:
     if not cleaned["name"]:
         raise ValidationError({"name": [_("Give the rule a name.")]})
     cleaned.setdefault("description", "")
+    check_texts(description=cleaned["description"])
     cleaned["conditions"] = cleaned.get("conditions") or {"match": "all", "rows": []}
     cleaned["actions"] = list(cleaned.get("actions") or [])
     cleaned["trigger"] = cleaned.get("trigger") or {}

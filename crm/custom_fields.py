@@ -25,10 +25,11 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm import limits
 from crm.models import CustomField, FieldType, RecordType
 
 TEXT_MAX_LENGTH = 255
-LONG_TEXT_MAX_LENGTH = 10_000
+LONG_TEXT_MAX_LENGTH = limits.TEXT_MAX_LENGTH
 EMAIL_MAX_LENGTH = 254
 # Beyond 2**53 a JSON number stops being exact in SQLite's REAL and in JavaScript.
 NUMBER_LIMIT = Decimal(10**15)
@@ -70,6 +71,20 @@ def validate_custom_values(
     if errors:
         raise ValidationError(errors)
     return cleaned
+
+
+def same_values(before: dict | None, after: dict | None) -> bool:
+    """Whether two `custom` dicts say the same: an empty value or an unticked checkbox is no
+    value, so saving a form unchanged ({} → {"vip": false}) is not a change."""
+    return _meaningful(before) == _meaningful(after)
+
+
+def _meaningful(values: dict | None) -> dict:
+    return {
+        key: value
+        for key, value in (values or {}).items()
+        if value is not False and not _is_empty(value)
+    }
 
 
 def _is_empty(value) -> bool:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.access import teammates, visible, visible_teams
 from crm.forms.bootstrap import bootstrap
+from crm.limits import cap_text_fields
 from crm.models import Task, TaskStatus
 from metrics.periods import custom_period, period_for
 from metrics.registry import all_kpis
@@ -66,6 +67,7 @@ class GoalForm(forms.ModelForm):
             self.initial.setdefault("owner", user.pk)
             self.initial.setdefault("grain", Grain.QUARTER)
             self.initial.setdefault("anchor", timezone.localdate())
+        cap_text_fields(self)
         bootstrap(self)
 
     def clean(self):

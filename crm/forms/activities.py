@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.forms.bootstrap import bootstrap
+from crm.limits import TEXT_MAX_LENGTH
 from crm.models import ActivityKind, Direction
 
 # What a person logs by hand; opens and site visits come from integrations.
@@ -43,7 +44,10 @@ class ActivityForm(forms.Form):
     subject = forms.CharField(label=_("Subject"), max_length=200, required=False)
     outcome = forms.CharField(label=_("Outcome"), max_length=200, required=False)
     body = forms.CharField(
-        label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Details"),
+        required=False,
+        max_length=TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
     def __init__(self, *args, **kwargs):

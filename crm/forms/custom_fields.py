@@ -4,13 +4,24 @@ Values are cleaned by `crm.custom_fields.validate_custom_values`, the same rules
 imports use, and its messages are shown next to the matching field.
 """
 
+from datetime import datetime
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
-from crm.custom_fields import definitions_for, validate_custom_values
+from crm.custom_fields import (
+    LONG_TEXT_MAX_LENGTH,
+    TEXT_MAX_LENGTH,
+    definitions_for,
+    validate_custom_values,
+)
+from crm.limits import cap_text_fields
 from crm.models import CustomField, FieldType, User
 
 PREFIX = "custom__"
+# What Django's URLValidator accepts at most.
+URL_MAX_LENGTH = 2048
 
 
 def field_name(key: str) -> str:
@@ -31,7 +42,8 @@ def form_field_for(definition: CustomField) -> forms.Field:
     }
     kind = definition.field_type
     if kind == FieldType.LONG_TEXT:
-        return forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), **common)
+        widget = forms.Textarea(attrs={"rows": 3})
+        return forms.CharField(widget=widget, max_length=LONG_TEXT_MAX_LENGTH, **common)
     if kind in (FieldType.NUMBER, FieldType.MONEY):
         return forms.CharField(widget=forms.TextInput(attrs={"inputmode": "decimal"}), **common)
     if kind == FieldType.DATE:
@@ -54,14 +66,27 @@ def form_field_for(definition: CustomField) -> forms.Field:
     if kind == FieldType.EMAIL:
         return forms.CharField(widget=forms.EmailInput, **common)
     if kind == FieldType.URL:
-        return forms.CharField(widget=forms.URLInput, **common)
-    return forms.CharField(**common)
+        return forms.CharField(widget=forms.URLInput, max_length=URL_MAX_LENGTH, **common)
+    return forms.CharField(max_length=TEXT_MAX_LENGTH, **common)
 
 
-def _initial(definition: CustomField, value):
+def _initial(definition: CustomField, value, field: forms.Field):
     if definition.field_type == FieldType.DATETIME and isinstance(value, str):
-        return value[:16]  # what a datetime-local input accepts
+        return _local_datetime(value, field)
     return value
+
+
+def _local_datetime(value: str, field: forms.Field) -> str:
+    """A stored (UTC) time as a datetime-local input shows it: in the site's time zone, with
+    seconds only when it has some, so saving the form unchanged keeps the same instant."""
+    try:
+        moment = timezone.localtime(datetime.fromisoformat(value))
+    except ValueError:
+        return value[:16]
+    if moment.second:
+        field.widget.attrs["step"] = "1"  # or the browser refuses a time with seconds
+        return moment.strftime("%Y-%m-%dT%H:%M:%S")
+    return moment.strftime("%Y-%m-%dT%H:%M")
 
 
 def _raw(definition: CustomField, value):
@@ -94,7 +119,8 @@ class CustomFieldsFormMixin:
             name = field_name(definition.key)
             self.fields[name] = form_field_for(definition)
             if definition.key in self.custom_existing:
-                self.initial[name] = _initial(definition, self.custom_existing[definition.key])
+                value = self.custom_existing[definition.key]
+                self.initial[name] = _initial(definition, value, self.fields[name])
         self.cleaned_custom: dict = {}
 
     def custom_bound_fields(self):
@@ -125,6 +151,10 @@ class CustomFieldsFormMixin:
 class ServiceModelForm(CustomFieldsFormMixin, forms.ModelForm):
     """A ModelForm that validates but never saves: the view hands `service_data()` to a
     service (record_create / record_update), the only write path."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        cap_text_fields(self)
 
     def _post_clean(self):
         # Skip ModelForm's instance construction and full_clean: the service validates the

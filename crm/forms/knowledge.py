@@ -2,8 +2,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crm.forms.public import Bootstrapped
+from crm.limits import ARTICLE_MAX_LENGTH as MAX_BODY_LENGTH
 from crm.models import Article, ArticleCategory, ArticleStatus
-from crm.services.knowledge import MAX_BODY_LENGTH
 
 
 class ArticleForm(Bootstrapped, forms.ModelForm):

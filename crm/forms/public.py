@@ -5,10 +5,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crm.forms.bootstrap import bootstrap
+from crm.limits import COMMENT_MAX_LENGTH as MAX_COMMENT_LENGTH
+from crm.limits import TEXT_MAX_LENGTH as MAX_MESSAGE_LENGTH
 from crm.models import SCORE_RANGES
-from crm.services.surveys import MAX_COMMENT_LENGTH
-
-MAX_MESSAGE_LENGTH = 10_000
 
 
 class Bootstrapped:

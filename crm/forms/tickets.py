@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import access
 from crm.forms.public import Bootstrapped
+from crm.limits import MESSAGE_MAX_LENGTH
 from crm.models import (
     Company,
     Role,
@@ -15,7 +16,7 @@ from crm.models import (
     User,
 )
 
-MAX_MESSAGE_LENGTH = 20_000
+MAX_MESSAGE_LENGTH = MESSAGE_MAX_LENGTH
 
 
 class QueueView:

@@ -1,6 +1,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+from crm.limits import check_text_lengths
 from crm.models import Activity, ActivityKind, Direction, Lead, LeadStatus, User
 
 from .events import event_record
@@ -33,6 +34,7 @@ def activity_log(
         user=actor,
         **links,
     )
+    check_text_lengths(activity)
     activity.full_clean()
     with transaction.atomic():
         activity.save()

@@ -12,12 +12,13 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from crm.limits import ARTICLE_MAX_LENGTH
 from crm.models import Article, ArticleCategory, ArticleStatus, User
 
 from .events import changes_between, event_record, snapshot
 
 ARTICLE_FIELDS = ["title", "slug", "category", "summary", "body", "status"]
-MAX_BODY_LENGTH = 100_000
+MAX_BODY_LENGTH = ARTICLE_MAX_LENGTH
 
 # What Markdown may produce. Anything else (script, style, iframe, form, on* and hx-*
 # attributes, javascript: URLs) is removed by nh3, whatever the author typed.

@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
-from crm.custom_fields import validate_custom_values
+from crm.custom_fields import same_values, validate_custom_values
+from crm.limits import check_text_lengths
 from crm.models import Company, Contact, Deal, Expense, Lead, SurveyAnswer, Task, Ticket, User
 
 from .events import changes_between, event_record, snapshot
@@ -88,6 +89,7 @@ def record_create(
     if _has_custom_fields(model):
         instance.custom = validate_custom_values(_record_type(model), data.get("custom"))
     _apply_defaults(instance, actor)
+    check_text_lengths(instance)
     instance.full_clean()
     with transaction.atomic():
         instance.save()
@@ -116,9 +118,10 @@ def record_update(instance: models.Model, *, actor: User | None, data: dict) -> 
         instance.custom = validate_custom_values(
             _record_type(model), data["custom"], existing=before_custom
         )
+    check_text_lengths(instance, fields)
     instance.full_clean()
     changes = changes_between(before, snapshot(instance, fields))
-    if "custom" in data and instance.custom != before_custom:
+    if "custom" in data and not same_values(before_custom, instance.custom):
         changes["custom"] = [before_custom, instance.custom]
     if not changes:
         return instance

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.limits import COMMENT_MAX_LENGTH
 from crm.models import (
     SCORE_RANGES,
     Company,
@@ -19,7 +20,7 @@ from crm.models import (
 from .errors import InvalidTransition
 from .events import event_record
 
-MAX_COMMENT_LENGTH = 5000
+MAX_COMMENT_LENGTH = COMMENT_MAX_LENGTH
 
 
 def survey_answer_record(

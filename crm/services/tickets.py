@@ -5,6 +5,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.limits import MESSAGE_MAX_LENGTH, check_texts
 from crm.models import (
     DONE_STATUSES,
     MessageAuthor,
@@ -52,6 +53,7 @@ def ticket_reply(
     """An agent's public reply (a response to the customer) or internal note (not a response)."""
     if not body.strip():
         raise InvalidTransition({"body": _("Write a message.")})
+    check_texts(MESSAGE_MAX_LENGTH, body=body)
     if status in DONE_STATUSES:
         raise InvalidTransition({"status": _("Resolve the ticket with the resolve action.")})
     now = timezone.now()
@@ -91,6 +93,7 @@ def ticket_customer_reply(*, ticket: Ticket, body: str) -> TicketMessage:
     """The customer writes again; on a resolved ticket that reopens it."""
     if not body.strip():
         raise InvalidTransition({"body": _("Write a message.")})
+    check_texts(MESSAGE_MAX_LENGTH, body=body)
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         message = TicketMessage.objects.create(

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from crm.limits import check_text_lengths
 from crm.models import User
 
 from .. import compute
@@ -38,6 +39,7 @@ GOAL_FIELDS = (
 def check_goal(goal: Goal) -> None:
     """The tree's rules: the subject matches the scope, a child's period lies inside its
     parent's and no goal is its own ancestor. Raises ValidationError by field."""
+    check_text_lengths(goal, ["description"])
     if goal.end_date < goal.start_date:
         raise ValidationError({"end_date": _("The last day comes before the first day.")})
     if (
