@@ -4,11 +4,19 @@
 - Everyone else sees the records they own and those of their teams: a record whose `team` is
   one of the user's teams, or whose owner belongs to one of them. A manager's teams are those
   they manage as well as those they belong to.
-- Tickets follow the same rule by assignee; managers see every ticket, as admins do.
-- Changing a record also needs the role's `change` permission.
+- Tickets follow the same rule by assignee; managers see every ticket, as admins do. A ticket
+  with neither assignee nor team (the support queue: what the public contact form opens) is
+  seen by support agents; anyone else sees it only when they see its contact or its company.
+- Changing a record also needs the role's `change` permission, and so does adding to it (an
+  activity, a task): a rep who reads a ticket does not write on it.
 
 Pages and endpoints fetch through `visible(...)` or a `get_*_for_user` helper: a record the
 user may not see answers 404, one they may see but not change answers 403.
+
+Every page that writes is listed once in `ROUTE_PERMISSIONS` with the permissions its user
+needs; crm.middleware.RoutePermissionMiddleware refuses the others with 403 before the view
+runs, and a route in no list takes no write at all (405). The record helpers above refine that
+floor per record; they do not replace it.
 """
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
@@ -24,6 +32,10 @@ def is_admin(user) -> bool:
 
 def is_manager(user) -> bool:
     return user.has_role(Role.MANAGER)
+
+
+def is_support_agent(user) -> bool:
+    return user.has_role(Role.SUPPORT_AGENT)
 
 
 def team_ids(user) -> list[int]:
@@ -84,7 +96,13 @@ def _task_q(user) -> Q:
 
 
 def _ticket_q(user) -> Q:
-    return _owned_q(user, owner_field="assignee") | Q(assignee__isnull=True, team__isnull=True)
+    queue = Q(assignee__isnull=True, team__isnull=True)
+    if not is_support_agent(user):
+        # A sales rep follows up on their own customers' tickets, not on every stranger's.
+        queue &= _owned_q(user, "contact__owner", "contact__team") | _owned_q(
+            user, "company__owner", "company__team"
+        )
+    return _owned_q(user, owner_field="assignee") | queue
 
 
 def _activity_q(user) -> Q:
@@ -179,3 +197,124 @@ def get_task_for_user(user, pk, *, write: bool = False) -> Task:
 def get_ticket_for_user(user, pk, *, write: bool = False) -> Ticket:
     queryset = Ticket.objects.select_related("assignee", "team", "contact", "company")
     return get_for_user(queryset, user, pk, write=write)
+
+
+# --- Writes: the permission floor of every page that changes something ------------------------
+#
+# One entry per named route that takes a write (POST, PUT, PATCH, DELETE): the permissions the
+# user must hold, all of them. A route exists to write (a form, an action), so its GET is
+# refused too unless READ_ON_GET says the GET is a page to read. The API (DRF permission
+# classes) and the admin (model permissions) keep their own checks and are not listed.
+ROUTE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    # Leads, contacts, companies, deals
+    "lead-create": ("crm.add_lead",),
+    "lead-edit": ("crm.change_lead",),
+    "lead-bulk": ("crm.change_lead",),
+    "lead-qualify": ("crm.change_lead",),
+    "lead-disqualify": ("crm.change_lead",),
+    # Converting may create the contact, the company and the deal.
+    "lead-convert": ("crm.change_lead", "crm.add_contact", "crm.add_company", "crm.add_deal"),
+    "contact-create": ("crm.add_contact",),
+    "contact-edit": ("crm.change_contact",),
+    "contact-bulk": ("crm.change_contact",),
+    "company-create": ("crm.add_company",),
+    "company-edit": ("crm.change_company",),
+    "company-bulk": ("crm.change_company",),
+    "deal-create": ("crm.add_deal",),
+    "deal-edit": ("crm.change_deal",),
+    "deal-bulk": ("crm.change_deal",),
+    "deal-move": ("crm.change_deal",),
+    # Tasks and activities (the record they are added to needs change access too)
+    "task-new": ("crm.add_task",),
+    "task-detail": ("crm.change_task",),
+    "task-complete": ("crm.change_task",),
+    "task-reopen": ("crm.change_task",),
+    "task-reassign": ("crm.change_task",),
+    "record-task-add": ("crm.add_task",),
+    "activity-log": ("crm.add_activity",),
+    # Support desk
+    "ticket-create": ("crm.add_ticket",),
+    "ticket-bulk": ("crm.change_ticket",),
+    "ticket-reply": ("crm.change_ticket", "crm.add_ticketmessage"),
+    "ticket-handling": ("crm.change_ticket",),
+    "ticket-resolve": ("crm.change_ticket",),
+    "ticket-reopen": ("crm.change_ticket",),
+    "tickets-nps": ("crm.add_surveyinvitation",),
+    "article-create": ("crm.add_article",),
+    "article-edit": ("crm.change_article",),
+    # Goals (hand-kept targets: goals.access.can_keep narrows to the goal's people)
+    "goal-new": ("goals.add_goal",),
+    "goal-edit": ("goals.change_goal",),
+    "goal-delete": ("goals.delete_goal",),
+    "goal-split": ("goals.add_goal", "goals.change_goal"),
+    "goal-recompute": ("goals.change_target",),
+    "target-new": ("goals.add_target",),
+    "target-edit": ("goals.change_target",),
+    "target-delete": ("goals.delete_target",),
+    "target-value": ("goals.change_target",),
+    "target-done": ("goals.change_target",),
+    # Automations
+    "automation-rule-new": ("automations.add_rule",),
+    "automation-rule-edit": ("automations.change_rule",),
+    "automation-rule-toggle": ("automations.change_rule",),
+    "automation-rule-duplicate": ("automations.add_rule",),
+}
+
+# Listed routes whose GET is a page to read: only their writes need the permissions.
+READ_ON_GET = frozenset({"task-detail"})
+
+# Writes any signed-in user may send: each touches only the user's own rows (password, list
+# columns, notifications, personal dashboards), which the view scopes to request.user.
+OWN_ROUTES = frozenset(
+    {
+        "logout",
+        "password_change",
+        "lead-columns",
+        "contact-columns",
+        "company-columns",
+        "deal-columns",
+        "notification-open",
+        "notifications-read-all",
+        "notifications-email",
+        "dashboard-create",
+        "dashboard-edit",
+        "dashboard-delete",
+        "dashboard-card-add",
+        "dashboard-cards-reorder",
+        "dashboard-card-remove",
+        "dashboard-card-move",
+    }
+)
+
+# Writes from people without an account: logging in, resetting a password, and the customer's
+# side of the support desk (contact form, their ticket, surveys), each throttled by its view.
+PUBLIC_ROUTES = frozenset(
+    {
+        "login",
+        "password_reset",
+        "password_reset_confirm",
+        "support-contact",
+        "support-ticket",
+        "survey",
+    }
+)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def route_refusal(user, url_name: str | None, method: str) -> int | None:
+    """Why a request to a named page may not go on: 405 (the page takes no writes), 403 (the
+    user lacks a permission the page needs) or None (go on to the view)."""
+    if url_name in OWN_ROUTES or url_name in PUBLIC_ROUTES:
+        return None
+    permissions = ROUTE_PERMISSIONS.get(url_name or "")
+    if permissions is None:
+        return None if method in SAFE_METHODS else 405
+    if method in SAFE_METHODS and url_name in READ_ON_GET:
+        return None
+    return None if user.has_perms(permissions) else 403
+
+
+def may_post(user, url_name: str) -> bool:
+    """Whether the user may write to the named page (to offer its form or button at all)."""
+    return route_refusal(user, url_name, "POST") is None

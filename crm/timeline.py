@@ -58,14 +58,15 @@ def record_type(record) -> str:
     return record._meta.model_name
 
 
-def get_record_for_user(user, kind: str, pk):
-    """The record a panel endpoint is about, through the access helpers (404 if unknown)."""
+def get_record_for_user(user, kind: str, pk, *, write: bool = False):
+    """The record a panel endpoint is about, through the access helpers (404 if unknown; with
+    `write`, 403 if the user may not change it: adding an activity or a task writes on it)."""
     from django.http import Http404
 
     getter = GETTERS.get(kind)
     if getter is None:
         raise Http404
-    return getter(user, pk)
+    return getter(user, pk, write=write)
 
 
 def record_url(record) -> str | None:
@@ -226,12 +227,17 @@ def record_panels(request, record, *, activity_form=None, task_form_errors=None)
     from crm.forms.activities import ActivityForm
 
     kind = record_type(record)
+    can_write = access.can_change(request.user, record)
     scope = Scope(record, request.user)
     entries, cursor = timeline_entries(record, request.user, scope=scope)
     next_page = current_page(request)
     task_query = urlencode({kind: record.pk, "next": next_page})
     return {
         "panel_record": record,
+        # Logging an activity or adding a task writes on the record: only offered to those
+        # who may change it and may post to the endpoint.
+        "panel_can_log": can_write and access.may_post(request.user, "activity-log"),
+        "panel_can_add_task": can_write and access.may_post(request.user, "record-task-add"),
         "panel_type": kind,
         "panel_id": f"record-panels-{kind}-{record.pk}",
         "panel_next": next_page,

@@ -4,7 +4,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from crm.access import teammates, visible
+from crm.access import can_change, teammates, visible
 from crm.models import Company, Contact, Deal, Lead, Task, Ticket
 
 from .bootstrap import bootstrap
@@ -49,12 +49,19 @@ class TaskForm(ServiceModelForm):
             self.initial["assignee"] = user.pk
         for name, model in {"parent": Task, **LINK_MODELS}.items():
             self.fields[name].queryset = self._choices(name, model, user)
+        for name, model in LINK_MODELS.items():
+            self.fields[name].error_messages["invalid_choice"] = _(
+                "You cannot add a task to this %(record)s."
+            ) % {"record": model._meta.verbose_name}
         bootstrap(self)
 
     def _choices(self, name, model, user):
         """Records the user may see, plus the one the task already points at (editing a
-        teammate's task about a record of another team must not fail on the hidden field)."""
+        teammate's task about a record of another team must not fail on the hidden field).
+        A task about a record writes on it: a record the user may only read is not offered."""
         queryset = visible(model, user)
+        if name in LINK_MODELS and not can_change(user, model):
+            queryset = queryset.none()
         current = getattr(self.instance, f"{name}_id", None)
         if current:
             queryset = model._default_manager.filter(

@@ -29,7 +29,7 @@ def render_panels(request, record, *, status=200, **extra):
 
 @require_POST
 def activity_log(request, record_type: str, pk: int):
-    record = get_record_for_user(request.user, record_type, pk)
+    record = get_record_for_user(request.user, record_type, pk, write=True)
     form = ActivityForm(request.POST, auto_id=f"id_{record_type}{record.pk}_%s")
     if form.is_valid():
         try:

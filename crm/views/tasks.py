@@ -258,7 +258,7 @@ def task_reassign(request, pk: int):
 @require_POST
 def record_task_add(request, record_type: str, pk: int):
     """Quick add from a record's panels: a title and an optional due time."""
-    record = get_record_for_user(request.user, record_type, pk)
+    record = get_record_for_user(request.user, record_type, pk, write=True)
     data = {
         "title": request.POST.get("title", ""),
         "due_at": request.POST.get("due_at", ""),

@@ -164,9 +164,19 @@ def test_manager_and_admin_can_log(client, rep, sales_team, manager, admin_user)
     assert Activity.objects.filter(deal=deal, kind=ActivityKind.EMAIL_SENT).count() == 2
 
 
-def test_logging_on_a_ticket(client, agent, rep, sales_team):
-    ticket = TicketFactory(assignee=rep, team=sales_team)
-    client.force_login(rep)
+def test_logging_on_a_ticket(client, agent, sales_team):
+    ticket = TicketFactory(assignee=agent, team=sales_team)
+    client.force_login(agent)
     response = client.post(log_url("ticket", ticket.pk), {"kind": "call"}, **HTMX)
     assert response.status_code == 200
     assert Activity.objects.get().ticket == ticket
+
+
+def test_a_rep_who_only_reads_a_ticket_cannot_log_on_it(client, rep, sales_team):
+    ticket = TicketFactory(assignee=rep, team=sales_team)
+    client.force_login(rep)
+
+    response = client.post(log_url("ticket", ticket.pk), {"kind": "call"}, **HTMX)
+
+    assert response.status_code == 403
+    assert not Activity.objects.exists()

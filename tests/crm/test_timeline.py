@@ -227,4 +227,6 @@ def test_panels_cost_a_constant_number_of_queries(rep, sales_team, kind):
     rep_fresh = type(rep).objects.get(pk=rep.pk)
     many = _count(rep_fresh, record)
     assert few == many
-    assert many <= 12
+    # 12, plus the user's permissions (two queries, once per request) deciding whether the
+    # log-activity and add-task forms are offered.
+    assert many <= 14
