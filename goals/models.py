@@ -58,10 +58,11 @@ class Goal(models.Model):
         related_name="owned_goals",
     )
     scope = models.CharField(_("scope"), max_length=10, choices=Scope.choices)
+    # A team's or a person's goals are their history: neither goes while goals point at it.
     team = models.ForeignKey(
         "crm.Team",
         verbose_name=_("team"),
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="goals",
@@ -69,7 +70,7 @@ class Goal(models.Model):
     person = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("person"),
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="goals",

@@ -271,10 +271,11 @@ class Dashboard(models.Model):
     """A dashboard a user built: cards in order, a period grain and a segment; the owner edits
     it, and members of the team it is shared with may view it."""
 
+    # Users are deactivated, never deleted: their dashboards move to whoever takes over.
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("owner"),
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="dashboards",
     )
     name = models.CharField(_("name"), max_length=100)

@@ -9,6 +9,8 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.services.deletes import record_delete
+
 from .fill import SNAPSHOT_GRAINS, FillReport, fill_closed_periods, write_period
 from .models import CardKind, Dashboard, DashboardCard
 from .periods import Period, period_for
@@ -126,8 +128,9 @@ def dashboard_update(*, dashboard: Dashboard, actor, data: dict) -> Dashboard:
 
 
 def dashboard_delete(*, dashboard: Dashboard, actor) -> None:
+    """Delete a dashboard and its cards, leaving a "dashboard.deleted" event."""
     _require_owner(dashboard, actor)
-    dashboard.delete()
+    record_delete(dashboard, actor=actor)
 
 
 def card_add(*, dashboard: Dashboard, actor, data: dict) -> DashboardCard:
@@ -152,7 +155,7 @@ def card_add(*, dashboard: Dashboard, actor, data: dict) -> DashboardCard:
 
 def card_remove(*, card: DashboardCard, actor) -> None:
     _require_owner(card.dashboard, actor)
-    card.delete()
+    record_delete(card, actor=actor)
 
 
 def cards_reorder(*, dashboard: Dashboard, actor, card_ids: list[int]) -> None:

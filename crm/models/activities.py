@@ -48,19 +48,19 @@ class Activity(models.Model):
         related_name="activities",
     )
     lead = models.ForeignKey(
-        "crm.Lead", on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
+        "crm.Lead", on_delete=models.PROTECT, null=True, blank=True, related_name="activities"
     )
     contact = models.ForeignKey(
-        "crm.Contact", on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
+        "crm.Contact", on_delete=models.PROTECT, null=True, blank=True, related_name="activities"
     )
     company = models.ForeignKey(
-        "crm.Company", on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
+        "crm.Company", on_delete=models.PROTECT, null=True, blank=True, related_name="activities"
     )
     deal = models.ForeignKey(
-        "crm.Deal", on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
+        "crm.Deal", on_delete=models.PROTECT, null=True, blank=True, related_name="activities"
     )
     ticket = models.ForeignKey(
-        "crm.Ticket", on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
+        "crm.Ticket", on_delete=models.PROTECT, null=True, blank=True, related_name="activities"
     )
     created_at = models.DateTimeField(_("logged"), default=timezone.now)
 

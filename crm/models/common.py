@@ -8,6 +8,23 @@ def default_currency() -> str:
     return settings.CRM_CURRENCY
 
 
+# What a delete may take with it (issue 16, item 9). Deleting never takes history along:
+# - PROTECT every link from a row that records something that happened (deal, ticket,
+#   subscription, activity, task, survey answer or invitation, a contact's company, a lead's
+#   conversion, a deal's source lead, a renewal's predecessor) to what it happened with. A
+#   company, contact, lead, deal or ticket with any of those is refused (the admin lists
+#   them); an empty one can still be deleted. Contacts too: which company a person worked
+#   for is history, and SET_NULL would drop it silently.
+# - PROTECT who is responsible for a row (owner, assignee, a record's team) and a user's
+#   logins (the logins KPIs): users are deactivated and their records reassigned in one step
+#   (crm.services.users.deactivate_user), never deleted.
+# - CASCADE only the parts of one row: a deal's stage changes, a ticket's messages, a
+#   pipeline's stages (while no deal uses them), a user's own notifications.
+# - SET_NULL who wrote or changed something (author, actor, created_by...), a deleted
+#   article category: the row stands on its own without it.
+# Every delete that remains goes through crm.services.record_delete and leaves an event.
+
+
 class Timestamped(models.Model):
     """Creation time is a business fact (cohorts, cycle lengths), so it stays settable."""
 
@@ -24,7 +41,7 @@ class Owned(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("owner"),
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
@@ -32,7 +49,7 @@ class Owned(models.Model):
     team = models.ForeignKey(
         "crm.Team",
         verbose_name=_("team"),
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",

@@ -98,7 +98,7 @@ class Contact(Timestamped, Owned, WithCustomFields):
     company = models.ForeignKey(
         Company,
         verbose_name=_("company"),
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="contacts",

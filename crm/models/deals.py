@@ -37,7 +37,7 @@ class Deal(Timestamped, Owned, WithCustomFields):
     company = models.ForeignKey(
         "crm.Company",
         verbose_name=_("company"),
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="deals",
@@ -45,7 +45,7 @@ class Deal(Timestamped, Owned, WithCustomFields):
     contact = models.ForeignKey(
         "crm.Contact",
         verbose_name=_("contact"),
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="deals",
@@ -77,7 +77,7 @@ class Deal(Timestamped, Owned, WithCustomFields):
     source_lead = models.ForeignKey(
         "crm.Lead",
         verbose_name=_("source lead"),
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="deals",

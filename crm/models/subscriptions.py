@@ -18,7 +18,7 @@ class Subscription(Timestamped):
     company = models.ForeignKey(
         "crm.Company",
         verbose_name=_("company"),
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="subscriptions",
     )
     plan_name = models.CharField(_("plan"), max_length=100)
@@ -35,7 +35,7 @@ class Subscription(Timestamped):
     renewal_of = models.OneToOneField(
         "self",
         verbose_name=_("renewal of"),
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="renewal",

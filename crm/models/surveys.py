@@ -19,21 +19,21 @@ class SurveyAnswer(models.Model):
     comment = models.TextField(_("comment"), blank=True)
     contact = models.ForeignKey(
         "crm.Contact",
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="survey_answers",
     )
     company = models.ForeignKey(
         "crm.Company",
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="survey_answers",
     )
     ticket = models.ForeignKey(
         "crm.Ticket",
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="survey_answers",
@@ -78,21 +78,21 @@ class SurveyInvitation(models.Model):
     kind = models.CharField(_("survey"), max_length=4, choices=SurveyKind)
     contact = models.ForeignKey(
         "crm.Contact",
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="survey_invitations",
     )
     company = models.ForeignKey(
         "crm.Company",
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="survey_invitations",
     )
     ticket = models.ForeignKey(
         "crm.Ticket",
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="survey_invitations",
@@ -104,7 +104,7 @@ class SurveyInvitation(models.Model):
     answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
     answer = models.OneToOneField(
         SurveyAnswer,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="invitation",

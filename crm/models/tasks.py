@@ -33,7 +33,7 @@ class Task(Timestamped, WithCustomFields):
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("assignee"),
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="tasks",
@@ -45,26 +45,26 @@ class Task(Timestamped, WithCustomFields):
     parent = models.ForeignKey(
         "self",
         verbose_name=_("parent task"),
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="subtasks",
     )
     # The record the task is about (at most one is usual, none is allowed).
     lead = models.ForeignKey(
-        "crm.Lead", on_delete=models.CASCADE, null=True, blank=True, related_name="tasks"
+        "crm.Lead", on_delete=models.PROTECT, null=True, blank=True, related_name="tasks"
     )
     contact = models.ForeignKey(
-        "crm.Contact", on_delete=models.CASCADE, null=True, blank=True, related_name="tasks"
+        "crm.Contact", on_delete=models.PROTECT, null=True, blank=True, related_name="tasks"
     )
     company = models.ForeignKey(
-        "crm.Company", on_delete=models.CASCADE, null=True, blank=True, related_name="tasks"
+        "crm.Company", on_delete=models.PROTECT, null=True, blank=True, related_name="tasks"
     )
     deal = models.ForeignKey(
-        "crm.Deal", on_delete=models.CASCADE, null=True, blank=True, related_name="tasks"
+        "crm.Deal", on_delete=models.PROTECT, null=True, blank=True, related_name="tasks"
     )
     ticket = models.ForeignKey(
-        "crm.Ticket", on_delete=models.CASCADE, null=True, blank=True, related_name="tasks"
+        "crm.Ticket", on_delete=models.PROTECT, null=True, blank=True, related_name="tasks"
     )
 
     class Meta:

@@ -63,7 +63,7 @@ class Ticket(Timestamped, WithCustomFields):
     contact = models.ForeignKey(
         "crm.Contact",
         verbose_name=_("contact"),
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="tickets",
@@ -71,7 +71,7 @@ class Ticket(Timestamped, WithCustomFields):
     company = models.ForeignKey(
         "crm.Company",
         verbose_name=_("company"),
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="tickets",
@@ -88,7 +88,7 @@ class Ticket(Timestamped, WithCustomFields):
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("assignee"),
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="assigned_tickets",
@@ -96,7 +96,7 @@ class Ticket(Timestamped, WithCustomFields):
     team = models.ForeignKey(
         "crm.Team",
         verbose_name=_("team"),
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",

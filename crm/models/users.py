@@ -69,7 +69,7 @@ class LoginEvent(models.Model):
     """One successful login: the facts behind the `logins` and `active_users` KPIs."""
 
     user = models.ForeignKey(
-        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="login_events"
+        User, verbose_name=_("user"), on_delete=models.PROTECT, related_name="login_events"
     )
     at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
 

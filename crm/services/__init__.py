@@ -6,7 +6,8 @@ Each one writes its change and its event row in one transaction, or nothing at a
 
 from .activities import activity_log
 from .deals import deal_create, deal_move_stage
-from .errors import InvalidTransition
+from .deletes import record_delete
+from .errors import InvalidTransition, RecordInUse
 from .events import event_record
 from .knowledge import article_create, article_update, category_create
 from .leads import Conversion, conversion_matches, lead_convert, lead_disqualify, lead_qualify
@@ -15,7 +16,7 @@ from .notifications import (
     notifications_set_email,
     notify,
 )
-from .records import company_set_lifecycle, record_create, record_delete, record_update
+from .records import company_set_lifecycle, record_create, record_update
 from .subscriptions import (
     subscription_cancel,
     subscription_expire,
@@ -50,11 +51,12 @@ from .tickets import (
     ticket_set_status,
     ticket_update,
 )
-from .users import login_record
+from .users import deactivate_user, login_record
 
 __all__ = [
     "Conversion",
     "InvalidTransition",
+    "RecordInUse",
     "SurveyTokenError",
     "activity_log",
     "article_create",
@@ -62,6 +64,7 @@ __all__ = [
     "category_create",
     "company_set_lifecycle",
     "conversion_matches",
+    "deactivate_user",
     "deal_create",
     "deal_move_stage",
     "event_record",

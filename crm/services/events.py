@@ -80,6 +80,37 @@ def event_record(
     return event
 
 
+def events_record_same_change(
+    *,
+    type: str,
+    model: type[models.Model],
+    record_ids: list[int],
+    actor: User | None,
+    changes: dict,
+) -> int:
+    """One event per record for a change made to many rows at once (a bulk reassignment)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Events are written in the transaction of the change they describe.")
+    changes, context = json_value(changes), current_event_context()
+    Event.objects.bulk_create(
+        [
+            Event(
+                type=type,
+                record_type=model._meta.model_name,
+                record_id=pk,
+                changes=changes,
+                actor=actor if actor and actor.pk else None,
+                context=context,
+            )
+            for pk in record_ids
+        ],
+        batch_size=1000,
+    )
+    if record_ids:
+        _send_event_tasks_on_commit()
+    return len(record_ids)
+
+
 def _send_event_tasks_on_commit() -> None:
     """Once per transaction, however many events it writes (a bulk change writes hundreds)."""
     task_names = getattr(settings, "CRM_EVENT_TASKS", [])

@@ -167,23 +167,6 @@ def _apply_defaults(instance, actor: User | None) -> None:
             instance.team = owner.teams.order_by("id").first()
 
 
-def record_delete(instance: models.Model, *, actor: User | None) -> None:
-    """Delete a record, leaving a "<type>.deleted" event with the values it had."""
-    model = type(instance)
-    fields = EDITABLE_FIELDS.get(model, [])
-    changes = {name: [value, None] for name, value in snapshot(instance, fields).items()}
-    if _has_custom_fields(model) and instance.custom:
-        changes["custom"] = [instance.custom, None]
-    with transaction.atomic():
-        event_record(
-            type=f"{model._meta.model_name}.deleted",
-            instance=instance,
-            actor=actor,
-            changes=changes,
-        )
-        instance.delete()
-
-
 def company_set_lifecycle(*, company: Company, lifecycle: str, actor: User | None) -> Company:
     """Move a company to a lifecycle stage by hand (automations, admins); subscriptions move it
     on their own. Becoming a customer stamps `customer_since`, churning stamps `churned_at`."""

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from crm.limits import check_text_lengths
 from crm.models import User
+from crm.services.deletes import record_delete
 
 from .. import compute
 from ..models import (
@@ -112,7 +113,7 @@ def goal_update(*, actor: User, goal: Goal, data: dict) -> Goal:
 @transaction.atomic
 def goal_delete(*, actor: User, goal: Goal) -> None:
     parent_id = goal.parent_id
-    goal.delete()
+    record_delete(goal, actor=actor)
     if parent_id:
         goals_recompute(goal_ids=[parent_id])
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.models import User
+from crm.services.deletes import record_delete
 from metrics.registry import get_kpi
 
 from .. import compute
@@ -190,7 +191,7 @@ def target_update(*, actor: User, target: Target, data: dict, tasks=None) -> Tar
 @transaction.atomic
 def target_delete(*, actor: User, target: Target) -> None:
     goal_id = target.goal_id
-    target.delete()
+    record_delete(target, actor=actor)
     goals_recompute(goal_ids=[goal_id])
 
 
