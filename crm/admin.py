@@ -3,10 +3,15 @@ except for the fields only services may change (stage, status, closing, conversi
 times, lifecycle). Those are read-only here, so the admin can never bypass a service."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from . import services
 from .custom_fields import validate_custom_values
@@ -56,6 +61,43 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class DeletesThroughServices:
+    """Deletes (the delete page, the bulk action, inline rows) go through record_delete: each
+    leaves a "<type>.deleted" event, and a row that history points at is refused (the admin's
+    own confirmation page lists what protects it; a row linked in the meantime is refused with
+    the same list as a message)."""
+
+    def delete_model(self, request, obj):
+        services.record_delete(obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for obj in queryset.order_by("pk"):
+                services.record_delete(obj, actor=request.user)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except services.RecordInUse as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def changelist_view(self, request, extra_context=None):
+        try:
+            return super().changelist_view(request, extra_context)
+        except services.RecordInUse as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_formset(self, request, form, formset, change):
+        instances = formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            services.record_delete(obj, actor=request.user)
+        for instance in instances:
+            instance.save()
+        formset.save_m2m()
+
+
 class RecordAdminForm(forms.ModelForm):
     """Custom field values are checked against their definitions, as on every write path."""
 
@@ -75,7 +117,7 @@ class RecordAdminForm(forms.ModelForm):
             ) from error
 
 
-class WritesThroughServices:
+class WritesThroughServices(DeletesThroughServices):
     """Saves go through the same services as the app, so every admin change has its event."""
 
     form = RecordAdminForm
@@ -130,14 +172,86 @@ class StageListFilter(admin.RelatedFieldListFilter):
 # Users, teams, logins
 
 
+class DeactivateForm(forms.Form):
+    reassign_to = forms.ModelChoiceField(
+        label=_("Give their records to"),
+        queryset=User.objects.none(),
+        help_text=_(
+            "Leads, contacts, companies, deals, tasks, tickets, goals and dashboards they own "
+            "or are assigned move to this active user."
+        ),
+    )
+
+    def __init__(self, *args, leaving, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reassign_to"].queryset = User.objects.filter(is_active=True).exclude(
+            pk__in=[user.pk for user in leaving]
+        )
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    """Users are deactivated with their records handed over, never deleted (their records
+    would lose their owner): no delete page, a "Deactivate and reassign" action instead."""
+
     list_display = ["username", "first_name", "last_name", "email", "is_active", "is_staff"]
     list_filter = ["is_active", "is_staff", "groups", "teams"]
+    actions = ["deactivate_and_reassign"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        read_only = list(super().get_readonly_fields(request, obj))
+        # Leaving goes through the action, which hands the records over; coming back is free.
+        if obj is not None and obj.is_active:
+            read_only.append("is_active")
+        return read_only
+
+    @admin.action(description=_("Deactivate and reassign their records"), permissions=["change"])
+    def deactivate_and_reassign(self, request, queryset):
+        leaving = list(queryset.order_by("pk"))
+        form = DeactivateForm(request.POST if "apply" in request.POST else None, leaving=leaving)
+        if form.is_valid():
+            successor = form.cleaned_data["reassign_to"]
+            try:
+                with transaction.atomic():
+                    moved = sum(
+                        sum(
+                            services.deactivate_user(
+                                user, reassign_to=successor, by=request.user
+                            ).values()
+                        )
+                        for user in leaving
+                    )
+            except ValidationError as error:
+                for message in error.messages:
+                    form.add_error(None, message)
+            else:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(users)d user deactivated; %(rows)d records now belong to %(to)s.",
+                        "%(users)d users deactivated; %(rows)d records now belong to %(to)s.",
+                        len(leaving),
+                    )
+                    % {"users": len(leaving), "rows": moved, "to": successor},
+                    messages.SUCCESS,
+                )
+                return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Deactivate and reassign"),
+            "opts": self.model._meta,
+            "form": form,
+            "leaving": leaving,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/crm/user/deactivate_and_reassign.html", context)
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(DeletesThroughServices, admin.ModelAdmin):
     list_display = ["name", "manager"]
     list_filter = ["manager"]
     list_select_related = ["manager"]
@@ -147,7 +261,7 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(LoginEvent)
-class LoginEventAdmin(admin.ModelAdmin):
+class LoginEventAdmin(DeletesThroughServices, admin.ModelAdmin):
     list_display = ["user", "at"]
     list_filter = ["at"]
     list_select_related = ["user"]
@@ -250,7 +364,7 @@ class StageInline(admin.TabularInline):
 
 
 @admin.register(Pipeline)
-class PipelineAdmin(admin.ModelAdmin):
+class PipelineAdmin(DeletesThroughServices, admin.ModelAdmin):
     list_display = ["name", "is_default", "order"]
     list_filter = ["is_default"]
     search_fields = ["name"]
@@ -258,7 +372,7 @@ class PipelineAdmin(admin.ModelAdmin):
 
 
 @admin.register(Stage)
-class StageAdmin(admin.ModelAdmin):
+class StageAdmin(DeletesThroughServices, admin.ModelAdmin):
     list_display = ["name", "pipeline", "order", "probability", "outcome"]
     list_filter = ["pipeline", "outcome"]
     list_select_related = ["pipeline"]
@@ -360,7 +474,7 @@ class DealStageChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
+class ActivityAdmin(DeletesThroughServices, admin.ModelAdmin):
     list_display = ["kind", "subject", "direction", "occurred_at", "user", "company", "deal"]
     list_filter = ["kind", "direction", "occurred_at"]
     list_select_related = ["user", "company", "deal"]
@@ -493,14 +607,14 @@ class TicketMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SLAPolicy)
-class SLAPolicyAdmin(admin.ModelAdmin):
+class SLAPolicyAdmin(DeletesThroughServices, admin.ModelAdmin):
     list_display = ["priority", "first_response_hours", "resolution_hours"]
     list_filter = ["priority"]
     search_fields = ["priority"]
 
 
 @admin.register(SurveyAnswer)
-class SurveyAnswerAdmin(admin.ModelAdmin):
+class SurveyAnswerAdmin(DeletesThroughServices, admin.ModelAdmin):
     list_display = ["kind", "score", "contact", "company", "ticket", "answered_at"]
     list_filter = ["kind", "score"]
     list_select_related = ["contact", "company", "ticket"]
@@ -525,7 +639,7 @@ class SurveyInvitationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ArticleCategory)
-class ArticleCategoryAdmin(admin.ModelAdmin):
+class ArticleCategoryAdmin(DeletesThroughServices, admin.ModelAdmin):
     list_display = ["name", "slug", "order"]
     list_filter = ["order"]
     search_fields = ["name"]
@@ -533,7 +647,7 @@ class ArticleCategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(DeletesThroughServices, admin.ModelAdmin):
     """Saves go through the knowledge services (publication time, event row)."""
 
     list_display = ["title", "category", "status", "published_at", "updated_at"]
@@ -562,7 +676,7 @@ class ArticleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(DeletesThroughServices, admin.ModelAdmin):
     list_display = [
         "company",
         "plan_name",
@@ -615,7 +729,7 @@ class ExpenseAdmin(WritesThroughServices, admin.ModelAdmin):
 
 
 @admin.register(CustomField)
-class CustomFieldAdmin(admin.ModelAdmin):
+class CustomFieldAdmin(DeletesThroughServices, admin.ModelAdmin):
     list_display = ["label", "key", "record_type", "field_type", "required", "is_active", "order"]
     list_filter = ["record_type", "field_type", "is_active"]
     search_fields = ["label", "key"]

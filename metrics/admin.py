@@ -2,6 +2,8 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from crm.admin import DeletesThroughServices
+
 from .models import (
     CompanyHealth,
     Dashboard,
@@ -14,7 +16,7 @@ from .registry import all_kpis
 
 
 @admin.register(KPISnapshot)
-class KPISnapshotAdmin(admin.ModelAdmin):
+class KPISnapshotAdmin(DeletesThroughServices, admin.ModelAdmin):
     """Snapshots are facts written by the nightly fill: browsable, never edited by hand."""
 
     list_display = [
@@ -58,7 +60,7 @@ class KPIBandOverrideForm(forms.ModelForm):
 
 
 @admin.register(KPIBandOverride)
-class KPIBandOverrideAdmin(admin.ModelAdmin):
+class KPIBandOverrideAdmin(DeletesThroughServices, admin.ModelAdmin):
     """This installation's reference bands; the dashboards and KPI pages colour values by them
     instead of the code's defaults."""
 
@@ -82,7 +84,7 @@ class KPIBandOverrideAdmin(admin.ModelAdmin):
 
 
 @admin.register(HealthSettings)
-class HealthSettingsAdmin(admin.ModelAdmin):
+class HealthSettingsAdmin(DeletesThroughServices, admin.ModelAdmin):
     """One row: the health score's weights and risk threshold (used from the next nightly run)."""
 
     list_display = ["__str__", *HealthSettings.WEIGHT_FIELDS, "risk_threshold", "updated_at"]
@@ -92,7 +94,7 @@ class HealthSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(CompanyHealth)
-class CompanyHealthAdmin(admin.ModelAdmin):
+class CompanyHealthAdmin(DeletesThroughServices, admin.ModelAdmin):
     """Scores written by the nightly task: browsable, never edited by hand."""
 
     list_display = ["company", "score", "at_risk", "as_of", "computed_at"]
@@ -113,7 +115,7 @@ class DashboardCardInline(admin.TabularInline):
 
 
 @admin.register(Dashboard)
-class DashboardAdmin(admin.ModelAdmin):
+class DashboardAdmin(DeletesThroughServices, admin.ModelAdmin):
     list_display = ["name", "owner", "grain", "segment_field", "segment_value", "shared_with"]
     list_select_related = ["owner", "shared_with"]
     search_fields = ["name", "owner__username"]
