@@ -1,0 +1,52 @@
+"""The admin site refuses the query strings Django's own admin pages failed on (found by the
+reliability suite's GET fuzz): an empty `_to_field`, and an add page prefilled with a
+relation naming no row."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from crm.models import Deal
+from tests.crm.factories import CompanyFactory, DealFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.mark.parametrize("view", ["change", "delete"])
+def test_an_empty_to_field_is_a_clean_400(admin_client, view):
+    deal = DealFactory()
+    group = Group.objects.first()
+    for url in (
+        reverse(f"admin:crm_deal_{view}", args=[deal.pk]),
+        reverse(f"admin:auth_group_{view}", args=[group.pk]),
+    ):
+        assert admin_client.get(f"{url}?_to_field=").status_code == 400, url
+    assert Deal.objects.filter(pk=deal.pk).exists()
+
+
+@pytest.mark.parametrize("value", ["abc", "1e309", str(10**30), "99999999", "-1"])
+def test_an_add_page_prefilled_with_a_relation_naming_no_row_is_a_clean_400(admin_client, value):
+    response = admin_client.get(reverse("admin:crm_deal_add") + f"?company={value}")
+    assert response.status_code == 400
+    assert b"company" in response.content
+
+
+def test_an_add_page_prefilled_with_a_real_relation_still_shows_it(admin_client):
+    company = CompanyFactory(name="Acme prefilled")
+    response = admin_client.get(reverse("admin:crm_deal_add") + f"?company={company.pk}")
+    assert response.status_code == 200
+    assert b"Acme prefilled" in response.content
+
+
+def test_the_changelist_still_filters_by_a_relation(admin_client):
+    deal = DealFactory()
+    url = reverse("admin:crm_deal_changelist")
+    response = admin_client.get(f"{url}?company__id__exact={deal.company_id}")
+    assert response.status_code == 200
+    assert deal.name.encode() in response.content
