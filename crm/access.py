@@ -7,6 +7,10 @@
 - Tickets follow the same rule by assignee; managers see every ticket, as admins do. A ticket
   with neither assignee nor team (the support queue: what the public contact form opens) is
   seen by support agents; anyone else sees it only when they see its contact or its company.
+- Records hanging off another follow it: a stage change its deal, a subscription its company, a
+  survey answer its company, contact or ticket; people (and their logins) are seen by their
+  teammates. A manager reads the whole company's KPI numbers (metrics.dashboards) but, like
+  everyone, only these rows behind them.
 - Changing a record also needs the role's `change` permission, and so does adding to it (an
   activity, a task): a rep who reads a ticket does not write on it.
 
@@ -23,7 +27,22 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Validat
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
-from .models import Activity, Company, Contact, Deal, Lead, Role, Task, Team, Ticket, User
+from .models import (
+    Activity,
+    Company,
+    Contact,
+    Deal,
+    DealStageChange,
+    Lead,
+    LoginEvent,
+    Role,
+    Subscription,
+    SurveyAnswer,
+    Task,
+    Team,
+    Ticket,
+    User,
+)
 
 
 def is_admin(user) -> bool:
@@ -116,6 +135,14 @@ def _activity_q(user) -> Q:
     )
 
 
+def _survey_answer_q(user) -> Q:
+    return (
+        _owned_q(user, "company__owner", "company__team")
+        | _owned_q(user, "contact__owner", "contact__team")
+        | _owned_q(user, "ticket__assignee", "ticket__team")
+    )
+
+
 RULES = {
     Lead: _owned_q,
     Contact: _owned_q,
@@ -124,6 +151,11 @@ RULES = {
     Task: _task_q,
     Ticket: _ticket_q,
     Activity: _activity_q,
+    DealStageChange: lambda user: _owned_q(user, "deal__owner", "deal__team"),
+    Subscription: lambda user: _owned_q(user, "company__owner", "company__team"),
+    SurveyAnswer: _survey_answer_q,
+    User: lambda user: Q(pk__in=member_ids(user)),
+    LoginEvent: lambda user: Q(user_id__in=member_ids(user)),
 }
 
 

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from crm.access import is_admin, is_manager, team_ids, teammates
+from crm.access import is_admin, is_manager, member_ids, team_ids, teammates, visible_teams
 from crm.models import (
     CustomField,
     DealKind,
@@ -22,7 +22,6 @@ from crm.models import (
     LeadSource,
     Pipeline,
     SizeBand,
-    Team,
     TicketChannel,
     TicketPriority,
 )
@@ -210,15 +209,16 @@ def sees_everything(user) -> bool:
 
 
 def can_view_segment(user, segment: Segment) -> bool:
-    """Everyone else reads only what crm.access lets them see: their own and their teammates'
-    owner segments and their teams' segments (never company-wide numbers)."""
-    if sees_everything(user):
+    """A person or a team is a segment only for those who see them in crm.access (admins: all;
+    anyone else: themselves, their teammates, their teams), whatever their role: a manager
+    reads the company's numbers and its other slices (pipeline, source, industry...) but not
+    another team's or its people's. Reps and agents read no company-wide number."""
+    if is_admin(user):
         return True
-    if segment.field == "owner":
-        return teammates(user).filter(pk=segment.value).exists()
-    if segment.field == "team":
-        return int(segment.value) in team_ids(user)
-    return False
+    if segment.field in ("owner", "team"):
+        ids = member_ids(user) if segment.field == "owner" else team_ids(user)
+        return segment.value.isdigit() and int(segment.value) in ids
+    return is_manager(user)
 
 
 def default_segment(user) -> Segment:
@@ -233,7 +233,7 @@ def segment_options(user) -> list[tuple[str, list[tuple[str, str]]]]:
     """The segment picker's choices, grouped by field, limited to what the user may read."""
     everything = sees_everything(user)
     people = teammates(user).order_by("first_name", "last_name", "username")
-    teams = Team.objects.all() if everything else Team.objects.filter(pk__in=team_ids(user))
+    teams = visible_teams(user).order_by("name")
     groups = []
     if everything:
         groups.append(("", [("", str(_("Everyone")))]))

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from crm.access import is_admin, is_manager, visible
+from crm.access import is_admin, visible
 from crm.models import Company
 
 from . import fill
@@ -82,11 +82,12 @@ def health_for_company(company) -> CompanyHealth | None:
 
 
 def at_risk(user, *, segment_filter: dict | None = None, limit=AT_RISK_LIST_SIZE) -> QuerySet:
-    """Stored at-risk customers the user may see, lowest score first."""
+    """Stored at-risk customers the user may see (crm.access: a manager too, who reads the
+    company's health score but names only their teams' customers), lowest score first."""
     rows = CompanyHealth.objects.filter(at_risk=True).select_related("company", "company__owner")
     if segment_filter:
         rows = rows.filter(**segment_filter)
-    if not (is_admin(user) or is_manager(user)):
+    if not is_admin(user):
         rows = rows.filter(company__in=visible(Company, user).values("pk"))
     return rows.order_by("score", "company__name")[:limit]
 

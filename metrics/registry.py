@@ -12,6 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Q, QuerySet
 
+from crm.access import visible
+
 from .periods import Period
 
 Number = Decimal | int | float
@@ -106,9 +108,32 @@ class KPI:
             for row in rows
         }
 
+    def value_among(self, period: Period, segment_field: str, values: list[str]) -> Result:
+        """The KPI over the records whose segment value is one of `values`, in one query (a
+        breakdown's "Other" row). Through a subquery on the primary key, so a record in two of
+        the values (a user in two teams) counts once."""
+        path = self.segment_path(segment_field)
+        records = self.records(period)
+        among = records.filter(pk__in=records.filter(**{f"{path}__in": values}).values("pk"))
+        return self.combine(among.aggregate(**self.aggregates(period)))
+
     def drill_down(
+        self, period: Period, segment: Segment = ALL, *, user, numerator_only=False
+    ) -> QuerySet:
+        """The records behind the value that `user` may see (crm.access): a manager reads the
+        company's numbers, but only the rows of their own people and teams."""
+        return visible(self.counted_records(period, segment, numerator_only=numerator_only), user)
+
+    def record_count(self, period: Period, segment: Segment = ALL, *, numerator_only=False) -> int:
+        """How many records are behind the value, seen or not by the reader: a number, never
+        the rows (the page tells how many of them the reader's drill-down leaves out)."""
+        return self.counted_records(period, segment, numerator_only=numerator_only).count()
+
+    def counted_records(
         self, period: Period, segment: Segment = ALL, *, numerator_only=False
     ) -> QuerySet:
+        """Every record behind the value, whoever reads it: for KPI maths and counts. A page,
+        export or list shows `drill_down(user=...)`, never these rows."""
         queryset = self.segmented_records(period, segment)
         if numerator_only and self.numerator_filter is not None:
             queryset = queryset.filter(self.numerator_filter)

@@ -1,7 +1,9 @@
 """Dashboards, the KPI page (value, trend, breakdown, drill-down, CSV) and user-built dashboards.
 
 Who reads what is decided in metrics.dashboards (`can_view_segment`), on top of crm.access:
-managers and admins read every number; everyone else reads their own and their teams'.
+managers and admins read the company's numbers; everyone else reads their own and their teams'.
+The rows behind a number (drill-down, CSV, breakdown names) are only those crm.access shows the
+reader, admins excepted: a manager sees how many others there are, never which.
 """
 
 import csv
@@ -201,9 +203,16 @@ def kpi_detail(request, key: str):
     }
     if context["available"]:
         numerator_only = _numerator_only(request, kpi)
-        records = kpi.drill_down(period, segment, numerator_only=numerator_only)
+        records = kpi.drill_down(period, segment, user=request.user, numerator_only=numerator_only)
         page = Paginator(records.order_by("-pk"), DRILL_DOWN_PAGE_SIZE).get_page(
             request.GET.get("page")
+        )
+        # A manager's company-wide number counts rows of teams they do not see: say how many.
+        hidden = (
+            0
+            if is_admin(request.user)
+            else kpi.record_count(period, segment, numerator_only=numerator_only)
+            - page.paginator.count
         )
         columns = _columns(records.model)
         result = kpi.value(period, segment)
@@ -229,6 +238,7 @@ def kpi_detail(request, key: str):
             numerator_only=numerator_only,
             has_numerator_filter=kpi.numerator_filter is not None,
             page=page,
+            hidden_count=hidden,
             header=[label for label, _getter in columns],
             rows=[_row(record, columns) for record in _with_related(page.object_list)],
             page_query=query_string(period, segment, records=records_param, by=by),
@@ -252,9 +262,8 @@ def kpi_export(request, key: str):
     if not supports(kpi, segment):
         return HttpResponse(_("This KPI cannot be split by that segment."), status=400)
     numerator_only = _numerator_only(request, kpi)
-    records = _with_related(
-        kpi.drill_down(period, segment, numerator_only=numerator_only).order_by("-pk")
-    )
+    records = kpi.drill_down(period, segment, user=request.user, numerator_only=numerator_only)
+    records = _with_related(records.order_by("-pk"))
     columns = _columns(records.model)
 
     class Echo:
@@ -317,24 +326,32 @@ def _breakdown_field(request, kpi) -> str | None:
 
 
 def _breakdown(user, kpi, period, by: str) -> list[dict]:
-    """The KPI per value of `by` (one query), labelled, limited to what the user may read."""
+    """The KPI per value of `by` (one query), labelled, limited to what the user may read.
+
+    A person or team the user does not see (crm.access, as for segments) is never named. For
+    a reader of the company's numbers (a manager) they are summed into one "Other" row (one
+    more query), so the rows still add up to the number above; anyone else reads only their
+    own people's and teams' numbers, so those rows are dropped.
+    """
     results = kpi.breakdown(period, by)
-    names = _segment_names(by, [value for value in results if value])
-    rows = []
-    for value, result in results.items():
-        segment = Segment(by, value) if value else None
-        if segment is not None and not can_view_segment(user, segment):
-            continue
-        if segment is None and not sees_everything(user):
-            continue
-        rows.append(
-            {
-                "label": names.get(value, value) if value else _("(none)"),
-                "result": result,
-                "url": kpi_url(kpi.key, period, segment) if segment and _linkable(by) else "",
-            }
-        )
-    return sorted(rows, key=lambda row: str(row["label"]).lower())
+    shown = {v: r for v, r in results.items() if v and can_view_segment(user, Segment(by, v))}
+    others = [v for v in results if v and v not in shown]
+    names = _segment_names(by, list(shown))
+    rows = [
+        {
+            "label": names.get(value, value),
+            "result": result,
+            "url": kpi_url(kpi.key, period, Segment(by, value)) if _linkable(by) else "",
+        }
+        for value, result in shown.items()
+    ]
+    if "" in results and sees_everything(user):
+        rows.append({"label": _("(none)"), "result": results[""], "url": ""})
+    rows.sort(key=lambda row: str(row["label"]).lower())
+    if others and sees_everything(user):
+        other = kpi.value_among(period, by, others)
+        rows.append({"label": _("Other"), "result": other, "url": "", "other": True})
+    return rows
 
 
 def _linkable(field: str) -> bool:

@@ -54,7 +54,7 @@ def test_active_users_counts_each_user_who_logged_in_or_changed_a_record_once(
 
     # rep (login), teammate (change), agent (both), manager (two logins)
     assert result.value == 4
-    assert set(get_kpi("active_users").drill_down(march)) == {rep, teammate, agent, manager}
+    assert set(get_kpi("active_users").counted_records(march)) == {rep, teammate, agent, manager}
 
 
 def test_active_users_without_activity_is_zero(march, rep):
@@ -75,7 +75,7 @@ def test_logins_counts_every_login_in_the_period(march, activity, manager, sales
 
     # rep 1 + agent 1 + manager 2
     assert result.value == 4
-    assert get_kpi("logins").drill_down(march).count() == 4
+    assert get_kpi("logins").counted_records(march).count() == 4
     assert value("logins", march, Segment("owner", str(manager.pk))).value == 2
     # rep 1 + manager 2
     assert get_kpi("logins").breakdown(march, "team")[str(sales_team.pk)].value == 3

@@ -55,7 +55,7 @@ def test_nps_is_percent_promoters_minus_percent_detractors(march):
     # 3 promoters, 2 passives, 1 detractor: (3 − 1) ÷ 6 × 100
     assert result.value == D("33.3333")
     assert (result.numerator, result.denominator) == (2, 6)
-    assert get_kpi("nps").drill_down(march).count() == 6
+    assert get_kpi("nps").counted_records(march).count() == 6
 
 
 def test_nps_worked_example_200_150_150_is_10(march):
@@ -120,7 +120,7 @@ def test_csat_counts_answers_of_4_or_5(march):
     # 2 of 5 × 100
     assert result.value == D("40")
     assert (result.numerator, result.denominator) == (2, 5)
-    assert get_kpi("csat").drill_down(march, numerator_only=True).count() == 2
+    assert get_kpi("csat").counted_records(march, numerator_only=True).count() == 2
     # (5 + 4 + 3 + 1 + 2) ÷ 5
     average = csat_average(march)
     assert average.value == D("3")
@@ -160,7 +160,7 @@ def test_ces_is_the_mean_effort_score_and_lower_is_better(march):
     assert result.value == D("4")
     assert (result.numerator, result.denominator) == (12, 3)
     assert get_kpi("ces").higher_is_better is False
-    assert get_kpi("ces").drill_down(march).count() == 3
+    assert get_kpi("ces").counted_records(march).count() == 3
 
 
 def test_ces_without_answers_is_no_data(march):
@@ -208,7 +208,7 @@ def test_engagement_rate_counts_customers_with_an_engagement_activity_or_answer(
     # A, B, D of A, B, C, D, E × 100
     assert result.value == D("60")
     assert (result.numerator, result.denominator) == (3, 5)
-    drill = get_kpi("engagement_rate").drill_down(march, numerator_only=True)
+    drill = get_kpi("engagement_rate").counted_records(march, numerator_only=True)
     assert {company.name for company in drill} == {"A", "B", "D"}
 
 

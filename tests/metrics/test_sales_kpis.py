@@ -193,8 +193,8 @@ def test_pipeline_value_sums_the_deals_open_at_the_end_of_the_period(march, pipe
     # 1,000 + 2,000 × 1.5 + 4,000 + 500 = 8,500 over 4 deals
     assert result == Result(Decimal("8500.00"), Decimal("8500.00"), Decimal(4))
     counted = ("proposal", "negotiation", "won_in_april", "lost_in_april")
-    assert set(kpi.drill_down(march)) == {pipeline_deals[name] for name in counted}
-    assert kpi.drill_down(march).count() == result.denominator
+    assert set(kpi.counted_records(march)) == {pipeline_deals[name] for name in counted}
+    assert kpi.counted_records(march).count() == result.denominator
 
 
 @pytest.mark.django_db
@@ -261,8 +261,8 @@ def test_win_rate_is_won_over_closed_in_the_period(march, closed_deals):
 
     # 2 won ÷ (2 won + 3 lost) × 100 = 40
     assert result == Result(Decimal("40.0000"), Decimal(2), Decimal(5))
-    assert kpi.drill_down(march, numerator_only=True).count() == 2
-    assert kpi.drill_down(march).count() == 5
+    assert kpi.counted_records(march, numerator_only=True).count() == 2
+    assert kpi.counted_records(march).count() == 5
 
 
 @pytest.mark.django_db
@@ -302,7 +302,7 @@ def test_stage_velocity_is_the_mean_time_in_stage_of_the_exits_in_the_period(mar
 
     # (2 + 10 + 4 + 4) days ÷ 4 exits = 5 days; creations (no stage left) are not exits
     assert result == Result(Decimal("5.0000"), Decimal("20.0000"), Decimal(4))
-    assert kpi.drill_down(march).count() == result.denominator
+    assert kpi.counted_records(march).count() == result.denominator
 
 
 @pytest.mark.django_db
@@ -365,7 +365,7 @@ def test_sales_cycle_is_the_mean_days_to_win_from_the_deal_or_its_lead(march, cy
 
     # (60 + 90 + 20.5) ÷ 3 = 170.5 ÷ 3 = 56.8333 days
     assert result == Result(Decimal("56.8333"), Decimal("170.5000"), Decimal(3))
-    assert kpi.drill_down(march).count() == result.denominator
+    assert kpi.counted_records(march).count() == result.denominator
 
 
 @pytest.mark.django_db
@@ -404,7 +404,7 @@ def test_deals_won_counts_the_deals_won_in_the_period(march, june, closed_deals,
 
     # Won on Mar 1 00:00, Mar 15 and Mar 31 23:59 = 3 (February, April, lost and open left out)
     assert result == Result(Decimal(3), Decimal(3), None)
-    assert kpi.drill_down(march).count() == result.numerator
+    assert kpi.counted_records(march).count() == result.numerator
     # rep: Mar 1 and Mar 15 = 2; teammate: Mar 31 = 1
     assert_breakdown_matches_values(kpi, march, {rep: 2, teammate: 1})
     assert kpi.value(june).value == 0
@@ -452,7 +452,7 @@ def test_apv_is_revenue_won_over_the_number_of_deals_won(march, rep, teammate):
 
     # (1,000 + 2,500 × 1.2 + 2,000) ÷ 3 = 6,000 ÷ 3 = 2,000
     assert result == Result(Decimal("2000.00"), Decimal("6000.00"), Decimal(3))
-    assert kpi.drill_down(march).count() == result.denominator
+    assert kpi.counted_records(march).count() == result.denominator
     # rep: (1,000 + 2,000) ÷ 2 = 1,500; teammate: 3,000 ÷ 1 = 3,000
     assert_breakdown_matches_values(
         kpi, march, {rep: Decimal("1500.00"), teammate: Decimal("3000.00")}
@@ -500,7 +500,7 @@ def test_net_new_revenue_worked_example_excludes_existing_customers(march, june,
     # 100,000 won in total, 40,000 of it from existing customers: 100,000 − 40,000 = 60,000
     assert get_kpi("apv").value(march).numerator == Decimal("100000.00")
     assert result == Result(Decimal("60000.00"), Decimal("60000.00"), Decimal(2))
-    assert set(kpi.drill_down(march)) == set(new)
+    assert set(kpi.counted_records(march)) == set(new)
     assert_breakdown_matches_values(
         kpi, march, {rep: Decimal("25000.00"), teammate: Decimal("35000.00")}
     )
@@ -545,11 +545,11 @@ def test_lead_conversion_worked_example_20_of_100_is_20_percent(march, lead_coho
 
     # leads 0, 3, 4 and 50–66: 3 + 17 = 20 converted ÷ 100 created × 100 = 20
     assert result == Result(Decimal("20.0000"), Decimal(20), Decimal(100))
-    converted = kpi.drill_down(march, numerator_only=True)
+    converted = kpi.counted_records(march, numerator_only=True)
     assert converted.count() == result.numerator
     expected = [lead_cohort[i].pk for i in (0, 3, 4, *range(50, 67))]
     assert sorted(converted.values_list("pk", flat=True)) == sorted(expected)
-    assert kpi.drill_down(march).count() == result.denominator
+    assert kpi.counted_records(march).count() == result.denominator
     assert kpi.bands.band_for(result.value) == "exceptional"
 
 
@@ -606,7 +606,7 @@ def test_lead_qualification_rate_counts_the_cohort_that_reached_qualified(
 
     # qualified + converted (converting qualifies) = 2 ÷ 4 created × 100 = 50
     assert result == Result(Decimal("50.0000"), Decimal(2), Decimal(4))
-    assert kpi.drill_down(march, numerator_only=True).count() == result.numerator
+    assert kpi.counted_records(march, numerator_only=True).count() == result.numerator
     # rep: 2 ÷ 3 × 100 = 66.6667; teammate: 0 ÷ 1 = 0
     assert_breakdown_matches_values(
         kpi, march, {rep: Decimal("66.6667"), teammate: Decimal("0.0000")}
@@ -642,7 +642,7 @@ def test_lead_response_is_the_mean_hours_to_the_first_response(march, responses)
 
     # (0.5 + 24 + 30.5) ÷ 3 answered = 55 ÷ 3 = 18.3333 h: good (< 24 h)
     assert result == Result(Decimal("18.3333"), Decimal("55.0000"), Decimal(3))
-    assert kpi.drill_down(march).count() == result.denominator
+    assert kpi.counted_records(march).count() == result.denominator
     assert kpi.bands.band_for(result.value) == "good"
 
 
@@ -737,8 +737,8 @@ def test_upsell_rate_is_customers_with_a_won_upsell_over_customers_at_start(marc
     # customers going into March: c1, c3, c5, c6, c8 = 5; with a won upsell in March: c1, c3,
     # c8 (twice, counted once) = 3. 3 ÷ 5 × 100 = 60
     assert result == Result(Decimal("60.0000"), Decimal(3), Decimal(5))
-    assert set(kpi.drill_down(march)) == {customers[k] for k in ("c1", "c3", "c5", "c6", "c8")}
-    upsold = kpi.drill_down(march, numerator_only=True)
+    assert set(kpi.counted_records(march)) == {customers[k] for k in ("c1", "c3", "c5", "c6", "c8")}
+    upsold = kpi.counted_records(march, numerator_only=True)
     assert upsold.count() == result.numerator
     assert set(upsold) == {customers[k] for k in ("c1", "c3", "c8")}
 
@@ -751,7 +751,7 @@ def test_cross_sell_rate_counts_won_cross_sell_deals(march, customers):
 
     # c6 ÷ 5 customers × 100 = 20 (c2 became a customer in March: not counted)
     assert result == Result(Decimal("20.0000"), Decimal(1), Decimal(5))
-    assert set(kpi.drill_down(march, numerator_only=True)) == {customers["c6"]}
+    assert set(kpi.counted_records(march, numerator_only=True)) == {customers["c6"]}
 
 
 @pytest.mark.django_db
