@@ -5,6 +5,10 @@ from django import forms
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+# The largest id a database key holds (a bigint): a bigger posted number matches no row, and
+# SQLite and PostgreSQL refuse it in a query as an error instead.
+MAX_ID = 2**63 - 1
+
 
 class SearchSelect(forms.Select):
     """Renders only the selected option and `data-search-url` for static/js/search_select.js.
@@ -37,5 +41,6 @@ class SearchSelect(forms.Select):
         queryset = getattr(choices, "queryset", None)
         if queryset is None:
             return [(v, label) for v, label in choices if str(v) in chosen or v == ""]
-        rows = queryset.filter(pk__in=[pk for pk in chosen if pk.isdigit()]) if chosen else []
+        ids = [pk for pk in chosen if pk.isdigit() and int(pk) <= MAX_ID]
+        rows = queryset.filter(pk__in=ids) if ids else []
         return [("", "---------")] + [(choices.choice(row)[0], str(row)) for row in rows]
