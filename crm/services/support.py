@@ -365,8 +365,12 @@ def email_survey_invitation(*, invitation: SurveyInvitation) -> bool:
     if not invitation.email or invitation.sent_at is not None:
         return False
     link = absolute_url(reverse("survey", args=[invitation.token]))
-    _send("survey", {"invitation": invitation, "link": link}, invitation.email)
-    survey_invitation_mark_sent(invitation=invitation)
+    with transaction.atomic():
+        # Stamped before sending: a second sender waits on the stamped row and finds it sent;
+        # a failed send rolls the stamp back, so a retry sends it.
+        if not survey_invitation_mark_sent(invitation=invitation):
+            return False
+        _send("survey", {"invitation": invitation, "link": link}, invitation.email)
     return True
 
 

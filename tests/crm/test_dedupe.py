@@ -18,6 +18,7 @@ from crm.models import (
     Lead,
     LeadStatus,
     MessageAuthor,
+    SurveyInvitation,
     Ticket,
     TicketMessage,
 )
@@ -263,3 +264,33 @@ def test_a_claim_whose_company_was_renamed_is_taken_over(rep, admin_user):
     assert set(
         DedupeKey.objects.filter(scope__startswith="company").values_list("object_id", flat=True)
     ) == {two.company.pk}
+
+
+# Survey emails
+
+
+def test_a_survey_email_goes_once_and_a_failed_send_is_tried_again(monkeypatch):
+    from smtplib import SMTPException
+
+    from django.core import mail
+
+    from crm.services import support
+
+    invitation = services.survey_invite(kind="nps", contact=ContactFactory())
+    real_send = support._send
+
+    def failing_send(*args):
+        raise SMTPException("mail server down")
+
+    monkeypatch.setattr(support, "_send", failing_send)
+    with pytest.raises(SMTPException):
+        support.email_survey_invitation(invitation=invitation)
+    invitation.refresh_from_db()
+    assert invitation.sent_at is None  # the retry will send it
+
+    monkeypatch.setattr(support, "_send", real_send)
+    assert support.email_survey_invitation(invitation=invitation) is True
+    stale = SurveyInvitation.objects.get(pk=invitation.pk)
+    stale.sent_at = None  # a second worker that loaded the row before the first one sent it
+    assert support.email_survey_invitation(invitation=stale) is False
+    assert len(mail.outbox) == 1
