@@ -24,6 +24,7 @@ from .models import (
     CustomField,
     Deal,
     DealStageChange,
+    DedupeKey,
     Event,
     Expense,
     Lead,
@@ -751,4 +752,14 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["kind"]
     list_select_related = ["recipient"]
     search_fields = ["title", "recipient__username"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(DedupeKey)
+class DedupeKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Which contact holds an email and which company a domain or name (see services.dedupe)."""
+
+    list_display = ["scope", "key", "object_id", "created_at"]
+    list_filter = ["scope"]
+    search_fields = ["key"]
     date_hierarchy = "created_at"

@@ -21,6 +21,7 @@ READ_ONLY_MODELS = {
     m.TicketMessage,
     m.SurveyInvitation,
     m.Notification,
+    m.DedupeKey,
 }
 
 
@@ -128,6 +129,7 @@ def rows(admin_user, rep, agent):
         actor=admin_user, data={"title": "Invoices", "body": "Text", "category": category}
     )
     services.survey_invite(kind=m.SurveyKind.CSAT, ticket=tickets[0])
+    m.DedupeKey.objects.create(scope="contact-email", key="x@example.com", object_id=contacts[0].pk)
     return {"companies": companies, "contacts": contacts, "leads": leads, "deals": deals}
 
 

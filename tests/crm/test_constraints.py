@@ -47,6 +47,11 @@ def already_notified(c, *, key: str) -> dict:
     return fields
 
 
+def already_claimed(**fields) -> dict:
+    m.DedupeKey.objects.create(**fields)
+    return fields
+
+
 def deal(c, **fields):
     return {"name": "Bad deal", "pipeline": c.pipeline, "stage": c.open, **fields}
 
@@ -404,6 +409,13 @@ BAD_NEW_ROWS = [
         m.Notification,
         lambda c: already_notified(c, key="goal:1:50"),
         id="the same keyed notification twice",
+        match="UNIQUE|unique|duplicate",
+    ),
+    bad(
+        "dedupe_key_once",
+        m.DedupeKey,
+        lambda c: already_claimed(scope="contact-email", key="rosa@example.org"),
+        id="the same email claimed twice",
         match="UNIQUE|unique|duplicate",
     ),
 ]
