@@ -17,13 +17,12 @@ from django.utils.translation import gettext as _
 
 class AdminSite(admin.AdminSite):
     def admin_view(self, view, cacheable=False):
-        guarded = super().admin_view(view, cacheable)
         # The add page of a model (a bound ModelAdmin.add_view) prefills from the query.
         add_page = getattr(view, "__name__", "") == "add_view"
         model_admin = getattr(view, "__self__", None)
 
         @wraps(view)
-        def inner(request, *args, **kwargs):
+        def checked(request, *args, **kwargs):
             # Django's change and delete pages skip the `_to_field` check when it is empty,
             # then look up a field named '' (a server error).
             if request.GET.get(TO_FIELD_VAR, None) == "":
@@ -34,9 +33,10 @@ class AdminSite(admin.AdminSite):
                     return HttpResponseBadRequest(
                         _("%(field)s names no record.") % {"field": unknown}
                     )
-            return guarded(request, *args, **kwargs)
+            return view(request, *args, **kwargs)
 
-        return inner
+        # Checked once the site let the user in: a visitor is sent to log in first.
+        return super().admin_view(checked, cacheable)
 
 
 def _prefill_naming_no_row(model_admin, query) -> str | None:

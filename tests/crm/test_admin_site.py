@@ -50,3 +50,11 @@ def test_the_changelist_still_filters_by_a_relation(admin_client):
     response = admin_client.get(f"{url}?company__id__exact={deal.company_id}")
     assert response.status_code == 200
     assert deal.name.encode() in response.content
+
+
+def test_a_visitor_is_sent_to_log_in_before_the_query_is_checked(client):
+    deal = DealFactory()
+    url = reverse("admin:crm_deal_change", args=[deal.pk])
+    response = client.get(f"{url}?_to_field=")
+    assert response.status_code == 302
+    assert "login" in response.url
