@@ -11,6 +11,7 @@ from .models import (
     HealthSettings,
     KPIBandOverride,
     KPISnapshot,
+    SnapshotFill,
 )
 from .registry import all_kpis
 
@@ -30,6 +31,30 @@ class KPISnapshotAdmin(DeletesThroughServices, admin.ModelAdmin):
     ]
     list_filter = ["grain", "kpi", "segment_field"]
     search_fields = ["kpi", "segment_value"]
+    date_hierarchy = "period_start"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SnapshotFill)
+class SnapshotFillAdmin(DeletesThroughServices, admin.ModelAdmin):
+    """Where the nightly fill stands per period: a period left "started" was interrupted and is
+    redone by the next nightly run, and so is a period of the last 31 days whose row is deleted."""
+
+    list_display = [
+        "grain",
+        "period_start",
+        "status",
+        "rows_written",
+        "started_at",
+        "finished_at",
+        "run_id",
+    ]
+    list_filter = ["status", "grain"]
     date_hierarchy = "period_start"
 
     def has_add_permission(self, request):

@@ -169,3 +169,12 @@ def test_the_health_scores_record_their_fill_state(rep):
     store_company_health(day=date(2026, 3, 10))
 
     assert fills(HEALTH_GRAIN) == {date(2026, 3, 10): (FillStatus.DONE, 1)}
+
+
+def test_an_interrupted_period_shows_in_the_admin(client, admin_user):
+    fill.mark_started(grain="day", start=date(2026, 3, 11), run_id="killed-run")
+    client.force_login(admin_user)
+
+    response = client.get("/admin/metrics/snapshotfill/", {"status__exact": "started"})
+
+    assert response.status_code == 200 and "killed-run" in response.content.decode()
