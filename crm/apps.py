@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -10,3 +11,13 @@ class CrmConfig(AppConfig):
         from .celery import ensure_embedded_broker_folders
 
         ensure_embedded_broker_folders()
+        post_migrate.connect(create_cache_table, sender=self)
+
+
+def create_cache_table(sender, using, **kwargs):
+    """The database cache's table is not a model: create it after every migrate (a no-op
+    once it exists), so `make run`, a deployment's migrate and each test database have it."""
+    from django.core.management import call_command
+
+    # Only caches that are database caches get a table; Redis needs none.
+    call_command("createcachetable", database=using, verbosity=0)

@@ -19,7 +19,7 @@ SHOW_SETTINGS = (
     "import json, django; django.setup(); from django.conf import settings as s; "
     "db = s.DATABASES['default']; "
     "print(json.dumps({'db': db['ENGINE'], 'name': db['NAME'], 'host': db.get('HOST'), "
-    "'cache': s.CACHES['default']['BACKEND'], "
+    "'cache': s.CACHES['default']['BACKEND'], 'shared_cache': s.CACHES['shared']['BACKEND'], "
     "'broker': s.CELERY_BROKER_URL, 'tz': s.TIME_ZONE}))"
 )
 
@@ -60,7 +60,18 @@ def test_defaults_are_sqlite_local_memory_and_the_embedded_broker():
     assert shown["db"] == "django.db.backends.sqlite3"
     assert shown["name"].endswith("var/crm.sqlite3")
     assert shown["cache"].endswith("LocMemCache")
+    # Rate limits count where every process sees the same number.
+    assert shown["shared_cache"] == "crm.cache.DatabaseCache"
     assert shown["broker"] == "filesystem://"
+
+
+def test_a_trusted_proxy_that_is_not_an_address_fails_with_a_clear_message():
+    result = run_django(
+        SHOW_SETTINGS, {"DEBUG": "true", "CRM_TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"}
+    )
+
+    assert result.returncode != 0
+    assert "CRM_TRUSTED_PROXIES: 'proxy.internal' is not an IP address" in result.stderr
 
 
 def test_database_url_and_redis_url_are_honoured():
@@ -78,6 +89,7 @@ def test_database_url_and_redis_url_are_honoured():
     assert shown["db"] == "django.db.backends.postgresql"
     assert (shown["name"], shown["host"]) == ("crmdb", "db.internal")
     assert shown["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert shown["shared_cache"] == "django.core.cache.backends.redis.RedisCache"
     assert shown["broker"] == "redis://cache.internal:6379/2"
     assert shown["tz"] == "Europe/Lisbon"
 
