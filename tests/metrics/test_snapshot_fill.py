@@ -1,9 +1,11 @@
 """The nightly fill is self-healing: each period is written whole or not at all, its state is
 recorded, a run fills every closed period not done yet, and one run writes at a time."""
 
+import threading
 from datetime import date, timedelta
 
 import pytest
+from django.db import connection, connections
 from django.db.models import Count
 from django.utils import timezone
 
@@ -178,3 +180,35 @@ def test_an_interrupted_period_shows_in_the_admin(client, admin_user):
     response = client.get("/admin/metrics/snapshotfill/", {"status__exact": "started"})
 
     assert response.status_code == 200 and "killed-run" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent runs need PostgreSQL")
+def test_of_two_runs_started_together_one_writes_and_the_other_exits(monkeypatch):
+    start, other_exited = threading.Barrier(2), threading.Event()
+    reports = []
+    write = fill.write_period
+
+    def slow_write(**kwargs):
+        other_exited.wait(timeout=10)  # the lease holder writes only once the other run is over
+        return write(**kwargs)
+
+    monkeypatch.setattr(fill, "write_period", slow_write)
+
+    def run():
+        try:
+            start.wait(timeout=30)
+            reports.append(nightly(date(2026, 3, 13)))
+            if reports[-1].skipped:
+                other_exited.set()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(report.skipped for report in reports) == [False, True]
+    assert duplicated_keys() == 0 and fills()[date(2026, 3, 12)][0] == FillStatus.DONE
