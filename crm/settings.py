@@ -5,6 +5,8 @@ the defaults are those of a quick local run (SQLite, an embedded Celery broker, 
 cache). See README.md for the full list.
 """
 
+import ipaddress
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -33,7 +35,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with its default site replaced by crm.admin_site.AdminSite.
+    "crm.admin_site.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -48,6 +51,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "csp",
+    "axes",
     "crm",
     "metrics",
     "goals",
@@ -64,10 +68,14 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "crm.middleware.LoginRequiredExceptApiMiddleware",
+    # The permission floor of every page that writes (crm.access.ROUTE_PERMISSIONS).
+    "crm.middleware.RoutePermissionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -110,6 +118,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# django-axes first: it refuses a locked-out username and address before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Login lockout (django-axes, counted in the database so every web process sees the same
+# failures): the same username from the same address is refused after 5 failures for 15
+# minutes; a success clears the count. Failures and lockouts are in the admin (Axes).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Attempts while locked out do not push the end of the lockout further: the page can say when.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_CLIENT_IP_CALLABLE = "crm.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "crm.views.accounts.locked_out"
+# Password-reset emails sent per target address and per client address (django-ratelimit);
+# over either, the page answers as usual and sends nothing.
+CRM_PASSWORD_RESET_RATE_ACCOUNT = env.str("CRM_PASSWORD_RESET_RATE_ACCOUNT", default="3/h")
+CRM_PASSWORD_RESET_RATE_IP = env.str("CRM_PASSWORD_RESET_RATE_IP", default="10/h")
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -147,21 +178,48 @@ STORAGES = {
 }
 
 # Redis, when configured, is the cache and the Celery broker; otherwise nothing to install.
+# "default" keeps what any process may recompute (chart data, board sums, keyed by what they
+# depend on): local memory for a quick run. "shared" keeps what every process must see alike,
+# the rate-limit counts: never a per-process memory, so Redis, or else a table in the database
+# (created by `migrate`).
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
+    _redis_cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    CACHES = {"default": _redis_cache, "shared": _redis_cache}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "shared": {"BACKEND": "crm.cache.DatabaseCache", "LOCATION": "crm_cache"},
+    }
+RATELIMIT_USE_CACHE = "shared"
+
+# The proxies in front of the site (addresses or networks, comma-separated). Only when a
+# request comes from one of them is X-Forwarded-For read for the client's address (see
+# crm/client_ip.py), which rate limits, the login lockout and the login log all use.
+CRM_TRUSTED_PROXIES = env.list("CRM_TRUSTED_PROXIES", default=[])
+for _proxy in CRM_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as _error:
+        raise ImproperlyConfigured(
+            f"CRM_TRUSTED_PROXIES: {_proxy!r} is not an IP address or network"
+        ) from _error
+RATELIMIT_IP_META_KEY = "crm.client_ip.client_ip"
 
 CELERY_DATA_DIR = Path(env.str("CELERY_DATA_DIR", default=str(VAR_DIR / "celery")))
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    # A message handed to a worker stays in Redis, unacknowledged, until its task ends
+    # (acks_late below); if the worker dies, it is handed out again after this many seconds.
+    # Longer than the longest task (metrics.refresh_open_periods: time_limit 2,700 s), or a
+    # task still running would be started a second time.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
-    # kombu's filesystem transport: a real broker with no server, good for one machine.
+    # kombu's filesystem transport: a real broker with no server, good for one machine. It
+    # deletes a message as it hands it to a worker: a worker killed outright (kill -9, power
+    # loss) loses the task it was running, and the next scheduled run makes up for it (the
+    # nightly snapshot fills every period not done). Use Redis where that matters.
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_DATA_DIR / "queue"),
