@@ -8,6 +8,7 @@ The FilterSets narrow a queryset; they never widen it: callers pass an already v
 
 import django_filters as filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -240,6 +241,31 @@ class CompanyFilter(CustomFieldFilterSet):
         fields: list[str] = []
 
 
+# The largest id an integer column holds. Django refuses a bigger one in a single-value lookup,
+# but SQLite raised OverflowError (a server error) from the IN query of a multiple choice.
+MAX_ID = 2**63 - 1
+
+
+class _ModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    def _check_values(self, value):
+        for item in value if isinstance(value, list | tuple) else ():
+            try:
+                number = int(item)
+            except (TypeError, ValueError):
+                continue  # not a number: Django's own check refuses it
+            if not -MAX_ID - 1 <= number <= MAX_ID:
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": item},
+                )
+        return super()._check_values(value)
+
+
+class _ModelMultipleChoiceFilter(filters.ModelMultipleChoiceFilter):
+    field_class = _ModelMultipleChoiceField
+
+
 def _stages(request):
     return Stage.objects.select_related("pipeline").order_by("pipeline__order", "order")
 
@@ -252,7 +278,7 @@ class DealFilter(CustomFieldFilterSet):
 
     owner = _owner_filter()
     team = _team_filter()
-    stage = filters.ModelMultipleChoiceFilter(label=_("Stage"), queryset=_stages, distinct=False)
+    stage = _ModelMultipleChoiceFilter(label=_("Stage"), queryset=_stages, distinct=False)
     status = _ticked(_("Status"), DealStatus.choices)
     kind = _ticked(_("Kind"), DealKind.choices)
     expected_close = _date_range(_("Expected close"), "expected_close_date")

@@ -76,3 +76,11 @@ def test_a_datetime_filter_at_the_calendars_edge_is_not_a_500(client, rep):
     client.force_login(rep)
     response = client.get("/deals/?custom__cf_datetime__min=9999-12-31T23:59:59-14:00")
     assert response.status_code in (200, 400)
+
+
+@pytest.mark.parametrize("stage", [str(10**30), str(-(10**30))])
+def test_a_stage_id_past_the_integer_range_is_a_filter_error_not_a_500(client, rep, stage):
+    client.force_login(rep)
+    response = client.get(f"/deals/?stage={stage}")
+    assert response.status_code == 200
+    assert response.context["filter_errors"]
