@@ -13,7 +13,13 @@ class SubscriptionStatus(models.TextChoices):
 
 
 class Subscription(Timestamped):
-    """A contract: recurring revenue from `start_date` until `end_date` (exclusive) if any."""
+    """A contract: recurring revenue from `start_date` until `end_date` (exclusive) if any.
+
+    `term_end` is the renewal date: the first day after the contract's current term, where a
+    renewal would start. It stays when the subscription is cancelled, so a cancellation
+    before it (`end_date` < `term_end`) is told apart from a term that ran out. Empty for a
+    month-to-month (evergreen) subscription, which never comes up for renewal.
+    """
 
     company = models.ForeignKey(
         "crm.Company",
@@ -28,6 +34,15 @@ class Subscription(Timestamped):
     currency = models.CharField(_("currency"), max_length=3, default=default_currency)
     start_date = models.DateField(_("start"))
     end_date = models.DateField(_("end"), null=True, blank=True)
+    term_end = models.DateField(
+        _("term end (renewal date)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The first day after the contract term, when a renewal would start. Leave empty "
+            "for a month-to-month subscription."
+        ),
+    )
     status = models.CharField(
         _("status"), max_length=10, choices=SubscriptionStatus, default=SubscriptionStatus.ACTIVE
     )
@@ -45,7 +60,10 @@ class Subscription(Timestamped):
         verbose_name = _("subscription")
         verbose_name_plural = _("subscriptions")
         ordering = ["-start_date"]
-        indexes = [models.Index(fields=["start_date", "end_date"])]
+        indexes = [
+            models.Index(fields=["start_date", "end_date"]),
+            models.Index(fields=["term_end"], name="crm_subscription_term_end"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(monthly_value__gte=0),
@@ -56,6 +74,11 @@ class Subscription(Timestamped):
                 condition=Q(end_date__isnull=True) | Q(end_date__gt=models.F("start_date")),
                 name="subscription_ends_after_start",
                 violation_error_message=_("The end date must come after the start date."),
+            ),
+            models.CheckConstraint(
+                condition=Q(term_end__isnull=True) | Q(term_end__gt=models.F("start_date")),
+                name="subscription_term_ends_after_start",
+                violation_error_message=_("The term end must come after the start date."),
             ),
             models.CheckConstraint(
                 condition=~Q(status="cancelled")
