@@ -20,14 +20,18 @@ def subscription_start(
     monthly_value,
     start_date: date,
     end_date: date | None = None,
+    term_end: date | None = None,
     renewal_of: Subscription | None = None,
 ) -> Subscription:
+    """A new contract. Its term end (renewal date) is `term_end`, else its end: a contract
+    with neither is month-to-month and never comes up for renewal."""
     subscription = Subscription(
         company=company,
         plan_name=plan_name,
         monthly_value=monthly_value,
         start_date=start_date,
         end_date=end_date,
+        term_end=term_end or end_date,
         renewal_of=renewal_of,
     )
     subscription.full_clean()
@@ -48,6 +52,7 @@ def subscription_renew(
     subscription: Subscription,
     actor: User | None,
     end_date: date | None = None,
+    term_end: date | None = None,
     monthly_value=None,
     plan_name: str | None = None,
 ) -> Subscription:
@@ -67,6 +72,7 @@ def subscription_renew(
             monthly_value=old.monthly_value if monthly_value is None else monthly_value,
             start_date=old.end_date,
             end_date=end_date,
+            term_end=term_end,
             renewal_of=old,
         )
         old.status = SubscriptionStatus.EXPIRED
@@ -77,7 +83,10 @@ def subscription_renew(
 def subscription_cancel(
     *, subscription: Subscription, actor: User | None, end_date: date | None = None
 ) -> Subscription:
-    """Stop a subscription at `end_date` (today by default); a company left with none churns."""
+    """Stop a subscription at `end_date` (today by default); a company left with none churns.
+
+    The term end stays: stopping before it is a mid-term cancellation (churn), stopping on it
+    a renewal declined."""
     with transaction.atomic():
         subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
         if subscription.status != SubscriptionStatus.ACTIVE:

@@ -31,6 +31,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Coalesce, Greatest, Least, NullIf
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import (
@@ -231,26 +232,47 @@ register(
     )
 )
 
+
+# A subscription that came up for renewal went on: a renewal follows it, or it ran past its
+# term end itself (a contract that renews tacitly).
+RENEWED = Q(renewal__isnull=False) | Q(end_date__isnull=True) | Q(end_date__gt=F("term_end"))
+
+
+def came_up_for_renewal(period: Period) -> QuerySet:
+    """Subscriptions whose contract term ended in the period (by today, for an open period),
+    flagged `renewed` when they went on: a renewal subscription exists, or the subscription
+    itself ran past its term end (no end, or an end after it). One that stopped before its
+    term end is churn, not a renewal opportunity, and is left out; one without a term end
+    (month-to-month) never comes up for renewal."""
+    last_day = min(period.end_date, timezone.localdate())
+    return (
+        Subscription.objects.filter(term_end__gte=period.start_date, term_end__lte=last_day)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=F("term_end")))
+        .annotate(renewed=flag(RENEWED))
+    )
+
+
 register(
     KPI(
         key="renewal_rate",
         label=_("Renewal rate"),
         description=_(
-            "Subscriptions renewed ÷ subscriptions that ended (came up for renewal) in the "
-            "period × 100."
+            "Subscriptions renewed ÷ subscriptions whose contract term ended (came up for "
+            "renewal) in the period × 100. The term end is the subscription's renewal date; "
+            "it is renewed when a renewal subscription follows it or it runs on past its term "
+            "end. A cancellation before the term end is churn, not a failed renewal, and "
+            "month-to-month subscriptions (no term end) never come up for renewal."
         ),
         unit="percent",
         higher_is_better=True,
-        records=lambda period: Subscription.objects.filter(
-            end_date__gte=period.start_date, end_date__lte=period.end_date
-        ),
+        records=came_up_for_renewal,
         aggregates=lambda period: {
-            "renewed": Count("pk", filter=Q(renewal__isnull=False)),
+            "renewed_count": Count("pk", filter=Q(renewed=True)),
             "ended": Count("pk"),
         },
-        combine=lambda row: ratio(row["renewed"], row["ended"], scale=100),
+        combine=lambda row: ratio(row["renewed_count"], row["ended"], scale=100),
         segments=SUBSCRIPTION_SEGMENTS,
-        numerator_filter=Q(renewal__isnull=False),
+        numerator_filter=Q(renewed=True),
         group="retention",
     )
 )

@@ -22,9 +22,11 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
 )
 from django.db.models.functions import Coalesce
@@ -52,10 +54,11 @@ HOUR = Decimal(3600)
 DAY = Decimal(86400)
 MONEY = DecimalField(max_digits=32, decimal_places=8)
 REVENUE = ExpressionWrapper(F("amount") * F("exchange_rate"), output_field=MONEY)
-# Amount × rate × probability (0–100); `_weighted_total` divides by 100 afterwards, because
-# SQLite divides integers as integers (3 × 50 / 100 = 1).
+# Amount × rate × the probability (0–100) of the stage the deal was in at the period's end,
+# annotated by `deals_open_at_end_weighted`; `_weighted_total` divides by 100 afterwards,
+# because SQLite divides integers as integers (3 × 50 / 100 = 1).
 WEIGHTED_REVENUE = ExpressionWrapper(
-    F("amount") * F("exchange_rate") * F("stage__probability"), output_field=MONEY
+    F("amount") * F("exchange_rate") * F("probability_at_end"), output_field=MONEY
 )
 # From the deal's creation, or its source lead's when it came from one, to its closing.
 SALES_CYCLE = ExpressionWrapper(
@@ -109,6 +112,31 @@ def deals_open_at_end(period: Period) -> QuerySet:
     return Deal.objects.filter(created_at__lt=period.end).filter(
         Q(closed_at__isnull=True) | Q(closed_at__gte=period.end)
     )
+
+
+def stage_probability_at(moment) -> Coalesce:
+    """The probability of the stage a deal was in at `moment`, from its stage history: the
+    stage of its last move before `moment`; without one, the stage its first later move left
+    (history recorded only from then on); without any history, its current stage."""
+    changes = DealStageChange.objects.filter(deal=OuterRef("pk"))
+    entered = (
+        changes.filter(changed_at__lt=moment)
+        .order_by("-changed_at", "-id")
+        .values("to_stage__probability")[:1]
+    )
+    left = (
+        changes.filter(changed_at__gte=moment, from_stage__isnull=False)
+        .order_by("changed_at", "id")
+        .values("from_stage__probability")[:1]
+    )
+    return Coalesce(
+        Subquery(entered), Subquery(left), F("stage__probability"), output_field=IntegerField()
+    )
+
+
+def deals_open_at_end_weighted(period: Period) -> QuerySet:
+    """The deals open at the end of the period, each with `probability_at_end`."""
+    return deals_open_at_end(period).annotate(probability_at_end=stage_probability_at(period.end))
 
 
 def deals_closed_in(period: Period) -> QuerySet:
@@ -223,13 +251,14 @@ WEIGHTED_PIPELINE_VALUE = register(
         key="weighted_pipeline_value",
         label=_("Weighted pipeline value"),
         description=_(
-            "Sum of amount × win probability of the deals open at the end of the period. The "
-            "probability is that of each deal's current stage, so a deal closed since counts "
-            "at 100% if won and 0% if lost."
+            "Sum of amount × win probability of the deals open at the end of the period (the "
+            "deals of the pipeline value). The probability is that of the stage each deal was "
+            "in at the end of the period, read from its stage history, not of its stage today: "
+            "a deal won or lost since counts at the probability it had then."
         ),
         unit="money",
         higher_is_better=True,
-        records=deals_open_at_end,
+        records=deals_open_at_end_weighted,
         aggregates=_money(WEIGHTED_REVENUE),
         combine=_weighted_total,
         segments=DEAL_SEGMENTS,

@@ -85,6 +85,9 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     plan_name = "Pro"
     monthly_value = Decimal("100.00")
     start_date = factory.LazyFunction(lambda: timezone.localdate())
+    end_date = None
+    # As the service: a fixed-term contract's end is its term end (renewal date) unless given.
+    term_end = factory.SelfAttribute("end_date")
 
 
 class ExpenseFactory(factory.django.DjangoModelFactory):

@@ -115,3 +115,34 @@ def test_a_negative_value_is_refused_and_nothing_changes(company, manager):
     assert "monthly_value" in refused.value.message_dict
     company.refresh_from_db()
     assert company.lifecycle == Lifecycle.PROSPECT and Event.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_fixed_term_contract_has_its_end_as_renewal_date_kept_on_cancelling(company, manager):
+    monthly = start(company, manager)
+    yearly = start(company, manager, end_date=date(2027, 1, 1))
+    longer = start(company, manager, term_end=date(2027, 1, 1), plan_name="Evergreen yearly")
+    renewal = services.subscription_renew(
+        subscription=yearly, actor=manager, end_date=date(2028, 1, 1)
+    )
+
+    cancelled = services.subscription_cancel(
+        subscription=renewal, actor=manager, end_date=date(2027, 6, 1)
+    )
+
+    assert monthly.term_end is None
+    assert (yearly.term_end, longer.term_end, longer.end_date) == (
+        date(2027, 1, 1),
+        date(2027, 1, 1),
+        None,
+    )
+    # Cancelled mid-term: the renewal date stays, so the KPIs see a mid-term cancellation.
+    assert (cancelled.end_date, cancelled.term_end) == (date(2027, 6, 1), date(2028, 1, 1))
+
+
+@pytest.mark.django_db
+def test_a_term_end_before_the_start_is_refused_and_nothing_changes(company, manager):
+    with pytest.raises(Exception) as refused:
+        start(company, manager, term_end=date(2026, 1, 1))
+    assert "The term end must come after the start date." in str(refused.value)
+    assert not Subscription.objects.exists() and Event.objects.count() == 0

@@ -1,7 +1,7 @@
 """Revenue and retention KPIs, on small hand-worked datasets around March 2026."""
 
 import dataclasses
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -9,7 +9,9 @@ from django.test import override_settings
 from django.utils import timezone
 
 from crm import models as m
+from metrics import services as metric_services
 from metrics.kpis.revenue import company_health_scores
+from metrics.models import KPISnapshot
 from metrics.periods import period_for
 from metrics.registry import REGISTRY, Result, Segment, get_kpi
 from tests.crm.factories import (
@@ -277,9 +279,12 @@ def test_renewal_rate_counts_renewed_of_subscriptions_ending_in_the_period(march
     )
     SubscriptionFactory(start_date=date(2026, 3, 1), renewal_of=renewed)
     SubscriptionFactory(start_date=date(2025, 4, 1), end_date=date(2026, 3, 31))
+    # Issue 15 item 4: cancelled on March 15 in a term running to September, churn and not a
+    # failed renewal, so no longer counted (the old value was 1 of 3).
     SubscriptionFactory(
         start_date=date(2025, 9, 1),
         end_date=date(2026, 3, 15),
+        term_end=date(2026, 9, 1),
         status=m.SubscriptionStatus.CANCELLED,
         cancelled_at=at(2026, 3, 15),
     )
@@ -290,10 +295,114 @@ def test_renewal_rate_counts_renewed_of_subscriptions_ending_in_the_period(march
 
     result = value("renewal_rate", march)
 
-    # 1 renewed of 3 ended × 100
-    assert result.value == D("33.3333")
-    assert (result.numerator, result.denominator) == (1, 3)
+    # 1 renewed of 2 whose term ended × 100
+    assert result.value == D("50")
+    assert (result.numerator, result.denominator) == (1, 2)
     assert list(get_kpi("renewal_rate").counted_records(march, numerator_only=True)) == [renewed]
+
+
+def test_renewal_rate_counts_terms_ending_in_the_period_not_cancellations(march):
+    # Came up for renewal in March (term end March 1–31):
+    # 1. renewed by a renewal subscription, on its term end;
+    renewed = SubscriptionFactory(
+        start_date=date(2025, 3, 10),
+        end_date=date(2026, 3, 10),
+        status=m.SubscriptionStatus.EXPIRED,
+    )
+    SubscriptionFactory(start_date=date(2026, 3, 10), renewal_of=renewed)
+    # 2. ran on past its term end with no end (a contract that renews tacitly): renewed;
+    tacit = SubscriptionFactory(start_date=date(2025, 3, 20), term_end=date(2026, 3, 20))
+    # 3. ran on past its term end and stopped later, in May: renewed for this term;
+    ran_on = SubscriptionFactory(
+        start_date=date(2025, 3, 5), end_date=date(2026, 5, 5), term_end=date(2026, 3, 5)
+    )
+    # 4. ran out on its term end, not renewed;
+    ran_out = SubscriptionFactory(
+        start_date=date(2025, 3, 31),
+        end_date=date(2026, 3, 31),
+        status=m.SubscriptionStatus.EXPIRED,
+    )
+    # 5. cancelled in February to stop on its term end (a declined renewal): not renewed.
+    declined = SubscriptionFactory(
+        start_date=date(2025, 3, 1),
+        end_date=date(2026, 3, 1),
+        term_end=date(2026, 3, 1),
+        status=m.SubscriptionStatus.CANCELLED,
+        cancelled_at=at(2026, 2, 10),
+    )
+    # Not up for renewal in March:
+    # cancelled mid-term in March, term to June: churn, not a failed renewal;
+    SubscriptionFactory(
+        start_date=date(2025, 6, 1),
+        end_date=date(2026, 3, 12),
+        term_end=date(2026, 6, 1),
+        status=m.SubscriptionStatus.CANCELLED,
+        cancelled_at=at(2026, 3, 12),
+    )
+    # a term that ended in March, but the contract was cancelled in January: churn then;
+    SubscriptionFactory(
+        start_date=date(2025, 3, 15),
+        end_date=date(2026, 1, 15),
+        term_end=date(2026, 3, 15),
+        status=m.SubscriptionStatus.CANCELLED,
+        cancelled_at=at(2026, 1, 15),
+    )
+    # month-to-month, stopped in March: no term, never up for renewal;
+    SubscriptionFactory(
+        start_date=date(2025, 1, 1),
+        end_date=date(2026, 3, 20),
+        term_end=None,
+        status=m.SubscriptionStatus.CANCELLED,
+        cancelled_at=at(2026, 3, 1),
+    )
+    # month-to-month, running;
+    SubscriptionFactory(start_date=date(2025, 1, 1))
+    # term ends on April 1 (the first day after March), and on February 28.
+    SubscriptionFactory(start_date=date(2025, 4, 1), end_date=date(2026, 4, 1))
+    SubscriptionFactory(start_date=date(2025, 2, 28), end_date=date(2026, 2, 28))
+
+    kpi = get_kpi("renewal_rate")
+    result = kpi.value(march)
+
+    # 3 renewed (1, 2, 3) of 5 whose term ended (1–5) × 100 = 60
+    assert result == Result(D("60"), D(3), D(5))
+    assert set(kpi.counted_records(march)) == {renewed, tacit, ran_on, ran_out, declined}
+    assert set(kpi.counted_records(march, numerator_only=True)) == {renewed, tacit, ran_on}
+
+
+def test_renewal_rate_breaks_down_and_snapshots_to_the_same_numbers(march, rep, teammate):
+    mine = CompanyFactory(owner=rep)
+    theirs = CompanyFactory(owner=teammate)
+    renewed = SubscriptionFactory(
+        company=mine, start_date=date(2025, 3, 1), end_date=date(2026, 3, 1)
+    )
+    SubscriptionFactory(company=mine, start_date=date(2026, 3, 1), renewal_of=renewed)
+    SubscriptionFactory(company=mine, start_date=date(2025, 3, 9), end_date=date(2026, 3, 9))
+    SubscriptionFactory(company=theirs, start_date=date(2025, 3, 9), term_end=date(2026, 3, 9))
+    kpi = get_kpi("renewal_rate")
+
+    metric_services.snapshot_kpi_period(kpi=kpi, period=march)
+
+    stored = {
+        (row.segment_field, row.segment_value): Result(row.value, row.numerator, row.denominator)
+        for row in KPISnapshot.objects.filter(kpi=kpi.key, period_start=march.start_date)
+    }
+    # all: 2 renewed of 3; rep: 1 of 2; teammate: 1 of 1
+    assert stored[("", "")] == kpi.value(march) == Result(D("66.6667"), D(2), D(3))
+    assert stored[("owner", str(rep.pk))] == kpi.value(march, Segment("owner", str(rep.pk)))
+    assert stored[("owner", str(rep.pk))] == Result(D("50"), D(1), D(2))
+    assert stored[("owner", str(teammate.pk))].value == D("100")
+
+
+def test_renewal_rate_of_the_open_period_counts_only_terms_ended_by_today():
+    today = timezone.localdate()
+    # Term ends tomorrow (this month or the first of the next): not up for renewal yet.
+    SubscriptionFactory(start_date=today - timedelta(days=300), end_date=today + timedelta(days=1))
+    # Term ended today (the end is the first day not covered), not renewed.
+    SubscriptionFactory(start_date=today - timedelta(days=300), end_date=today)
+
+    # 0 renewed of 1
+    assert value("renewal_rate", period_for("month", today)) == Result(D("0"), D(0), D(1))
 
 
 def test_renewal_rate_without_subscriptions_ending_is_no_data(march):

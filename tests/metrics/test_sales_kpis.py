@@ -12,7 +12,9 @@ from django.utils import timezone
 
 from crm import services
 from crm.models import ActivityKind, DealKind, DealStatus, Lead, Lifecycle, Stage
+from metrics import services as metric_services
 from metrics.kpis import sales
+from metrics.models import KPISnapshot
 from metrics.periods import period_for
 from metrics.registry import Result, Segment, get_kpi
 from tests.crm.factories import CompanyFactory, DealFactory, LeadFactory, stage_named
@@ -165,11 +167,11 @@ def pipeline_deals(rep, teammate):
             owner=teammate,
         ),
         # Still open at the end of March, won on the first instant of April: 4,000, weighted at
-        # its current stage Won (100%): 4,000.
+        # the stage it was in at the end of March, Prospecting (10%): 400.
         "won_in_april": deal(
             created=at(3, 5), closed=FIRST_INSTANT_OF_APRIL, amount="4000", owner=rep
         ),
-        # Open at the end of March, lost since: 500, weighted at Lost (0%): 0.
+        # Open at the end of March, lost since: 500, weighted at Prospecting (10%): 50.
         "lost_in_april": deal(
             created=at(3, 2), closed=at(4, 2), outcome="Lost", amount="500", owner=teammate
         ),
@@ -198,11 +200,71 @@ def test_pipeline_value_sums_the_deals_open_at_the_end_of_the_period(march, pipe
 
 
 @pytest.mark.django_db
-def test_weighted_pipeline_uses_the_probability_of_the_current_stage(march, pipeline_deals):
+def test_weighted_pipeline_uses_the_stage_each_deal_was_in_at_the_end(march, pipeline_deals):
     result = get_kpi("weighted_pipeline_value").value(march)
 
-    # 1,000 × 50% + 3,000 × 75% + 4,000 × 100% + 500 × 0% = 500 + 2,250 + 4,000 + 0 = 6,750
-    assert result == Result(Decimal("6750.00"), Decimal("6750.00"), Decimal(4))
+    # Issue 15 item 4: the deals closed since count at the stage they were in on March 31, not
+    # at Won (100%) / Lost (0%) as before (the old value was 6,750).
+    # 1,000 × 50% + 3,000 × 75% + 4,000 × 10% + 500 × 10% = 500 + 2,250 + 400 + 50 = 3,200
+    assert result == Result(Decimal("3200.00"), Decimal("3200.00"), Decimal(4))
+
+
+@pytest.mark.django_db
+def test_weighted_pipeline_reads_the_stage_history_at_the_end_of_the_period(march, rep):
+    # Prospecting (10%) in February, Proposal (50%) on March 20, Negotiation (75%) in April:
+    # on March 31 it was in Proposal. 2,000 × 50% = 1,000.
+    moved_twice = deal(created=at(2, 10), amount="2000", owner=rep)
+    move(moved_twice, "Proposal", at(3, 20))
+    move(moved_twice, "Negotiation", at(4, 3))
+    # Moved to Negotiation at the last minute of March, back to Proposal in April: 75%.
+    # 1,000 × 75% = 750.
+    last_minute = deal(created=at(3, 1), stage="Proposal", amount="1000", owner=rep)
+    move(last_minute, "Negotiation", at(3, 31, 23, 59))
+    move(last_minute, "Proposal", at(4, 1, 0, 0))
+    # Moved on the first instant of April: still in Qualification (20%). 500 × 20% = 100.
+    first_instant = deal(created=at(3, 1), stage="Qualification", amount="500", owner=rep)
+    move(first_instant, "Negotiation", FIRST_INSTANT_OF_APRIL)
+    # No history at all (a row written directly): its current stage, Proposal (50%).
+    # 300 × 50% = 150.
+    DealFactory(
+        stage=stage_named("Proposal"), amount=Decimal("300"), created_at=at(3, 1), owner=rep
+    )
+    # History recorded only from April: the stage its first move left, Qualification (20%).
+    # 100 × 20% = 20.
+    imported = DealFactory(
+        stage=stage_named("Qualification"),
+        amount=Decimal("100"),
+        created_at=at(3, 1),
+        stage_entered_at=at(3, 1),
+        owner=rep,
+    )
+    move(imported, "Proposal", at(4, 5))
+
+    result = get_kpi("weighted_pipeline_value").value(march)
+
+    # 1,000 + 750 + 100 + 150 + 20 = 2,020 over 5 deals
+    assert result == Result(Decimal("2020.00"), Decimal("2020.00"), Decimal(5))
+    # The pipeline value of the same deals is unweighted: 2,000 + 1,000 + 500 + 300 + 100
+    assert get_kpi("pipeline_value").value(march).value == Decimal("3900.00")
+    # February: only the first deal existed, in Prospecting (10%): 2,000 × 10% = 200.
+    february = period_for("month", date(2026, 2, 1))
+    assert get_kpi("weighted_pipeline_value").value(february).value == Decimal("200.00")
+
+
+@pytest.mark.django_db
+def test_weighted_pipeline_snapshot_reads_back_the_live_numbers(march, pipeline_deals, rep):
+    kpi = get_kpi("weighted_pipeline_value")
+
+    metric_services.snapshot_kpi_period(kpi=kpi, period=march)
+
+    stored = {
+        (row.segment_field, row.segment_value): (row.value, row.numerator, row.denominator)
+        for row in KPISnapshot.objects.filter(kpi=kpi.key, period_start=march.start_date)
+    }
+    live = kpi.value(march)
+    assert stored[("", "")] == (live.value, live.numerator, live.denominator)
+    assert stored[("", "")] == (Decimal("3200"), Decimal("3200"), Decimal(4))
+    assert stored[("owner", str(rep.pk))][0] == kpi.value(march, by_owner(rep)).value == 900
 
 
 @pytest.mark.django_db
@@ -220,11 +282,11 @@ def test_pipeline_value_breaks_down_by_owner(march, pipeline_deals, rep, teammat
     assert_breakdown_matches_values(
         get_kpi("pipeline_value"), march, {rep: Decimal("5000.00"), teammate: Decimal("3500.00")}
     )
-    # rep: 500 + 4,000 = 4,500; teammate: 2,250 + 0 = 2,250
+    # rep: 500 + 400 = 900; teammate: 2,250 + 50 = 2,300
     assert_breakdown_matches_values(
         get_kpi("weighted_pipeline_value"),
         march,
-        {rep: Decimal("4500.00"), teammate: Decimal("2250.00")},
+        {rep: Decimal("900.00"), teammate: Decimal("2300.00")},
     )
 
 
