@@ -261,7 +261,7 @@ class Fuzzer:
             status=status,
             reads=reads,
             to_login=location.startswith(self.login_urls),
-            error=f"{error[0].__name__}: {str(error[1])[:200]}" if error else "",
+            error=f"{error[0].__name__}: {' '.join(str(error[1]).split())[:200]}" if error else "",
         )
         if hostile:
             self.outcome.requests += 1
@@ -342,16 +342,22 @@ class Fuzzer:
                 self.outcome.refused_alone.add((path, pairs[0][0], describe(pairs)))
             return answer
         if answer.status >= 500:
+            if self._plain(role, path, plain) >= 500:
+                return answer  # the page fails without any query: reported once, as is
             halves = self._halves(role, route, path, pairs, plain)
             if all(half.status < 500 for half in halves):
                 # Only the combination fails: report it whole.
                 self.server_error(role, _short(url), answer, pairs)
         elif 400 <= answer.status < 500 and answer.reads:
-            if role not in plain:
-                plain[role] = self.send(role, path, hostile=False).status
-            if plain[role] < 400:
+            if self._plain(role, path, plain) < 400:
                 self._halves(role, route, path, pairs, plain, refused=True)
         return answer
+
+    def _plain(self, role: str, path: str, plain: dict) -> int:
+        """The page's status without a query, for this role (asked once)."""
+        if role not in plain:
+            plain[role] = self.send(role, path, hostile=False).status
+        return plain[role]
 
     def _halves(self, role, route, path, pairs, plain, refused=False) -> list[Answer]:
         middle = len(pairs) // 2
