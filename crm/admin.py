@@ -685,6 +685,7 @@ class SubscriptionAdmin(DeletesThroughServices, admin.ModelAdmin):
         "currency",
         "start_date",
         "end_date",
+        "term_end",
         "status",
     ]
     list_filter = ["status", "plan_name", "currency"]
@@ -704,6 +705,7 @@ class SubscriptionAdmin(DeletesThroughServices, admin.ModelAdmin):
                     "currency",
                     "start_date",
                     "end_date",
+                    "term_end",
                 ]
             },
         ),
