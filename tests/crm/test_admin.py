@@ -1,5 +1,6 @@
 """The admin: every record is browsable, and fields only services may change stay read-only."""
 
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -130,6 +131,7 @@ def rows(admin_user, rep, agent):
     )
     services.survey_invite(kind=m.SurveyKind.CSAT, ticket=tickets[0])
     m.DedupeKey.objects.create(scope="contact-email", key="x@example.com", object_id=contacts[0].pk)
+    services.support_settings_update(actor=admin_user, default_team=team)
     return {"companies": companies, "contacts": contacts, "leads": leads, "deals": deals}
 
 
@@ -286,6 +288,26 @@ def test_fields_only_services_change_are_read_only(staff_client, rows, model):
     obj.refresh_from_db()
     assert getattr(obj, EDITABLE_FIELD[model]) == "Renamed"
     assert {field.name: field.value_from_object(obj) for field in fields} == before
+
+
+@pytest.mark.django_db
+def test_a_subscriptions_renewal_date_is_edited_in_the_admin(staff_client, rows):
+    subscription = m.Subscription.objects.order_by("pk").first()
+    change_url = url(m.Subscription, "change", subscription.pk)
+    data = form_data(staff_client.get(change_url))
+
+    data["term_end"] = [(subscription.start_date - timedelta(days=1)).isoformat()]
+    refused = staff_client.post(change_url, data)
+    assert refused.status_code == 200
+    assert "The term end must come after the start date." in refused.content.decode()
+    subscription.refresh_from_db()
+    assert subscription.term_end is None
+
+    data["term_end"] = [(subscription.start_date + timedelta(days=365)).isoformat()]
+    assert staff_client.post(change_url, data).status_code == 302
+    subscription.refresh_from_db()
+    assert subscription.term_end == subscription.start_date + timedelta(days=365)
+    assert "term_end" in admin.site._registry[m.Subscription].list_display
 
 
 @pytest.mark.django_db

@@ -1,10 +1,13 @@
 """Company pages: list with filters and search, forms with custom fields, detail page."""
 
+import re
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils.formats import date_format
 
 from crm import access
 from crm.filters import DealFilter
@@ -166,6 +169,20 @@ def test_detail_gathers_contacts_deals_tickets_subscriptions_and_tasks(client, a
     templates = [t.name for t in response.templates]
     assert "metrics/_company_health.html" in templates
     assert "crm/_record_panels.html" in templates
+
+
+def test_detail_shows_each_subscriptions_renewal_date(client, ana, sales_team):
+    company = CompanyFactory(owner=ana, team=sales_team)
+    SubscriptionFactory(
+        company=company, start_date=date(2026, 1, 1), term_end=date(2027, 1, 1), plan_name="Pro"
+    )
+    SubscriptionFactory(company=company, start_date=date(2025, 1, 1), plan_name="Basic")
+
+    response = client.get(reverse("company-detail", args=[company.pk]))
+
+    cells = re.findall(r'data-testid="subscription-term-end">([^<]*)<', response.content.decode())
+    # Newest first: a renewal date, then a month-to-month subscription without one.
+    assert cells == [date_format(date(2027, 1, 1), "SHORT_DATE_FORMAT"), "Month-to-month"]
 
 
 def test_new_contact_link_prefills_the_company(client, ana, sales_team):

@@ -146,3 +146,43 @@ def test_a_term_end_before_the_start_is_refused_and_nothing_changes(company, man
         start(company, manager, term_end=date(2026, 1, 1))
     assert "The term end must come after the start date." in str(refused.value)
     assert not Subscription.objects.exists() and Event.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_the_migration_fills_the_term_end_where_it_can_be_derived(company, manager):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    fill_term_end = import_module("crm.migrations.0022_subscription_term_end").fill_term_end
+    renewed = start(company, manager, end_date=date(2027, 1, 1))
+    services.subscription_renew(subscription=renewed, actor=manager)
+    scheduled = start(company, manager, end_date=date(2026, 7, 1))
+    cancelled_mid_term = start(company, manager, end_date=date(2027, 1, 1))
+    services.subscription_cancel(
+        subscription=cancelled_mid_term, actor=manager, end_date=date(2026, 5, 1)
+    )
+    cancelled_open_ended = start(company, manager)
+    services.subscription_cancel(
+        subscription=cancelled_open_ended, actor=manager, end_date=date(2026, 5, 1)
+    )
+    open_ended = start(company, manager)
+    # Rows from before the field: no term end, and a cancelled one without its event.
+    no_event = start(company, manager, end_date=date(2026, 9, 1))
+    Subscription.objects.filter(pk=no_event.pk).update(
+        status=SubscriptionStatus.CANCELLED, cancelled_at=no_event.created_at
+    )
+    Subscription.objects.update(term_end=None)
+
+    fill_term_end(apps, None)
+
+    term_ends = dict(Subscription.objects.values_list("pk", "term_end"))
+    assert term_ends[renewed.pk] == date(2027, 1, 1)
+    assert term_ends[scheduled.pk] == date(2026, 7, 1)
+    # The end it had before its cancellation, read from the event.
+    assert term_ends[cancelled_mid_term.pk] == date(2027, 1, 1)
+    assert term_ends[cancelled_open_ended.pk] is None
+    assert term_ends[open_ended.pk] is None
+    assert term_ends[no_event.pk] is None
+    # The renewal that started in 2027 has no end: month-to-month.
+    assert Subscription.objects.get(renewal_of=renewed).term_end is None
