@@ -331,10 +331,12 @@ def _nps_invited_since(since):
 # Emails (sent by the tasks in crm.tasks)
 
 
-def _send(template: str, context: dict, to: str) -> None:
+def _send(template: str, context: dict, to: str, *, html: bool = False) -> None:
     subject = render_to_string(f"crm/email/{template}_subject.txt", context).strip()
     body = render_to_string(f"crm/email/{template}.txt", context)
-    send_mail(" ".join(subject.split()), body, None, [to])
+    # An HTML part where the email carries a message whose links should be clickable.
+    html_body = render_to_string(f"crm/email/{template}.html", context) if html else None
+    send_mail(" ".join(subject.split()), body, None, [to], html_message=html_body)
 
 
 def email_ticket_reply(*, message: TicketMessage) -> bool:
@@ -346,6 +348,7 @@ def email_ticket_reply(*, message: TicketMessage) -> bool:
         "ticket_reply",
         {"ticket": ticket, "message": message, "link": customer_link(ticket)},
         email,
+        html=True,
     )
     return True
 

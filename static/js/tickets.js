@@ -46,7 +46,9 @@
   let lastQuery = null;
 
   function insertLink(article) {
-    const text = "[" + article.title + "](" + article.url + ")";
+    // A bracket or backslash in the title is escaped so the link stays one link.
+    const title = article.title.replace(/[\\[\]]/g, "\\$&");
+    const text = "[" + title + "](" + article.url + ")";
     const start = body.selectionStart ?? body.value.length;
     const end = body.selectionEnd ?? body.value.length;
     body.value = body.value.slice(0, start) + text + body.value.slice(end);
