@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 
 from . import services
 from .custom_fields import validate_custom_values
+from .forms.custom_field_definitions import CustomFieldDefinitionForm
 from .models import (
     Activity,
     Article,
@@ -733,6 +734,8 @@ class ExpenseAdmin(WritesThroughServices, admin.ModelAdmin):
 
 @admin.register(CustomField)
 class CustomFieldAdmin(DeletesThroughServices, admin.ModelAdmin):
+    # Options are typed one per line (reordered by moving lines), not as JSON.
+    form = CustomFieldDefinitionForm
     list_display = ["label", "key", "record_type", "field_type", "required", "is_active", "order"]
     list_filter = ["record_type", "field_type", "is_active"]
     search_fields = ["label", "key"]

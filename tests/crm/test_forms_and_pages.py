@@ -139,3 +139,82 @@ def test_hostile_messages_are_text_on_both_ticket_pages(client, agent, ticket):
         for body in bodies:
             assert "<img" not in body and "<script" not in body and "<a" not in body
             assert "&lt;img" in body
+
+
+# Item 13: custom-field options in the admin, one per line
+
+
+def definition_data(**overrides) -> dict:
+    return {
+        "record_type": "deal",
+        "key": "tier",
+        "label": "Tier",
+        "field_type": FieldType.SELECT,
+        "help_text": "",
+        "choices": "Gold\nSilver\nBronze\n",
+        "order": "0",
+        "is_active": "on",
+        **overrides,
+    }
+
+
+def test_the_admin_types_options_one_per_line_and_reorders_them_by_moving_lines(client, admin_user):
+    client.force_login(admin_user)
+    add = reverse("admin:crm_customfield_add")
+
+    page = client.get(add).content.decode()
+    created = client.post(add, definition_data())
+    field = CustomField.objects.get(key="tier")
+    change = reverse("admin:crm_customfield_change", args=[field.pk])
+    shown = client.get(change).content.decode()
+    reordered = client.post(change, definition_data(choices="Bronze\r\nGold\r\nSilver"))
+
+    assert re.search(r'<textarea[^>]*name="choices"', page)
+    assert "One option per line" in page
+    assert created.status_code == 302
+    assert re.search(r'<textarea[^>]*name="choices"[^>]*>\nGold\nSilver\nBronze</textarea>', shown)
+    assert reordered.status_code == 302
+    field.refresh_from_db()
+    assert field.choices == ["Bronze", "Gold", "Silver"]
+
+
+@pytest.mark.parametrize(
+    ("choices", "message"),
+    [
+        ("Gold\n\nSilver", "Line 2 is empty"),
+        ("Gold\n   \nSilver", "Line 2 is empty"),
+        ("Gold\nSilver\nGold", "“Gold” is listed twice."),
+        ('["Gold", "Silver"]\n["Gold", "Silver"]', "is listed twice"),
+        ("", "A select field needs at least one option."),
+        ("x" * 101, "longer than 100 characters"),
+        ("\n".join(f"o{n}" for n in range(201)), "at most 200 options"),
+    ],
+)
+def test_bad_options_are_refused_and_nothing_is_written(client, admin_user, choices, message):
+    client.force_login(admin_user)
+
+    response = client.post(reverse("admin:crm_customfield_add"), definition_data(choices=choices))
+
+    assert response.status_code == 200
+    assert message in " ".join(response.context["adminform"].form.errors["choices"])
+    assert not CustomField.objects.filter(key="tier").exists()
+
+
+def test_options_on_a_field_that_is_not_a_select_are_refused(client, admin_user):
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("admin:crm_customfield_add"),
+        definition_data(field_type=FieldType.TEXT, choices="Gold"),
+    )
+
+    assert response.status_code == 200
+    assert not CustomField.objects.filter(key="tier").exists()
+    assert (
+        client.post(
+            reverse("admin:crm_customfield_add"),
+            definition_data(field_type=FieldType.TEXT, choices=""),
+        ).status_code
+        == 302
+    )
+    assert CustomField.objects.get(key="tier").choices == []
