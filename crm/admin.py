@@ -107,8 +107,13 @@ class RecordAdminForm(forms.ModelForm):
         values = self.cleaned_data.get("custom") or {}
         if not isinstance(values, dict):
             raise ValidationError(_("Enter an object of field keys and values."))
+        # A new record needs its required values; an existing one keeps those it has (and
+        # gets the values merged, as record_update will merge them).
+        existing = dict(self.instance.custom or {}) if self.instance.pk else None
         try:
-            return validate_custom_values(self._meta.model._meta.model_name, values)
+            return validate_custom_values(
+                self._meta.model._meta.model_name, values, existing=existing
+            )
         except ValidationError as error:
             raise ValidationError(
                 [

@@ -1,5 +1,26 @@
 """Values of admin-defined custom fields: cleaning what goes into a record's `custom` column,
-and filtering records by those values the same way on SQLite and PostgreSQL."""
+and filtering records by those values the same way on SQLite and PostgreSQL.
+
+When a required field needs a value (decided in issue 15, item 12):
+
+- A new record entered by a person (a form, the admin) must have it; the form marks the field
+  with an asterisk.
+- An existing record is not asked for a value it never had: a field made required later
+  does not block the edits of the records made before it (their form shows the field without
+  an asterisk, with a hint). A required value a record has cannot be cleared.
+- Records the CRM makes itself, where nobody is asked for custom values (a lead's
+  conversion, a request from the public support form, an automation's task or ticket), start
+  like those older records.
+- A deal cannot move on without its required values: every stage of its pipeline but the
+  first open one and the lost ones needs them (`stage_needs_required_values`), so a deal that
+  lacks one can be worked, moved back to the first stage or lost, and is refused with a
+  message naming the fields when it moves on (on the board, on the deal page, in bulk).
+
+The rule is fixed for now: the definition has no column to choose it per field ("required
+for new records / always / from a chosen stage") and this change adds no migration.
+`required_on_create`, `required_on_edit` and `stage_needs_required_values` are the only
+places that read it.
+"""
 
 import json
 from collections.abc import Callable
@@ -26,7 +47,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm import limits
-from crm.models import CustomField, FieldType, RecordType
+from crm.models import CustomField, FieldType, RecordType, Stage, StageOutcome
 
 TEXT_MAX_LENGTH = 255
 LONG_TEXT_MAX_LENGTH = limits.TEXT_MAX_LENGTH
@@ -45,10 +66,46 @@ def definitions_for(record_type: str) -> list[CustomField]:
     return list(CustomField.objects.filter(record_type=record_type, is_active=True))
 
 
+def required_on_create(field: CustomField) -> bool:
+    """Whether a new record entered by a person needs a value for `field`."""
+    return field.required
+
+
+def required_on_edit(field: CustomField, existing: dict) -> bool:
+    """Whether an edit of a record with the values `existing` must keep a value for `field`:
+    only one it already has (see the module docstring)."""
+    return field.required and not _is_empty(existing.get(field.key))
+
+
+def stage_needs_required_values(stage: Stage) -> bool:
+    """Whether a deal needs every required value to enter `stage`: any stage but its
+    pipeline's first open one and the lost ones."""
+    if stage.outcome == StageOutcome.LOST:
+        return False
+    if stage.outcome == StageOutcome.WON:
+        return True
+    first = stage.pipeline.first_stage()
+    return first is None or first.pk != stage.pk
+
+
+def missing_required(record_type: str, values: dict | None) -> list[CustomField]:
+    """The active required fields for which `values` has no value."""
+    values = values or {}
+    return [
+        field
+        for field in definitions_for(record_type)
+        if field.required and _is_empty(values.get(field.key))
+    ]
+
+
 def validate_custom_values(
     record_type: str, values: dict | None, *, existing: dict | None = None
 ) -> dict:
-    """Return the `custom` dict to store: `existing` updated with the cleaned `values`."""
+    """Return the `custom` dict to store: `existing` updated with the cleaned `values`.
+
+    `existing` is None for a new record, which needs every required value; an existing
+    record keeps the required values it has (see the module docstring).
+    """
     if values is not None and not isinstance(values, dict):
         raise ValidationError({NON_FIELD_ERRORS: [_("Custom fields must be given by key.")]})
     fields = {field.key: field for field in definitions_for(record_type)}
@@ -66,7 +123,10 @@ def validate_custom_values(
             except ValidationError as error:
                 errors[key] = error.messages
     for key, field in fields.items():
-        if field.required and key not in cleaned and key not in errors:
+        needed = (
+            required_on_create(field) if existing is None else required_on_edit(field, existing)
+        )
+        if needed and key not in cleaned and key not in errors:
             errors[key] = [_("This field is required.")]
     if errors:
         raise ValidationError(errors)

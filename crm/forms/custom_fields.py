@@ -9,15 +9,18 @@ from datetime import datetime
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crm.custom_fields import (
     LONG_TEXT_MAX_LENGTH,
     TEXT_MAX_LENGTH,
     definitions_for,
+    required_on_create,
+    required_on_edit,
     validate_custom_values,
 )
 from crm.limits import cap_text_fields
-from crm.models import CustomField, FieldType, User
+from crm.models import CustomField, FieldType, RecordType, User
 
 PREFIX = "custom__"
 # What Django's URLValidator accepts at most.
@@ -111,17 +114,37 @@ class CustomFieldsFormMixin:
         super().__init__(*args, **kwargs)
         instance = getattr(self, "instance", None)
         existing = custom_initial if custom_initial is not None else None
-        if existing is None and instance is not None:
+        if existing is None and instance is not None and instance.pk is not None:
             existing = getattr(instance, "custom", None) or {}
+        # A form without a saved record or its values enters a new record.
+        self.custom_creating = existing is None
         self.custom_existing = dict(existing or {})
         self.custom_definitions = definitions_for(self.record_type)
         for definition in self.custom_definitions:
             name = field_name(definition.key)
             self.fields[name] = form_field_for(definition)
+            self._mark_required(definition, self.fields[name])
             if definition.key in self.custom_existing:
                 value = self.custom_existing[definition.key]
                 self.initial[name] = _initial(definition, value, self.fields[name])
         self.cleaned_custom: dict = {}
+
+    def _mark_required(self, definition: CustomField, field: forms.Field) -> None:
+        """The asterisk (`show_required`, read by the field templates) where this form needs
+        a value; on an older record without one, a hint instead (see crm.custom_fields)."""
+        if self.custom_creating:
+            field.show_required = required_on_create(definition)
+        else:
+            field.show_required = required_on_edit(definition, self.custom_existing)
+            if definition.required and not field.show_required:
+                hint = (
+                    _("Required on new records, and before the deal moves on to a later stage.")
+                    if self.record_type == RecordType.DEAL
+                    else _("Required on new records.")
+                )
+                field.help_text = f"{field.help_text} {hint}".strip()
+        if field.show_required:
+            field.widget.attrs["aria-required"] = "true"
 
     def custom_bound_fields(self):
         return [self[field_name(d.key)] for d in self.custom_definitions]
@@ -138,7 +161,9 @@ class CustomFieldsFormMixin:
         }
         try:
             self.cleaned_custom = validate_custom_values(
-                self.record_type, values, existing=self.custom_existing
+                self.record_type,
+                values,
+                existing=None if self.custom_creating else self.custom_existing,
             )
         except ValidationError as error:
             for key, messages in error.message_dict.items():

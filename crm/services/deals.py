@@ -2,7 +2,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.models import Deal, DealStageChange, Pipeline, Stage, StageOutcome, User
+from crm.custom_fields import missing_required, stage_needs_required_values
+from crm.models import Deal, DealStageChange, Pipeline, RecordType, Stage, StageOutcome, User
 
 from .errors import InvalidTransition
 from .events import event_record
@@ -92,4 +93,12 @@ def _check_move(deal: Deal, stage: Stage, lost_reason: str, at) -> None:
     if at < deal.stage_entered_at:
         raise InvalidTransition(
             {"stage": _("A move cannot happen before the deal entered its stage.")}
+        )
+    missing = missing_required(RecordType.DEAL, deal.custom)
+    if missing and stage_needs_required_values(stage):
+        raise InvalidTransition(
+            {
+                "stage": _("Fill in %(fields)s before moving the deal to “%(stage)s”.")
+                % {"fields": ", ".join(field.label for field in missing), "stage": stage.name}
+            }
         )

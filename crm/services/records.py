@@ -86,8 +86,10 @@ def record_create(
     _refuse_unknown_fields(model, data, allowed)
     state = state or {}
     instance = model(**{k: v for k, v in data.items() if k != "custom"}, **state)
-    if _has_custom_fields(model):
-        instance.custom = validate_custom_values(_record_type(model), data.get("custom"))
+    if _has_custom_fields(model) and "custom" in data:
+        instance.custom = validate_custom_values(_record_type(model), data["custom"])
+    # Without "custom" nobody was asked for values (a conversion, a public request, an
+    # automation): the record starts with none, like one made before a field was required.
     _apply_defaults(instance, actor)
     check_text_lengths(instance)
     instance.full_clean()

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from crm import lists, services
 from crm.access import get_deal_for_user, visible
-from crm.custom_fields import definitions_for
+from crm.custom_fields import definitions_for, missing_required
 from crm.filters import DealFilter
 from crm.forms.deals import DealBulkForm, DealCreateForm, DealForm, StageMoveForm
 from crm.models import Deal, FieldType, RecordType, User
@@ -223,6 +223,10 @@ def render_deal_page(request, deal: Deal, *, move_form=None, status: int = 200):
         "current_order": current_order,
         "history": _stage_history(deal),
         "custom_values": _custom_values(deal),
+        # Required values the deal lacks: it cannot move on without them (crm.custom_fields).
+        "missing_required": [
+            field.label for field in missing_required(RecordType.DEAL, deal.custom)
+        ],
         "company_url": _record_url(("company-detail", "company_detail", "company"), deal.company_id)
         if deal.company_id
         else "",

@@ -141,6 +141,192 @@ def test_hostile_messages_are_text_on_both_ticket_pages(client, agent, ticket):
             assert "&lt;img" in body
 
 
+# Item 12: required custom fields
+
+
+def required(record_type, key="budget", label="Budget", **kwargs):
+    return CustomFieldFactory(
+        record_type=record_type, key=key, label=label, required=True, **kwargs
+    )
+
+
+def asterisked(html: str, name: str) -> bool:
+    label = re.search(rf'<label[^>]*for="id_{name}"[^>]*>(.*?)</label>', html, re.S)
+    assert label, name
+    return 'class="text-danger"' in label.group(1) and "*" in label.group(1)
+
+
+@pytest.mark.parametrize(
+    ("record_type", "page"),
+    [
+        ("lead", "lead-create"),
+        ("contact", "contact-create"),
+        ("company", "company-create"),
+        ("deal", "deal-create"),
+        ("task", "task-new"),
+    ],
+)
+def test_a_required_custom_field_has_an_asterisk_on_the_new_record_form(
+    client, rep, sales_team, record_type, page
+):
+    required(record_type)
+    CustomFieldFactory(record_type=record_type, key="notes_extra", label="Extra")
+    client.force_login(rep)
+
+    html = client.get(reverse(page)).content.decode()
+
+    assert asterisked(html, "custom__budget")
+    assert not asterisked(html, "custom__notes_extra")
+
+
+def lead_data(**overrides) -> dict:
+    return {
+        "name": "Jane Roe",
+        "email": "jane@roe.example",
+        "phone": "",
+        "company_name": "Roe Inc",
+        "source": "web",
+        "score": "40",
+        "owner": "",
+        "team": "",
+        **overrides,
+    }
+
+
+def test_a_field_made_required_later_does_not_block_editing_older_records(client, rep, sales_team):
+    lead = LeadFactory(name="Jane Roe", owner=rep, team=sales_team)
+    required("lead")
+    client.force_login(rep)
+    edit = reverse("lead-edit", args=[lead.pk])
+
+    page = client.get(edit).content.decode()
+    response = client.post(edit, lead_data(owner=rep.pk, team=sales_team.pk, score="55"))
+
+    assert "Required on new records" in page and not asterisked(page, "custom__budget")
+    assert response.status_code == 302
+    lead.refresh_from_db()
+    assert lead.score == 55 and "budget" not in lead.custom
+
+
+def test_a_required_value_a_record_has_cannot_be_cleared(client, rep, sales_team):
+    required("lead")
+    lead = services.record_create(
+        Lead,
+        actor=rep,
+        data={"name": "Jane Roe", "owner": rep, "team": sales_team, "custom": {"budget": "10k"}},
+    )
+    client.force_login(rep)
+    edit = reverse("lead-edit", args=[lead.pk])
+
+    assert asterisked(client.get(edit).content.decode(), "custom__budget")
+    response = client.post(edit, lead_data(owner=rep.pk, team=sales_team.pk, custom__budget=""))
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["custom__budget"] == ["This field is required."]
+    lead.refresh_from_db()
+    assert lead.custom == {"budget": "10k"}
+
+
+def test_a_new_record_still_needs_its_required_values(client, rep, sales_team):
+    required("lead")
+    client.force_login(rep)
+
+    response = client.post(reverse("lead-create"), lead_data())
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["custom__budget"] == ["This field is required."]
+    assert not Lead.objects.exists()
+
+
+def test_the_admin_edits_an_older_record_without_a_value_made_required_later(client, admin_user):
+    company = services.record_create(Company, actor=admin_user, data={"name": "Acme"})
+    required("company")
+    client.force_login(admin_user)
+    url = reverse("admin:crm_company_change", args=[company.pk])
+
+    response = client.post(url, {"name": "Acme Corp", "custom": "{}", "size_band": ""})
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    company.refresh_from_db()
+    assert company.name == "Acme Corp"
+
+
+def test_records_the_crm_makes_itself_are_not_refused_for_values_nobody_was_asked(client):
+    required("contact")
+    required("ticket", key="product", label="Product")
+
+    response = client.post(
+        reverse("support-contact"),
+        {"name": "Rosa", "email": "rosa@example.org", "subject": "Export", "message": "Broken"},
+    )
+
+    assert response.status_code == 302
+    assert Ticket.objects.get().custom == {}
+
+
+@pytest.fixture
+def old_deal(rep, sales_team):
+    """A deal created before its "Budget" field was made required."""
+    deal = services.deal_create(actor=rep, data={"name": "Acme", "amount": 100})
+    required("deal")
+    return deal
+
+
+def move(client, deal, stage_name, **extra):
+    data = {"stage": stage_named(stage_name).pk, **extra}
+    return client.post(reverse("deal-move", args=[deal.pk]), data, **JSON)
+
+
+def test_a_board_move_to_a_later_stage_needs_the_required_values(client, rep, old_deal):
+    client.force_login(rep)
+
+    refused = move(client, old_deal, "Proposal")
+    won = move(client, old_deal, "Won")
+
+    assert refused.status_code == won.status_code == 400
+    assert refused.json() == {
+        "ok": False,
+        "errors": ["Fill in Budget before moving the deal to “Proposal”."],
+    }
+    old_deal.refresh_from_db()
+    assert old_deal.stage == stage_named("Prospecting")
+    assert DealStageChange.objects.filter(deal=old_deal).count() == 1
+    # The board shows the refusal it is sent (static/js/board.js: showMessage(data.errors)).
+    assert 'id="board-messages"' in client.get(reverse("deal-board")).content.decode()
+
+    services.record_update(old_deal, actor=rep, data={"custom": {"budget": "10k"}})
+    assert move(client, old_deal, "Proposal").status_code == 200
+
+
+def test_losing_a_deal_or_moving_it_back_to_the_first_stage_needs_no_values(
+    client, rep, sales_team
+):
+    deal = services.deal_create(
+        actor=rep, data={"name": "Acme", "amount": 100}, stage=stage_named("Proposal")
+    )
+    required("deal")
+    client.force_login(rep)
+
+    assert move(client, deal, "Prospecting").status_code == 200
+    assert move(client, deal, "Lost", lost_reason="No budget").status_code == 200
+    deal.refresh_from_db()
+    assert deal.stage == stage_named("Lost")
+
+
+def test_the_deal_page_says_which_values_a_move_needs(client, rep, old_deal):
+    client.force_login(rep)
+
+    page = client.get(reverse("deal-detail", args=[old_deal.pk])).content.decode()
+    refused = client.post(
+        reverse("deal-move", args=[old_deal.pk]), {"stage": stage_named("Proposal").pk}
+    )
+
+    assert "To move this deal on, fill in: Budget" in page
+    assert refused.status_code == 400
+    assert "Fill in Budget before moving the deal to “Proposal”." in refused.content.decode()
+    assert Deal.objects.get(pk=old_deal.pk).stage == stage_named("Prospecting")
+
+
 # Item 13: custom-field options in the admin, one per line
 
 
