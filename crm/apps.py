@@ -12,6 +12,7 @@ class CrmConfig(AppConfig):
 
         ensure_embedded_broker_folders()
         post_migrate.connect(create_cache_table, sender=self)
+        post_migrate.connect(sync_role_permissions, sender=self)
 
 
 def create_cache_table(sender, using, **kwargs):
@@ -21,3 +22,12 @@ def create_cache_table(sender, using, **kwargs):
 
     # Only caches that are database caches get a table; Redis needs none.
     call_command("createcachetable", database=using, verbosity=0)
+
+
+def sync_role_permissions(sender, apps, **kwargs):
+    """Give the roles their permissions after every migrate: a model added later (by this app,
+    another one or a library such as django-axes) has its permissions only once migrate ends,
+    and the admin role must hold every permission there is."""
+    from .roles import sync_roles
+
+    sync_roles(apps)
