@@ -36,6 +36,7 @@ from .models import (
     Stage,
     StageOutcome,
     Subscription,
+    SupportSettings,
     SurveyAnswer,
     SurveyInvitation,
     Task,
@@ -618,6 +619,23 @@ class SLAPolicyAdmin(DeletesThroughServices, admin.ModelAdmin):
     list_display = ["priority", "first_response_hours", "resolution_hours"]
     list_filter = ["priority"]
     search_fields = ["priority"]
+
+
+@admin.register(SupportSettings)
+class SupportSettingsAdmin(DeletesThroughServices, admin.ModelAdmin):
+    """One row: the team new tickets without a team are routed to (issue 15, item 7)."""
+
+    list_display = ["__str__", "default_team", "updated_at"]
+    list_select_related = ["default_team"]
+    list_filter = ["default_team"]
+    search_fields = ["default_team__name"]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not SupportSettings.objects.exists()
+
+    def save_model(self, request, obj, form, change):
+        saved = services.support_settings_update(actor=request.user, default_team=obj.default_team)
+        obj.pk, obj.updated_at = saved.pk, saved.updated_at
 
 
 @admin.register(SurveyAnswer)

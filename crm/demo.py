@@ -5,6 +5,7 @@ from django.db import transaction
 
 from .models import Team, User
 from .models.users import Role
+from .services import support_settings_update
 
 DEMO_PASSWORD = "crm-demo"  # noqa: S105 - printed and documented on purpose
 
@@ -37,4 +38,6 @@ def create_demo_users() -> list[User]:
     sales.members.add(users["ana"], users["marco"], users["carla"])
     support, _ = Team.objects.get_or_create(name="Support", defaults={"manager": users["carla"]})
     support.members.add(users["bruno"])
+    # New tickets without a team (the public form, customer emails) go to Support's queue.
+    support_settings_update(actor=None, default_team=support)
     return list(users.values())

@@ -57,6 +57,41 @@ class SLAPolicy(models.Model):
         return str(self.get_priority_display())
 
 
+class SupportSettings(models.Model):
+    """The support desk's settings: one row (the first wins), edited by admins.
+
+    Without a row or a team, new tickets without a team stay teamless: every support agent sees
+    them in the queue until someone takes one (crm.access).
+    """
+
+    # PROTECT: the team cannot be deleted while new tickets are routed to it.
+    default_team = models.ForeignKey(
+        "crm.Team",
+        verbose_name=_("support team"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_(
+            "New tickets that come without a team go to this team's queue: the public contact "
+            "form, customer emails and any ticket opened without a team."
+        ),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("support settings")
+        verbose_name_plural = _("support settings")
+
+    def __str__(self):
+        return str(_("Support settings"))
+
+    @classmethod
+    def current(cls) -> "SupportSettings":
+        """The settings row, or unsaved defaults when there is none yet."""
+        return cls.objects.select_related("default_team").order_by("pk").first() or cls()
+
+
 class Ticket(Timestamped, WithCustomFields):
     subject = models.CharField(_("subject"), max_length=200)
     description = models.TextField(_("description"), blank=True)

@@ -26,6 +26,7 @@ from .subscriptions import (
 from .support import (
     nps_invite_contacts,
     sla_mark_breaches,
+    support_settings_update,
     surveys_for_resolved_ticket,
     ticket_agent_reply,
     ticket_customer_reply_once,
@@ -87,6 +88,7 @@ __all__ = [
     "survey_answer_record",
     "survey_invitation_answer",
     "survey_invite",
+    "support_settings_update",
     "surveys_for_resolved_ticket",
     "task_cancel",
     "task_complete",

@@ -19,8 +19,10 @@ from crm.models import (
     Contact,
     Lifecycle,
     MessageAuthor,
+    SupportSettings,
     SurveyInvitation,
     SurveyKind,
+    Team,
     Ticket,
     TicketChannel,
     TicketMessage,
@@ -162,6 +164,30 @@ def tickets_bulk_set_status(
     return changed, errors
 
 
+# Routing
+
+
+def support_settings_update(*, actor: User | None, default_team: Team | None) -> SupportSettings:
+    """Choose the team new tickets without a team are routed to (None: no routing); the
+    change is an event like any other, so who re-routed the desk stays on record."""
+    with transaction.atomic():
+        row = SupportSettings.objects.select_for_update().order_by("pk").first()
+        if row is None:
+            row = SupportSettings.objects.create()
+        before = row.default_team_id
+        after = default_team.pk if default_team is not None else None
+        if before != after:
+            row.default_team = default_team
+            row.save(update_fields=["default_team", "updated_at"])
+            event_record(
+                type="supportsettings.updated",
+                instance=row,
+                actor=actor,
+                changes={"default_team": [before, after]},
+            )
+    return row
+
+
 # The public "contact support" form
 
 
@@ -208,7 +234,7 @@ def ticket_open_for_customer(
             "assignee": assignee,
         }
         # A ticket an agent logs belongs to their team (or the assignee's); one from the
-        # public form has no team, so every agent sees it until someone takes it.
+        # public form goes to the support team of the settings (ticket_create).
         team = _first_team(assignee) or _first_team(actor)
         if team is not None:
             data["team"] = team

@@ -10,6 +10,7 @@ from crm.models import (
     DONE_STATUSES,
     MessageAuthor,
     SLAPolicy,
+    SupportSettings,
     Ticket,
     TicketMessage,
     TicketStatus,
@@ -22,7 +23,13 @@ from .records import record_create, record_update
 
 
 def ticket_create(*, actor: User | None, data: dict) -> Ticket:
-    """Open a ticket; its SLA due times come from the policy of its priority."""
+    """Open a ticket; its SLA due times come from the policy of its priority. A ticket without
+    a team goes to the support team of the settings (SupportSettings), so it is in that team's
+    queue whichever way it came in (the public form, an email, an automation, the admin)."""
+    if not data.get("team"):
+        team = SupportSettings.current().default_team
+        if team is not None:
+            data = {**data, "team": team}
     with transaction.atomic():
         ticket = record_create(Ticket, actor=actor, data=data)
         _set_due_times(ticket)
@@ -50,7 +57,10 @@ def ticket_update(*, ticket: Ticket, actor: User | None, data: dict) -> Ticket:
 def ticket_reply(
     *, ticket: Ticket, actor: User, body: str, internal: bool = False, status: str | None = None
 ) -> TicketMessage:
-    """An agent's public reply (a response to the customer) or internal note (not a response)."""
+    """An agent's public reply (a response to the customer) or internal note (not a response).
+
+    The first public reply to an unassigned ticket assigns it to whoever wrote it: they took
+    it. An internal note does not (asking a colleague is not taking the ticket)."""
     if not body.strip():
         raise InvalidTransition({"body": _("Write a message.")})
     check_texts(MESSAGE_MAX_LENGTH, body=body)
@@ -75,6 +85,9 @@ def ticket_reply(
         if ticket.first_response_at is None:
             ticket.first_response_at = now
             changes["first_response_at"] = [None, now]
+        if ticket.assignee_id is None:
+            ticket.assignee = actor
+            changes["assignee"] = [None, actor.pk]
         new_status = status or (
             TicketStatus.OPEN if ticket.status == TicketStatus.NEW else ticket.status
         )
@@ -82,7 +95,13 @@ def ticket_reply(
             changes["status"] = [ticket.status, new_status]
             ticket.status = new_status
         ticket.save(
-            update_fields=["agent_reply_count", "first_response_at", "status", "updated_at"]
+            update_fields=[
+                "agent_reply_count",
+                "first_response_at",
+                "status",
+                "assignee",
+                "updated_at",
+            ]
         )
         ticket.refresh_from_db(fields=["agent_reply_count"])
         event_record(type="ticket.replied", instance=ticket, actor=actor, changes=changes)
