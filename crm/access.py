@@ -7,6 +7,9 @@
 - Tickets follow the same rule by assignee; managers see every ticket, as admins do. A ticket
   with neither assignee nor team (the support queue: what the public contact form opens) is
   seen by support agents; anyone else sees it only when they see its contact or its company.
+- A support agent also reads (never changes) the contact and the company of every ticket they
+  see: working a ticket means reading who wrote it. Changing them still follows the owner and
+  team rule.
 - Records hanging off another follow it: a stage change its deal, a subscription its company, a
   survey answer its company, contact or ticket; people (and their logins) are seen by their
   teammates. A manager reads the whole company's KPI numbers (metrics.dashboards) but, like
@@ -143,6 +146,20 @@ def _survey_answer_q(user) -> Q:
     )
 
 
+def _ticket_customers_q(user, field: str) -> Q:
+    """The contacts or companies (`field` of a ticket) of the tickets the user sees: a subquery
+    on the ticket rule, so a customer with many tickets is still one row."""
+    tickets = visible(Ticket, user).filter(**{f"{field}__isnull": False})
+    return Q(pk__in=tickets.values(field))
+
+
+# Rules that reach further for reading than for changing: (model, roles' check, extra rule).
+READ_ONLY_REACH = {
+    Contact: (is_support_agent, lambda user: _ticket_customers_q(user, "contact")),
+    Company: (is_support_agent, lambda user: _ticket_customers_q(user, "company")),
+}
+
+
 RULES = {
     Lead: _owned_q,
     Contact: _owned_q,
@@ -166,8 +183,9 @@ def register_rule(model, rule) -> None:
     RULES[model] = rule
 
 
-def visible(queryset_or_model, user) -> QuerySet:
-    """The rows of a model (or queryset) the user may see."""
+def visible(queryset_or_model, user, *, write: bool = False) -> QuerySet:
+    """The rows of a model (or queryset) the user may see, or with `write` the rows whose
+    change they are not kept from by the rules (their role's permission is checked apart)."""
     queryset = (
         queryset_or_model._default_manager.all()
         if isinstance(queryset_or_model, type)
@@ -175,7 +193,11 @@ def visible(queryset_or_model, user) -> QuerySet:
     )
     if is_admin(user) or (queryset.model is Ticket and is_manager(user)):
         return queryset
-    return queryset.filter(RULES[queryset.model](user))
+    rule = RULES[queryset.model](user)
+    reach = READ_ONLY_REACH.get(queryset.model)
+    if not write and reach is not None and reach[0](user):
+        rule |= reach[1](user)
+    return queryset.filter(rule)
 
 
 def own(model, user) -> QuerySet:
@@ -186,9 +208,16 @@ def own(model, user) -> QuerySet:
     return model._default_manager.filter(**{field: user})
 
 
-def can_change(user, obj: Model) -> bool:
+def can_change(user, obj: Model | type[Model]) -> bool:
+    """Whether the user may change the record (or, given a model, records of that model): the
+    role's permission, and for a record they only read (READ_ONLY_REACH) the change rule."""
     meta = obj._meta
-    return user.has_perm(f"{meta.app_label}.change_{meta.model_name}")
+    if not user.has_perm(f"{meta.app_label}.change_{meta.model_name}"):
+        return False
+    reach = READ_ONLY_REACH.get(type(obj))
+    if isinstance(obj, Model) and reach is not None and reach[0](user) and not is_admin(user):
+        return visible(type(obj), user, write=True).filter(pk=obj.pk).exists()
+    return True
 
 
 def get_for_user(queryset_or_model, user, pk, *, write: bool = False):

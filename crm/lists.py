@@ -313,7 +313,7 @@ def error_messages(form: forms.BaseForm) -> list[str]:
 
 def bulk_targets(user, queryset: QuerySet, ids: list[int]) -> list[Model]:
     """The ticked records the user may change: invisible ids are ignored, never touched."""
-    records = list(access.visible(queryset, user).filter(pk__in=ids).order_by("pk"))
+    records = list(access.visible(queryset, user, write=True).filter(pk__in=ids).order_by("pk"))
     if records and not access.can_change(user, records[0]):
         raise PermissionDenied
     return records

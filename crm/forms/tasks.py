@@ -59,7 +59,7 @@ class TaskForm(ServiceModelForm):
         """Records the user may see, plus the one the task already points at (editing a
         teammate's task about a record of another team must not fail on the hidden field).
         A task about a record writes on it: a record the user may only read is not offered."""
-        queryset = visible(model, user)
+        queryset = visible(model, user, write=name in LINK_MODELS)
         if name in LINK_MODELS and not can_change(user, model):
             queryset = queryset.none()
         current = getattr(self.instance, f"{name}_id", None)
