@@ -991,7 +991,7 @@ class Seeder:
         customer = _Customer(since=since, churn=churn, base_annual=int(annual))
         until = min(churn if churn is not None else self.end, self.end)
         upgrades = self._expansion(chunk, rng, company, contacts[0], customer, until, profile)
-        self._subscriptions(chunk, company, annual / 12, periods, upgrades, churn, cancelled)
+        self._subscriptions(chunk, company, annual / 12, periods, upgrades, churn, cancelled, term)
         self._support(chunk, rng, company, contacts, customer, until, profile)
         self._engagement(chunk, rng, company, contacts, customer, until, profile)
         self._nps(chunk, rng, company, contacts, customer, until)
@@ -1000,11 +1000,22 @@ class Seeder:
             self._task(chunk, rng, "Onboarding call", owner, since, company=company, done_by=until)
         return customer
 
-    def _subscriptions(self, chunk, company, monthly, periods, upgrades, churn, cancelled):
-        """One chain per customer: each renewal or upgrade ends a contract and continues it."""
+    def _subscriptions(self, chunk, company, monthly, periods, upgrades, churn, cancelled, term):
+        """One chain per customer: each renewal or upgrade ends a contract and continues it.
+
+        Every contract carries the end of the `term` (months) it falls in as its renewal date:
+        an upgrade mid-term keeps the term, so only the contract running at a term's end comes
+        up for renewal, and a cancellation before it is churn."""
+        term_starts = [start for start, _signed, _factor in periods]
         plan = PLANS[min(3, int(math.log10(monthly * 12)) - 2)]
         changes = [(start, signed, factor, 0.0) for start, signed, factor in periods]
-        changes += [(self.day(won), won, None, added) for won, added in upgrades]
+        # An upgrade won on the day the customer leaves adds no contract (it would start a
+        # one-day contract after the term the customer declined).
+        changes += [
+            (self.day(won), won, None, added)
+            for won, added in upgrades
+            if churn is None or self.day(won) < self.day(churn)
+        ]
         changes.sort(key=lambda change: (change[0], change[1]))
         factor, added, add_ons, chain = 1.0, 0.0, 0, []
         for index, (start, signed, new_factor, extra) in enumerate(changes):
@@ -1022,6 +1033,7 @@ class Seeder:
                 else plan,
                 monthly_value=_money(monthly * factor + added),
                 start_date=start,
+                term_end=_add_months(max(s for s in term_starts if s <= start), term),
                 renewal_of=chain[-1] if chain else None,
                 created_at=self.dt(signed),
             )

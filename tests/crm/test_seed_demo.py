@@ -20,6 +20,8 @@ from crm import models as m
 from crm.demo import DEMO_USERS
 from crm.seed import CUSTOM_FIELDS, SEEDED_MODELS, reset_demo_records, seed_demo
 from metrics.models import CompanyHealth
+from metrics.periods import custom_period
+from metrics.registry import get_kpi
 
 pytestmark = pytest.mark.django_db
 
@@ -293,6 +295,32 @@ def test_customers_have_their_first_win_subscriptions_and_churn_dates(seeded):
         assert sub.end_date is None or sub.end_date > sub.start_date
         if sub.status == m.SubscriptionStatus.CANCELLED:
             assert sub.cancelled_at is not None and sub.end_date is not None
+
+
+def test_subscriptions_carry_their_terms_renewal_date(seeded):
+    subscriptions = list(m.Subscription.objects.select_related("renewal"))
+    assert all(sub.term_end and sub.term_end > sub.start_date for sub in subscriptions)
+    for sub in subscriptions:
+        renewal = getattr(sub, "renewal", None)
+        if sub.end_date is None or sub.end_date > sub.term_end:
+            continue
+        if sub.end_date < sub.term_end:
+            # Stopped mid-term: an upgrade that keeps the term, or a cancellation (churn).
+            assert (renewal and renewal.term_end == sub.term_end) or sub.status == "cancelled"
+        elif renewal is not None:
+            # Renewed on its renewal date: the next term starts there.
+            assert renewal.start_date == sub.term_end < renewal.term_end
+    mid_term = [s for s in subscriptions if s.status == "cancelled" and s.end_date < s.term_end]
+    at_term = [s for s in subscriptions if s.end_date == s.term_end]
+    assert mid_term and at_term
+    # Over the last 12 months most contracts that came up for renewal were renewed, and the
+    # mid-term cancellations are not among them.
+    year = custom_period(TODAY.replace(day=1) - timedelta(days=365), TODAY - timedelta(days=1))
+    kpi = get_kpi("renewal_rate")
+    result = kpi.value(year)
+    assert result.denominator >= 10 and 60 <= result.value <= 100
+    counted = set(kpi.counted_records(year).values_list("pk", flat=True))
+    assert counted and not {sub.pk for sub in mid_term} & counted
 
 
 def test_tickets_follow_their_messages_and_sla(seeded):
