@@ -534,6 +534,16 @@ def get_dashboard_for_user(user, pk, *, write: bool = False) -> Dashboard:
     return dashboard_obj
 
 
+def readable_segment(user, board: Dashboard) -> Segment:
+    """The segment a dashboard opens on for a viewer who may not read its own: the team it is
+    shared with (whose numbers its members read), else the viewer's default."""
+    if board.shared_with_id:
+        team = Segment("team", str(board.shared_with_id))
+        if can_view_segment(user, team):
+            return team
+    return default_segment(user)
+
+
 @require_POST
 def dashboard_create(request):
     form = DashboardForm(request.POST, user=request.user)
@@ -551,8 +561,11 @@ def dashboard_create(request):
 def custom_dashboard(request, pk: int):
     board = get_dashboard_for_user(request.user, pk)
     default = Segment(board.segment_field, board.segment_value)
+    scoped_from = None
     if not can_view_segment(request.user, default):
-        raise PermissionDenied(_("You cannot read the numbers of this dashboard's segment."))
+        # Shared with the viewer, set to numbers they may not read ("Everyone" for a rep): it
+        # opens on the numbers they may read instead, and says so.
+        scoped_from, default = default, readable_segment(request.user, board)
     form, period, segment, status = _filters(request, default=default, default_grain=board.grain)
     cards = list(board.cards.order_by("order", "pk"))
     items = []
@@ -579,6 +592,7 @@ def custom_dashboard(request, pk: int):
             "board": board,
             "items": items,
             "can_edit": board.owner_id == request.user.pk,
+            "scoped_from": scoped_from,
             **_picker_context(request, form, period, segment),
         },
         status=status,
