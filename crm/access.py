@@ -5,8 +5,9 @@
   one of the user's teams, or whose owner belongs to one of them. A manager's teams are those
   they manage as well as those they belong to.
 - Tickets follow the same rule by assignee; managers see every ticket, as admins do. A ticket
-  with neither assignee nor team (the support queue: what the public contact form opens) is
-  seen by support agents; anyone else sees it only when they see its contact or its company.
+  with neither assignee nor team (what the public contact form opens while no support team is
+  set in crm.SupportSettings) is seen by support agents; anyone else sees it only when they
+  see its contact or its company.
 - A support agent also reads (never changes) the contact and the company of every ticket they
   see: working a ticket means reading who wrote it. Changing them still follows the owner and
   team rule.
