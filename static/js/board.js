@@ -89,17 +89,36 @@
       });
   }
 
-  function onEnd(event) {
-    const more = event.to.querySelector(".board-load-more");
-    if (more) {
-      event.to.appendChild(more);
+  // A card dropped on the Won/Lost bar joins the top of that stage's column.
+  function landing(target, item) {
+    if (!target.classList.contains("board-dropzone")) {
+      return target;
     }
-    if (event.from === event.to) {
+    const list = board.querySelector('.board-cards[data-stage-id="' + target.dataset.stageId + '"]');
+    if (list) {
+      list.insertBefore(item, list.firstChild);
+      return list;
+    }
+    return target;
+  }
+
+  function onStart() {
+    document.body.classList.add("board-dragging");
+  }
+
+  function onEnd(event) {
+    document.body.classList.remove("board-dragging");
+    const to = landing(event.to, event.item);
+    const more = to.querySelector(".board-load-more");
+    if (more) {
+      to.appendChild(more);
+    }
+    if (event.from === to) {
       return; // reordering inside a column is not stored
     }
-    const move = { item: event.item, from: event.from, to: event.to, oldIndex: event.oldIndex };
-    const column = event.to.closest(".board-column");
-    if (column && column.dataset.outcome === "lost") {
+    const move = { item: event.item, from: event.from, to: to, oldIndex: event.oldIndex };
+    const column = to.closest(".board-column") || to;
+    if (column.dataset.outcome === "lost") {
       pendingLost = move;
       lostInput.value = "";
       bootstrap.Modal.getOrCreateInstance(modalElement).show();
@@ -113,7 +132,23 @@
       group: "board",
       draggable: ".deal-card",
       animation: 150,
+      // Near the board's edges the board scrolls sideways while a card is held, so a column
+      // out of view (Won and Lost on a laptop) can be reached. Sortable's own scrolling, not
+      // the browser's: Chromium's native drag did not scroll the board sideways.
+      scroll: true,
+      forceAutoScrollFallback: true,
+      scrollSensitivity: 80,
+      scrollSpeed: 20,
+      bubbleScroll: true,
+      onStart: onStart,
       onEnd: onEnd,
+    });
+  });
+  document.querySelectorAll("#board-dropbar .board-dropzone").forEach(function (zone) {
+    Sortable.create(zone, {
+      group: { name: "board", pull: false, put: true },
+      draggable: ".deal-card",
+      sort: false,
     });
   });
 

@@ -1,5 +1,7 @@
 """The pipeline board as a rep uses it: drag a card, drop it on Lost and give the reason."""
 
+from pathlib import Path
+
 import pytest
 
 from crm.models import DealStageChange, DealStatus
@@ -11,6 +13,9 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 def card(page, deal):
@@ -71,3 +76,62 @@ def test_cancelling_the_lost_reason_puts_the_card_back(board):
     cards_of(page, first).locator(f'[data-deal-id="{deal.pk}"]').wait_for()
     deal.refresh_from_db()
     assert deal.stage == first
+
+
+# Issue 15, item 14: on a 1366 px laptop the Won and Lost columns are beyond the right edge.
+@pytest.fixture
+def laptop_board(board):
+    page, deal = board
+    page.set_viewport_size({"width": 1366, "height": 768})
+    lost = page.locator(f'.board-column[data-stage-id="{stage_named("Lost").pk}"]')
+    assert lost.bounding_box()["x"] > 1366  # out of view: the case being tested
+    return page, deal
+
+
+def test_on_a_laptop_a_card_dropped_on_the_lost_bar_is_lost(laptop_board):
+    page, deal = laptop_board
+    lost = stage_named("Lost")
+
+    card(page, deal).drag_to(page.locator(f'.board-dropzone[data-stage-id="{lost.pk}"]'))
+    page.locator("#lost-reason-input").fill("No budget this year")
+    with page.expect_response(lambda r: "/move/" in r.url) as moved:
+        page.locator("#lost-reason-form button[type=submit]").click()
+
+    assert moved.value.status == 200
+    deal.refresh_from_db()
+    assert (deal.stage, deal.status) == (lost, DealStatus.LOST)
+    assert deal.lost_reason == "No budget this year"
+    # The card joins the Lost column, not the bar.
+    cards_of(page, lost).locator(f'[data-deal-id="{deal.pk}"]').wait_for()
+    assert page.locator("#board-dropbar .deal-card").count() == 0
+    page.locator("#lost-reason-modal").wait_for(state="hidden")
+    page.screenshot(path=SCREENSHOTS / "board_1366_lost.png")
+
+
+def test_on_a_laptop_the_board_scrolls_while_a_card_is_held_at_its_edge(laptop_board):
+    page, deal = laptop_board
+    won = stage_named("Won")
+    board = page.locator("#board")
+    start = card(page, deal).bounding_box()
+    edge = board.bounding_box()
+
+    page.mouse.move(start["x"] + 20, start["y"] + 20)
+    page.mouse.down()
+    page.mouse.move(start["x"] + 60, start["y"] + 40, steps=4)
+    # Held near the board's right edge, the board scrolls until its last column is in view.
+    for step in range(3):
+        page.mouse.move(edge["x"] + edge["width"] - 20 - step, start["y"] + 40, steps=2)
+    page.wait_for_function(
+        "b => b.scrollLeft + b.clientWidth >= b.scrollWidth - 2",
+        arg=board.element_handle(),
+        polling=100,  # no animation frames while a card is held
+    )
+    target = cards_of(page, won).bounding_box()
+    page.screenshot(path=SCREENSHOTS / "board_1366_scrolled.png")
+    with page.expect_response(lambda r: "/move/" in r.url) as moved:
+        page.mouse.move(target["x"] + target["width"] / 2, target["y"] + 30, steps=5)
+        page.mouse.up()
+
+    assert moved.value.status == 200
+    deal.refresh_from_db()
+    assert (deal.stage, deal.status) == (won, DealStatus.WON)
