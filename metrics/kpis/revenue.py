@@ -4,6 +4,10 @@ retention cost, lifetime value and customer health.
 A company is a customer during [customer_since, churned_at). "Customers at the start" of a
 period are the customers going into it (customers at the end of the previous period), so
 every churn and every new customer falls in exactly one period.
+
+A subscription's `term_end` is its renewal date. It comes up for renewal in the period its
+term ends in, unless it stopped before (a mid-term cancellation is churn); month-to-month
+subscriptions (no term end) never do.
 """
 
 from datetime import timedelta

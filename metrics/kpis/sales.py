@@ -6,6 +6,9 @@ Conventions shared by the definitions below:
   Their numerator is the value and their denominator the number of records behind it, so the
   drill-down count always matches one of the two.
 - Money is amount × exchange rate: the amount in the installation's currency.
+- A list "as of" the end of a period reads each deal as it was then: open from its creation
+  to its closing (`created_at`, `closed_at`), in the stage its stage history has for that
+  moment (`stage_probability_at`), never its status or stage today.
 - Durations are timestamp differences summed in SQL. PostgreSQL returns an interval and SQLite
   microseconds, which Django's DurationField converter turns into a timedelta; `duration_seconds`
   accepts either, so both databases give the same number.
