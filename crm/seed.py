@@ -28,16 +28,31 @@ from queue import Full, Queue
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.base import ModelState
+from django.urls import reverse
 from django.utils import timezone
 
 from .demo import DEMO_USERS
+from .demo_articles import ARTICLES, seed_knowledge_base
+from .demo_fields import accepted, ensure_demo_fields, retire_confusing_defaults
+from .demo_texts import (
+    ARTICLE_REPLY,
+    CUSTOMER_FOLLOW_UPS,
+    FIRST_REPLIES,
+    INTERNAL_NOTES,
+    LATER_REPLIES,
+    LEAD_TASKS,
+    ONBOARDING_TASKS,
+    TASK_EFFORT,
+    TICKET_TASKS,
+    TICKET_TOPICS,
+    deal_task_titles,
+)
 from .models import (
     Activity,
     ActivityKind,
     Company,
     Contact,
     ContactStage,
-    CustomField,
     Deal,
     DealKind,
     DealStageChange,
@@ -46,7 +61,6 @@ from .models import (
     Event,
     Expense,
     ExpenseCategory,
-    FieldType,
     Industry,
     Lead,
     LeadSource,
@@ -55,7 +69,6 @@ from .models import (
     LoginEvent,
     MessageAuthor,
     Pipeline,
-    RecordType,
     SizeBand,
     SLAPolicy,
     StageOutcome,
@@ -289,20 +302,20 @@ CHANNEL_RESPONSE_FACTOR = {
     TicketChannel.EMAIL: 1.2,
     TicketChannel.WEB: 1.0,
 }
-TICKET_SUBJECTS = [
-    "Cannot log in",
-    "Import fails on CSV upload",
-    "Invoice shows the wrong amount",
-    "How do I add a user?",
-    "Report numbers look off",
-    "Email sync stopped",
-    "Feature request: bulk edit",
-    "Slow dashboard",
-    "API returns 500",
-    "Change billing address",
-    "Export to Excel",
-    "Password reset email not received",
-]
+# The queue on the seed's day (issue 15, item 8): a share of the customers still with us have
+# a ticket from the last few days that is still being worked, because it waits on the
+# customer or on engineering, so it resolves in days rather than hours. Some are not answered
+# yet (new, unassigned in the support team's queue), some wait on the customer (pending), and
+# some are past their SLA.
+LIVE_TICKET_SHARE = 0.12
+LIVE_TICKET_MAX_AGE_DAYS = 4.0
+LIVE_RESOLUTION_DAYS = 6.0
+# Leads nobody has worked yet are recent; older ones were qualified, converted or disqualified
+# (issue 15, item 10). The newest leads wait in the reps' backlog a few days.
+NEW_LEAD_MAX_DAYS = 14
+NEW_LEAD_BACKLOG_DAYS = 10
+NEW_LEAD_BACKLOG_SHARE = 0.4
+CONTACTED_LEAD_MAX_DAYS = 90
 ENGAGEMENT = Weighted(
     [
         ((ActivityKind.EMAIL_OPENED, Direction.INBOUND), 32),
@@ -352,12 +365,6 @@ ACQUISITION = [
     ExpenseCategory.TOOLS,
 ]
 RETENTION = [ExpenseCategory.SUPPORT, ExpenseCategory.SUCCESS, ExpenseCategory.LOYALTY]
-
-# Custom fields the demo fills; an installation that already defines them keeps its choices.
-CUSTOM_FIELDS = [
-    (RecordType.DEAL, "region", "Region", ["North America", "EMEA", "APAC", "LATAM"]),
-    (RecordType.LEAD, "product_interest", "Product interest", ["CRM", "Analytics", "Help desk"]),
-]
 
 FIRST_NAMES = (
     "Ada Alan Alice Amir Ana Ben Bianca Carlos Chen Chloe Dan Dara Elena Emma Eric Fatima Femi "
@@ -498,7 +505,16 @@ class Seeder:
         for priority, fallback in [("urgent", (1, 4)), ("high", (4, 8)), ("normal", (8, 24))]:
             self.sla.setdefault(priority, fallback)
         self.sla.setdefault("low", (24, 72))
-        self.custom_choices = _ensure_custom_fields()
+        retire_confusing_defaults()
+        self.custom_fields = ensure_demo_fields()
+        self.custom_choices = {
+            key: [c for c in field.choices if isinstance(c, str)]
+            if isinstance(field.choices, list)
+            else []
+            for key, field in self.custom_fields.items()
+        }
+        self.stage_index = {stage.pk: index for index, stage in enumerate(self.open_stages)}
+        self.articles = {}  # help articles agents link: slug -> (title, url, published t)
         foreign = [c for c in USD_RATES if c != self.base_currency]
         self.currencies = (
             [(c, USD_RATES[c] / USD_RATES[self.base_currency]) for c in foreign]
@@ -580,6 +596,7 @@ class Seeder:
     def run(self, *, copy: bool | None = None) -> Counter[str]:
         if copy is None:
             copy = self.scale.copy
+        self._knowledge_base()
         if connection.vendor == "postgresql":
             # Check foreign keys as each statement ends, not all at commit: with millions of
             # rows the deferred queue would hold gigabytes and run after everything else.
@@ -608,6 +625,21 @@ class Seeder:
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
         return self.counts
+
+    def _knowledge_base(self):
+        """The help centre's articles, before the tickets whose replies link them."""
+        published, created = seed_knowledge_base(today=self.day(self.end), users=self.users)
+        self.counts["Article"] += created
+        titles = {article.slug: article.title for article in ARTICLES}
+        base = settings.CRM_BASE_URL.rstrip("/")
+        for slug, published_at in published.items():
+            at = (published_at - self.origin).total_seconds() / 86400
+            url = base + reverse("help-article", args=[slug])
+            self.articles[slug] = (titles[slug], url, at)
+
+    def _custom(self, key: str, value):
+        """`value` for the custom field `key` if the installation's definition takes it."""
+        return accepted(self.custom_fields.get(key), value)
 
     def _chunks(self, writer) -> Iterator["_Chunk"]:
         """Each chunk has its own random stream: chunk n is the same whatever came before."""
@@ -662,15 +694,31 @@ class Seeder:
             team=self.sales_team,
             created_at=self.dt(t),
         )
-        if rng.random() < 0.2:
-            lead.custom = {"product_interest": rng.choice(self.custom_choices["product_interest"])}
+        products = self.custom_choices["product_interest"]
+        if rng.random() < 0.2 and products:
+            interest = self._custom("product_interest", rng.sample(products, rng.choice([1, 1, 2])))
+            if interest is not None:
+                lead.custom = {"product_interest": interest}
         chunk.leads.append(lead)
 
         # Response time falls from ~5 h to ~2 h median as the team adopts the CRM.
         median = 5.0 * (1.0 - 0.6 * trend) * SOURCE_RESPONSE_FACTOR.get(source, 1.0)
         responded = t + _lognormal(rng, median, 1.2) / 24
-        if rng.random() < 0.04 or responded >= self.end:
-            lead.status, lead.score = LeadStatus.NEW, rng.randint(5, 40)
+        age = self.end - t
+        unworked = rng.random() < 0.04 or (
+            age < NEW_LEAD_BACKLOG_DAYS and rng.random() < NEW_LEAD_BACKLOG_SHARE
+        )
+        if unworked or responded >= self.end:
+            if age > NEW_LEAD_MAX_DAYS:
+                # Nobody got to it: the reps' clean-up of stale leads disqualified it.
+                lead.status, lead.score = LeadStatus.UNQUALIFIED, rng.randint(0, 20)
+                lead.disqualified_reason = "Never contacted, gone stale"
+            else:
+                lead.status, lead.score = LeadStatus.NEW, rng.randint(5, 40)
+                if rng.random() < 0.5:
+                    title = _title(rng, LEAD_TASKS, lead.name, lead.company_name)
+                    due = t + rng.uniform(1, 3)
+                    self._task(chunk, rng, title, owner, t, lead=lead, due=due)
             return lead, None, industry
         lead.first_response_at = self.dt(responded)
         self._lead_touches(chunk, rng, lead, owner, responded)
@@ -689,7 +737,9 @@ class Seeder:
                 lead.disqualified_reason = "No budget after discovery"
             else:
                 lead.status, lead.score = LeadStatus.QUALIFIED, rng.randint(50, 90)
-        elif self.end - responded > 14 and rng.random() < 0.7:
+        elif self.end - responded > CONTACTED_LEAD_MAX_DAYS or (
+            self.end - responded > 14 and rng.random() < 0.7
+        ):
             lead.status, lead.score = LeadStatus.UNQUALIFIED, rng.randint(0, 35)
             lead.disqualified_reason = rng.choice(
                 ["Not a fit", "Student or job seeker", "Too small", "No reply after 3 attempts"]
@@ -699,7 +749,8 @@ class Seeder:
         if rng.random() < 0.12:
             # Recent leads still have their follow-up ahead; older ones got it done.
             due = responded + 3 if self.end - responded < 14 else None
-            self._task(chunk, rng, "Follow up with lead", owner, responded, lead=lead, due=due)
+            title = _title(rng, LEAD_TASKS, lead.name, lead.company_name)
+            self._task(chunk, rng, title, owner, responded, lead=lead, due=due)
         return lead, None, industry
 
     def _lead_touches(self, chunk, rng, lead, owner, responded):
@@ -875,8 +926,15 @@ class Seeder:
             deal.amount = Decimal(round(amount / rate))
         else:
             deal.amount = Decimal(int(amount))
-        if rng.random() < 0.3:
-            deal.custom = {"region": rng.choice(self.custom_choices["region"])}
+        custom = {}
+        if rng.random() < 0.3 and self.custom_choices["region"]:
+            custom["region"] = self._custom("region", rng.choice(self.custom_choices["region"]))
+        if kind == DealKind.NEW_BUSINESS and rng.random() < 0.5:
+            # Small buyers sign online, big ones negotiate a master agreement.
+            paper = "Order form" if amount < 30_000 else "Master agreement"
+            paper = "Self-serve" if amount < 3_000 else paper
+            custom["contract_type"] = self._custom("contract_type", paper)
+        deal.custom = {key: value for key, value in custom.items() if value is not None}
 
         at, stage = created, stages[0]
         chunk.changes.append(
@@ -934,12 +992,18 @@ class Seeder:
                     contact=contact,
                 )
             )
+        person, company = contact.first_name, deal.company.name
         if closed is None and rng.random() < 0.55:
-            # Next steps on open deals: some are already late.
+            # The next step of the stage the deal is in: some are already late.
             due = self.end + rng.uniform(-12, 14)
-            self._task(chunk, rng, "Next step", deal.owner, created, deal=deal, due=due)
+            titles = deal_task_titles(deal.kind, self.stage_index.get(deal.stage_id, 0))
+            title = _title(rng, titles, person, company)
+            self._task(chunk, rng, title, deal.owner, created, deal=deal, due=due)
         elif closed is not None and rng.random() < 0.2:
-            self._task(chunk, rng, "Send proposal", deal.owner, created, deal=deal, done_by=closed)
+            # Work done on the way through one of the stages it passed.
+            titles = deal_task_titles(deal.kind, rng.randrange(len(self.open_stages)))
+            title = _title(rng, titles, person, company)
+            self._task(chunk, rng, title, deal.owner, created, deal=deal, done_by=closed)
 
     # --- customers ---------------------------------------------------------------------------
 
@@ -996,8 +1060,14 @@ class Seeder:
         self._engagement(chunk, rng, company, contacts, customer, until, profile)
         self._nps(chunk, rng, company, contacts, customer, until)
         if rng.random() < 0.3 and since + 14 < self.end:
+            title = _title(rng, ONBOARDING_TASKS, contacts[0].first_name, company.name)
             owner = company.owner
-            self._task(chunk, rng, "Onboarding call", owner, since, company=company, done_by=until)
+            self._task(chunk, rng, title, owner, since, company=company, done_by=until)
+        # Account management follows the contract's value.
+        tier = "Strategic" if annual >= 40_000 else "Key" if annual >= 10_000 else "Standard"
+        tier = self._custom("tier", tier)
+        if tier is not None:
+            company.custom = {**company.custom, "tier": tier}
         return customer
 
     def _subscriptions(self, chunk, company, monthly, periods, upgrades, churn, cancelled, term):
@@ -1102,21 +1172,33 @@ class Seeder:
             if churn_soon and rng.random() < 0.3:
                 t = max(customer.since, until - rng.uniform(0, 90))
             self._ticket(chunk, rng, company, rng.choice(contacts), t)
+        if until >= self.end and rng.random() < LIVE_TICKET_SHARE:
+            # Still a customer today: a ticket of the last few days that is still being worked,
+            # mostly very recent ones.
+            t = self.end - LIVE_TICKET_MAX_AGE_DAYS * rng.random() ** 2
+            self._ticket(
+                chunk, rng, company, rng.choice(contacts), max(t, customer.since), live=True
+            )
 
-    def _ticket(self, chunk, rng, company, contact, created):
+    def _ticket(self, chunk, rng, company, contact, created, *, live=False):
         channel, priority = TICKET_CHANNELS.pick(rng), TICKET_PRIORITIES.pick(rng)
+        topic = rng.choice(TICKET_TOPICS)
         first_sla, resolve_sla = self.sla[priority]
         # The support team gets faster over the window; chat and phone answer at once.
         pace = 1.2 - 0.4 * self.trend(created)
         first_median = FIRST_RESPONSE_HOURS.get(priority, first_sla / 4)
         first_h = _lognormal(rng, first_median * pace * CHANNEL_RESPONSE_FACTOR[channel], 0.9)
         resolve_median = RESOLUTION_HOURS.get(priority, resolve_sla / 4)
+        if live:
+            resolve_median = LIVE_RESOLUTION_DAYS * 24
         resolve_h = max(first_h + 0.1, _lognormal(rng, resolve_median * pace, 0.8))
         agent = self.agents[0] if rng.random() < 0.85 else self.managers[0]
+        area = self._custom("product_area", topic.area)
         ticket = self.new(
             Ticket,
-            subject=rng.choice(TICKET_SUBJECTS),
-            description="Hello, we need a hand with this. Thanks!",
+            subject=topic.subject,
+            description=topic.description,
+            custom={"product_area": area} if area is not None and rng.random() < 0.7 else {},
             contact=contact,
             company=company,
             channel=channel,
@@ -1169,11 +1251,23 @@ class Seeder:
         ticket.sla_breached_at = self._breach(ticket)
         chunk.tickets.append(ticket)
 
-        for at, author_kind, internal, reopening in past:
-            if author_kind == MessageAuthor.CUSTOMER:
-                body = "It is happening again." if reopening else "Could you have a look?"
+        article = self.articles.get(topic.article)
+        first_reply = True
+        for index, (at, author_kind, internal, reopening) in enumerate(past):
+            if index == 0:
+                body = topic.description
+            elif author_kind == MessageAuthor.CUSTOMER:
+                body = "It is happening again." if reopening else rng.choice(CUSTOMER_FOLLOW_UPS)
+            elif internal:
+                body = rng.choice(INTERNAL_NOTES)
+            elif first_reply:
+                first_reply = False
+                if article is not None and article[2] < at and rng.random() < 0.5:
+                    body = ARTICLE_REPLY.format(title=article[0], url=article[1])
+                else:
+                    body = rng.choice(FIRST_REPLIES)
             else:
-                body = "Internal: checked the logs." if internal else "Thanks, here is what we did."
+                body = rng.choice(LATER_REPLIES)
             chunk.messages.append(
                 self.new(
                     TicketMessage,
@@ -1187,13 +1281,14 @@ class Seeder:
             )
         if ticket.resolved_at is not None:
             self._ticket_surveys(chunk, rng, ticket, final)
-        if rng.random() < 0.06:
+        # A ticket being worked often has a follow-up on its agent's list.
+        if rng.random() < (0.35 if live and ticket.assignee_id else 0.06):
             done_by = final if ticket.resolved_at is not None else None
             due = None if done_by is not None else self.end + rng.uniform(-3, 5)
             self._task(
                 chunk,
                 rng,
-                "Check fix with customer",
+                _title(rng, TICKET_TASKS, contact.first_name, company.name),
                 agent,
                 created,
                 ticket=ticket,
@@ -1311,6 +1406,10 @@ class Seeder:
             priority=rng.choice([TaskPriority.NORMAL, TaskPriority.NORMAL, TaskPriority.HIGH]),
             **records,
         )
+        if rng.random() < 0.35:
+            effort = self._custom("effort", rng.choice(TASK_EFFORT))
+            if effort is not None:
+                task.custom = {"effort": effort}
         if done_by is not None or due is None:
             limit = min(done_by if done_by is not None else self.end, self.end - 0.01)
             finished = rng.uniform(created, max(created, limit))
@@ -1595,27 +1694,14 @@ def _domain(name: str, rng: random.Random) -> str:
     return f"{''.join(words)}{rng.randrange(100)}.example"
 
 
+def _title(rng: random.Random, templates: list[str], person: str, company: str) -> str:
+    """One of the task title templates, about the person (by first name) and company."""
+    first = person.split(" ", 1)[0] if person else "the customer"
+    return rng.choice(templates).format(first=first, company=company or "the customer")
+
+
 def _demo_usernames() -> list[str]:
     return [username for username, *_rest in DEMO_USERS]
-
-
-def _ensure_custom_fields() -> dict[str, list[str]]:
-    choices = {}
-    for order, (record_type, key, label, defaults) in enumerate(CUSTOM_FIELDS):
-        field, _created = CustomField.objects.get_or_create(
-            record_type=record_type,
-            key=key,
-            defaults={
-                "label": label,
-                "field_type": FieldType.SELECT,
-                "choices": defaults,
-                "order": order,
-            },
-        )
-        existing = field.choices if isinstance(field.choices, list) else []
-        usable = [c for c in existing if isinstance(c, str)]
-        choices[key] = usable or defaults
-    return choices
 
 
 def seed_demo(

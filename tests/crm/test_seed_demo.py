@@ -5,7 +5,7 @@ inside their own transaction, which is rolled back.
 """
 
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta
 from io import StringIO
 
@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from crm import models as m
 from crm.demo import DEMO_USERS
-from crm.seed import CUSTOM_FIELDS, SEEDED_MODELS, reset_demo_records, seed_demo
+from crm.seed import NEW_LEAD_MAX_DAYS, SEEDED_MODELS, reset_demo_records, seed_demo
 from metrics.models import CompanyHealth
 from metrics.periods import custom_period
 from metrics.registry import get_kpi
@@ -77,14 +77,23 @@ def _counts() -> dict[str, int]:
 @pytest.fixture(scope="module")
 def seeded(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
+        # The seed replaces the migration's default custom fields with the demo's own.
+        fields = list(m.CustomField.objects.all())
+        articles = set(m.Article.objects.values_list("pk", flat=True))
+        categories = set(m.ArticleCategory.objects.values_list("pk", flat=True))
         out = StringIO()
         call_command("seed_demo", "--scale", "small", stdout=out)
         yield out.getvalue()
         # Other modules create their own "ana", "Sales" team, etc.: leave nothing behind.
         reset_demo_records()
         m.User.objects.filter(username__in=[username for username, *_ in DEMO_USERS]).delete()
+        # The demo routes new tickets to Support's queue: the setting goes with the team.
+        m.SupportSettings.objects.filter(default_team__name__in=["Sales", "Support"]).delete()
         m.Team.objects.filter(name__in=["Sales", "Support"]).delete()
-        m.CustomField.objects.filter(key__in=[key for _type, key, *_ in CUSTOM_FIELDS]).delete()
+        m.CustomField.objects.all().delete()
+        m.CustomField.objects.bulk_create(fields)
+        m.Article.objects.exclude(pk__in=articles).delete()
+        m.ArticleCategory.objects.exclude(pk__in=categories).delete()
 
 
 def test_summary_lists_rows_per_model_and_the_time_taken(seeded):
@@ -424,3 +433,118 @@ def test_reset_also_clears_other_apps_links_to_the_demo_records(seeded):
     assert not Target.tasks.through.objects.exists()
     assert m.Company.objects.exists()
     goal.delete()
+
+
+# --- the demo shows each feature (issue 15, items 8-10) -------------------------------------
+
+
+def _queue_counts(client, username: str) -> dict[str, int]:
+    client.force_login(m.User.objects.get(username=username))
+    response = client.get("/tickets/")
+    assert response.status_code == 200
+    return {key: count for key, _label, count in response.context["views"]}
+
+
+def test_the_support_queue_has_work_on_the_first_run(seeded, client):
+    working = m.Ticket.objects.exclude(status__in=m.DONE_STATUSES)
+    statuses = set(working.values_list("status", flat=True))
+    assert {m.TicketStatus.NEW, m.TicketStatus.OPEN, m.TicketStatus.PENDING} <= statuses
+    assert working.filter(sla_breached_at__isnull=False).exists()
+    assert working.filter(sla_breached_at__isnull=True).exists()
+    # Unanswered tickets wait unassigned in the support team's queue.
+    support = m.Team.objects.get(name="Support")
+    assert not working.filter(assignee__isnull=True).exclude(team=support).exists()
+
+    counts = _queue_counts(client, "bruno")
+    for view in ("all", "mine", "unassigned", "breaching", "pending"):
+        assert counts[view] > 0, view
+    response = client.get("/tickets/", {"view": "mine"})
+    assert response.context["page"].paginator.count == counts["mine"]
+
+
+def test_the_help_centre_has_published_articles_agents_link(seeded, client):
+    published = m.Article.objects.published()
+    assert published.count() >= 10
+    assert m.Article.objects.filter(status=m.ArticleStatus.DRAFT).exists()
+    assert published.values("category").distinct().count() >= 5
+    assert not published.filter(published_at__gte=_start_of_today()).exists()
+
+    page = client.get("/help/")  # customers, no login
+    assert page.status_code == 200
+    article = published.order_by("title").first()
+    assert article.title in page.content.decode()
+    draft = m.Article.objects.filter(status=m.ArticleStatus.DRAFT).first()
+    assert draft.title not in page.content.decode()
+    assert client.get(f"/help/{article.slug}/").status_code == 200
+
+    client.force_login(m.User.objects.get(username="bruno"))
+    picked = client.get("/knowledge/picker/", {"q": "password"}).json()["results"]
+    assert any(result["url"].endswith("/help/reset-your-password/") for result in picked)
+    # Agents' replies point customers to the articles, never to one not yet published.
+    linked = m.TicketMessage.objects.filter(
+        author_kind=m.MessageAuthor.AGENT, body__contains="/help/"
+    )
+    assert linked.exists()
+    published_at = dict(published.values_list("slug", "published_at"))
+    for message in linked:
+        slug = message.body.split("/help/", 1)[1].split("/", 1)[0]
+        assert published_at[slug] < message.created_at
+
+
+def test_custom_fields_add_something_on_the_records_where_they_mean_something(seeded, client):
+    lead_fields = {str(f.verbose_name).lower() for f in m.Lead._meta.fields} | {
+        f.name for f in m.Lead._meta.fields
+    }
+    for field in m.CustomField.objects.filter(record_type=m.RecordType.LEAD, is_active=True):
+        bare_label = field.label.lower().removeprefix("lead ")
+        bare_key = field.key.removeprefix("lead_")
+        assert bare_label not in lead_fields and bare_key not in lead_fields, field.label
+    for field in m.CustomField.objects.filter(record_type=m.RecordType.TASK, is_active=True):
+        words = f"{field.key} {field.label}".lower()
+        assert "lead" not in words and "deal" not in words, field.label
+    # Each of the demo's fields holds values on its records.
+    models = {
+        m.RecordType.COMPANY: m.Company,
+        m.RecordType.DEAL: m.Deal,
+        m.RecordType.LEAD: m.Lead,
+        m.RecordType.TASK: m.Task,
+        m.RecordType.TICKET: m.Ticket,
+    }
+    active = m.CustomField.objects.filter(is_active=True)
+    assert {field.record_type for field in active} == set(models)
+    for field in active:
+        assert models[field.record_type].objects.filter(custom__has_key=field.key).exists()
+
+    client.force_login(m.User.objects.get(username="ana"))
+    lead_form = client.get("/leads/new/").content.decode()
+    assert "Product interest" in lead_form
+    for label in ("Lead source", "Lead score", "Lead stage", "Deal value"):
+        assert label not in lead_form
+    task_form = client.get("/tasks/new/").content.decode()
+    assert "Effort" in task_form
+    for label in ("Lead source", "Deal value", "Lead score"):
+        assert label not in task_form
+
+
+def test_new_leads_are_recent_and_older_ones_moved_on(seeded):
+    new = m.Lead.objects.filter(status=m.LeadStatus.NEW)
+    assert new.exists()
+    oldest = new.aggregate(oldest=Min("created_at"))["oldest"]
+    assert oldest >= _start_of_today() - timedelta(days=NEW_LEAD_MAX_DAYS + 1)
+    contacted = m.Lead.objects.filter(status=m.LeadStatus.CONTACTED)
+    assert contacted.aggregate(oldest=Min("created_at"))["oldest"] >= _start_of_today() - (
+        timedelta(days=180)
+    )
+
+
+def test_task_titles_vary_by_record_and_step(seeded):
+    for tasks in (m.Task.objects.all(), m.Task.objects.filter(status=m.TaskStatus.OPEN)):
+        titles = Counter(tasks.values_list("title", flat=True))
+        total = sum(titles.values())
+        assert total >= 50
+        title, count = titles.most_common(1)[0]
+        assert count <= 0.15 * total, (title, count, total)
+    assert not m.Task.objects.filter(title="Next step").exists()
+    # Every role has its own work on the list, the agent too.
+    open_tasks = m.Task.objects.filter(status=m.TaskStatus.OPEN)
+    assert {"ana", "marco", "bruno"} <= set(open_tasks.values_list("assignee__username", flat=True))
