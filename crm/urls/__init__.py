@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from crm import api, views
 from crm.views import accounts
@@ -19,11 +19,19 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/me/", api.me, name="api-me"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves its script from its own URL: the CSP refuses inline scripts.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api-schema", template_name="crm/api_docs.html"
+        ),
+        name="api-docs",
+    ),
     path("", include("crm.urls.records")),
     path("", include("crm.urls.deals")),
     path("", include("crm.urls.work")),
     path("", include("crm.urls.support")),
+    path("", include("crm.urls.settings")),
     path("", include("metrics.urls")),
     path("", include("goals.urls")),
     path("", include("automations.urls")),
