@@ -6,8 +6,9 @@
   they manage as well as those they belong to.
 - Tickets follow the same rule by assignee; managers see every ticket, as admins do. A ticket
   with neither assignee nor team (what the public contact form opens while no support team is
-  set in crm.SupportSettings) is seen by support agents; anyone else sees it only when they
-  see its contact or its company.
+  set in crm.SupportSettings) is seen by support agents. A sales rep also sees the tickets of
+  the contacts and companies they see, wherever support routed them: they follow up on their
+  own customers, not on every stranger's.
 - A support agent also reads (never changes) the contact and the company of every ticket they
   see: working a ticket means reading who wrote it. Changing them still follows the owner and
   team rule.
@@ -119,13 +120,17 @@ def _task_q(user) -> Q:
 
 
 def _ticket_q(user) -> Q:
-    queue = Q(assignee__isnull=True, team__isnull=True)
-    if not is_support_agent(user):
-        # A sales rep follows up on their own customers' tickets, not on every stranger's.
-        queue &= _owned_q(user, "contact__owner", "contact__team") | _owned_q(
-            user, "company__owner", "company__team"
-        )
-    return _owned_q(user, owner_field="assignee") | queue
+    mine = _owned_q(user, owner_field="assignee")
+    if is_support_agent(user):
+        # The support queue: tickets nobody has taken and no team was routed to.
+        return mine | Q(assignee__isnull=True, team__isnull=True)
+    # A sales rep follows up on their own customers' tickets, wherever support routed them,
+    # and not on every stranger's.
+    return (
+        mine
+        | _owned_q(user, "contact__owner", "contact__team")
+        | _owned_q(user, "company__owner", "company__team")
+    )
 
 
 def _activity_q(user) -> Q:
@@ -267,6 +272,9 @@ def get_ticket_for_user(user, pk, *, write: bool = False) -> Ticket:
 # user must hold, all of them. A route exists to write (a form, an action), so its GET is
 # refused too unless READ_ON_GET says the GET is a page to read. The API (DRF permission
 # classes) and the admin (model permissions) keep their own checks and are not listed.
+# Admin only: the other roles read pipelines, fields, users and teams but change none of them
+# (crm/roles.py), so only the admin role (and superusers) hold these.
+SETTINGS_PERMISSIONS = ("crm.change_pipeline", "crm.change_customfield", "crm.change_user")
 ROUTE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     # Leads, contacts, companies, deals
     "lead-create": ("crm.add_lead",),
@@ -320,6 +328,37 @@ ROUTE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "automation-rule-edit": ("automations.change_rule",),
     "automation-rule-toggle": ("automations.change_rule",),
     "automation-rule-duplicate": ("automations.add_rule",),
+    # The admins' settings area (crm/views/settings.py, metrics/settings_views.py): each
+    # page reads and writes configuration, so its GET is refused to others as well.
+    **{
+        name: SETTINGS_PERMISSIONS
+        for name in (
+            "settings",
+            "settings-pipelines",
+            "settings-pipeline",
+            "settings-pipeline-stage-create",
+            "settings-pipeline-stages-reorder",
+            "settings-stage",
+            "settings-stage-move",
+            "settings-stage-delete",
+            "settings-fields",
+            "settings-field-create",
+            "settings-fields-reorder",
+            "settings-field",
+            "settings-users",
+            "settings-user-invite",
+            "settings-user",
+            "settings-user-invite-again",
+            "settings-user-deactivate",
+            "settings-teams",
+            "settings-team",
+            "settings-sla",
+            "settings-support",
+            "settings-kpi-bands",
+            "settings-kpi-band",
+            "settings-health",
+        )
+    },
 }
 
 # Listed routes whose GET is a page to read: only their writes need the permissions.

@@ -201,3 +201,24 @@ def test_the_demo_routes_new_tickets_to_its_support_team():
 
     assert SupportSettings.current().default_team.name == "Support"
     assert Contact.objects.count() == 0
+
+
+def test_a_rep_follows_their_customers_tickets_wherever_support_routed_them(
+    client, rep, outsider, sales_team, other_team, support_team
+):
+    services.support_settings_update(actor=None, default_team=support_team)
+    theirs = ContactFactory(owner=rep, team=sales_team, email="kim@example.org")
+    stranger = ContactFactory(owner=outsider, team=other_team, email="lee@example.org")
+    for contact in (theirs, stranger):
+        client.post(
+            reverse("support-contact"),
+            {"name": contact.first_name, "email": contact.email, "subject": "Hi", "message": "Hi"},
+        )
+    ticket_of_theirs = Ticket.objects.get(contact=theirs)
+    assert ticket_of_theirs.team == support_team
+
+    client.force_login(rep)
+
+    assert client.get(reverse("ticket-detail", args=[ticket_of_theirs.pk])).status_code == 200
+    other = Ticket.objects.get(contact=stranger)
+    assert client.get(reverse("ticket-detail", args=[other.pk])).status_code == 404
