@@ -126,6 +126,7 @@ class Dataset:
     rule: object
     notification: object
     invitation: object
+    custom_field: object
 
 
 def build_dataset() -> Dataset:
@@ -145,13 +146,20 @@ def build_dataset() -> Dataset:
     owned = {"owner": rep, "team": team}
 
     # Custom fields of each kind a list filters by range, so `custom__cf_*__min/max` exist.
-    for record_type in (RecordType.DEAL, RecordType.LEAD, RecordType.CONTACT, RecordType.COMPANY):
+    custom_fields = [
+        CustomFieldFactory(record_type=record_type, key=key, label=key, field_type=kind)
+        for record_type in (
+            RecordType.DEAL,
+            RecordType.LEAD,
+            RecordType.CONTACT,
+            RecordType.COMPANY,
+        )
         for key, kind in (
             ("cf_number", FieldType.NUMBER),
             ("cf_date", FieldType.DATE),
             ("cf_datetime", FieldType.DATETIME),
-        ):
-            CustomFieldFactory(record_type=record_type, key=key, label=key, field_type=kind)
+        )
+    ]
 
     company = CompanyFactory(name="Acme", **owned)
     contact = ContactFactory(company=company, **owned)
@@ -206,11 +214,18 @@ def build_dataset() -> Dataset:
         rule=rule,
         notification=notification,
         invitation=invitation,
+        custom_field=custom_fields[0],
     )
 
 
-# The record each route's `pk` names, by the start of the route's name.
+# The record each route's `pk` names, by the start of the route's name (a dotted path from
+# the dataset).
 _PK_BY_NAME = (
+    ("settings-pipeline", "deal.pipeline"),
+    ("settings-stage", "deal.stage"),
+    ("settings-field", "custom_field"),
+    ("settings-user", "users.rep"),
+    ("settings-team", "team"),
     ("deal-board-cards", None),
     ("deal", "deal"),
     ("lead", "lead"),
@@ -260,7 +275,10 @@ def real_kwargs(route: Route, data: Dataset) -> dict | None:
         attribute = next((attr for prefix, attr in _PK_BY_NAME if name.startswith(prefix)), None)
         if attribute is None:
             return None
-        values["pk"] = getattr(data, attribute).pk
+        target = data
+        for part in attribute.split("."):
+            target = target[part] if isinstance(target, dict) else getattr(target, part)
+        values["pk"] = target.pk
     if "record_type" in names:
         values["record_type"] = "company" if name == "search-options" else "deal"
     extra = {
