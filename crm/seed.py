@@ -1220,6 +1220,11 @@ class Seeder:
         events.extend((at, MessageAuthor.AGENT, False, False) for at in reply_times)
         if rng.random() < 0.25:
             events.append((rng.uniform(created, resolved), MessageAuthor.AGENT, True, False))
+        if live and rng.random() < 0.4:
+            # The customer chased it in the last day: the ticket is back on the agent's side.
+            chased = rng.uniform(max(first, self.end - 1), self.end)
+            if chased < resolved:
+                events.append((chased, MessageAuthor.CUSTOMER, False, False))
         resolutions, reopened = [resolved], []
         for _ in range(REOPENS.pick(rng)):
             back = resolutions[-1] + rng.uniform(0.05, 1.5)
