@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from crm import access, services
+from crm import access, lists, services
+from crm.custom_fields import definitions_for
 from crm.forms.tickets import (
     NO_ASSIGNEE,
     BulkForm,
@@ -309,6 +310,7 @@ def detail(request, pk: int, *, reply_form=None, handling_form=None, status=200)
             "recent_tickets": recent_tickets,
             "deals": deals,
             "survey_answers": list(ticket.survey_answers.order_by("-answered_at")[:5]),
+            "custom_values": lists.custom_values(ticket, definitions_for("ticket")),
             "can_change": can_change,
             "company_visible": bool(
                 ticket.company_id

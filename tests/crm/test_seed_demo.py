@@ -524,6 +524,11 @@ def test_custom_fields_add_something_on_the_records_where_they_mean_something(se
     assert "Effort" in task_form
     for label in ("Lead source", "Deal value", "Lead score"):
         assert label not in task_form
+    # The agent sees what part of the product a ticket is about.
+    client.force_login(m.User.objects.get(username="bruno"))
+    ticket = m.Ticket.objects.filter(assignee__username="bruno", custom__has_key="product_area")[0]
+    page = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert "Product area" in page and ticket.custom["product_area"] in page
 
 
 def test_new_leads_are_recent_and_older_ones_moved_on(seeded):
