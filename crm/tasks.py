@@ -77,3 +77,11 @@ def send_notification_email(notification_id: int) -> bool:
     from crm.services.notifications import notification_email
 
     return notification_email(notification_id=notification_id)
+
+
+@shared_task(name="crm.send_invitation_email", **MAIL_RETRY)
+def send_invitation_email(user_id: int) -> bool:
+    """A new user's invitation: the link to choose their password (settings, users)."""
+    from crm.services.users import email_invitation
+
+    return email_invitation(user_id=user_id)

@@ -1,4 +1,5 @@
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -11,7 +12,7 @@ from crm.models import Team
 
 from . import charts
 from .dashboards import parse_segment, segment_options, segment_param
-from .models import CardKind, Dashboard, DashboardGrain
+from .models import CardKind, Dashboard, DashboardGrain, HealthSettings
 from .periods import GRAINS, custom_period, period_for
 from .registry import ALL, REGISTRY, all_kpis
 
@@ -202,3 +203,76 @@ class CardForm(forms.Form):
             "segment_field": segment.field if segment else "",
             "segment_value": segment.value if segment else "",
         }
+
+
+# The admins' settings pages (metrics/settings_views.py) -----------------------------------
+
+# A band end: the column's 20 digits, 4 of them decimals.
+BAND_END_LIMIT = Decimal(10**16)
+# Health weights are relative to each other: 0–100 leaves room for any mix.
+MAX_HEALTH_WEIGHT = 100
+
+
+class BandsForm(forms.Form):
+    """A KPI's three reference bands, each [from, below); an empty end is open, an empty band
+    is dropped, and every end empty brings back the bands written in the code."""
+
+    BANDS = (("typical", _("Typical")), ("good", _("Good")), ("exceptional", _("Exceptional")))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for band, label in self.BANDS:
+            for end, end_label in (("low", _("from")), ("high", _("below"))):
+                self.fields[f"{band}_{end}"] = forms.DecimalField(
+                    label=f"{label} {end_label}",
+                    required=False,
+                    max_digits=20,
+                    decimal_places=4,
+                    min_value=-BAND_END_LIMIT + 1,
+                    max_value=BAND_END_LIMIT - 1,
+                )
+        bootstrap(self)
+
+    def rows(self):
+        return [(label, self[f"{band}_low"], self[f"{band}_high"]) for band, label in self.BANDS]
+
+    def clean(self):
+        cleaned = super().clean()
+        for band, _label in self.BANDS:
+            low, high = cleaned.get(f"{band}_low"), cleaned.get(f"{band}_high")
+            if low is not None and high is not None and low >= high:
+                self.add_error(f"{band}_high", _("A band's lower end must be below its upper end."))
+        return cleaned
+
+
+class HealthSettingsForm(forms.ModelForm):
+    class Meta:
+        model = HealthSettings
+        fields = [*HealthSettings.WEIGHT_FIELDS, "risk_threshold"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in HealthSettings.WEIGHT_FIELDS:
+            self.fields[name].max_value = MAX_HEALTH_WEIGHT
+            self.fields[name].validators.append(MaxValueValidator(MAX_HEALTH_WEIGHT))
+            self.fields[name].widget.attrs.update(max=MAX_HEALTH_WEIGHT, step="any")
+        self.fields["risk_threshold"].widget.attrs.update(step="any")
+        bootstrap(self)
+
+    def clean(self):
+        cleaned = super().clean()
+        weights = [cleaned.get(name) for name in HealthSettings.WEIGHT_FIELDS]
+        if None not in weights and not any(weights):
+            raise forms.ValidationError(_("Weights cannot be negative and one must be above 0."))
+        return cleaned
+
+    def _post_clean(self):
+        pass  # metrics.services.health_settings_update validates the row
+
+    def add_service_errors(self, error) -> None:
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for name, messages in error.message_dict.items():
+            for message in messages:
+                self.add_error(name if name in self.fields else None, message)

@@ -10,9 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.services.deletes import record_delete
+from crm.services.reference import reference_save
 
 from .fill import SNAPSHOT_GRAINS, FillReport, fill_closed_periods, write_period
-from .models import CardKind, Dashboard, DashboardCard
+from .models import CardKind, Dashboard, DashboardCard, HealthSettings, KPIBandOverride
 from .periods import Period, period_for
 from .registry import KPI, REGISTRY, all_kpis
 
@@ -173,3 +174,44 @@ def cards_reorder(*, dashboard: Dashboard, actor, card_ids: list[int]) -> None:
 def _require_owner(dashboard: Dashboard, actor) -> None:
     if dashboard.owner_id != actor.pk:
         raise PermissionDenied(_("Only the owner edits this dashboard."))
+
+
+# Reference bands and health weights (the admins' settings pages) ---------------------------
+
+BAND_FIELDS = [
+    f"{band}_{end}" for band in ("typical", "good", "exceptional") for end in ("low", "high")
+]
+
+
+def kpi_bands_save(*, kpi: str, actor, data: dict) -> KPIBandOverride | None:
+    """This installation's bands for `kpi` (`data`: the six ends, None for an open end);
+    with every end empty the override goes and the code's bands apply again."""
+    if kpi not in {known.key for known in all_kpis()}:
+        raise ValidationError({"kpi": _("Unknown KPI.")})
+    extra = sorted(set(data) - set(BAND_FIELDS))
+    if extra:
+        raise ValidationError({name: _("This field cannot be set here.") for name in extra})
+    with transaction.atomic():
+        current = KPIBandOverride.objects.select_for_update().filter(kpi=kpi).first()
+        if all(data.get(name) is None for name in BAND_FIELDS):
+            if current is not None:
+                record_delete(current, actor=actor)
+            return None
+        values = {"kpi": kpi, **{name: data.get(name) for name in BAND_FIELDS}}
+        return reference_save(
+            KPIBandOverride, actor=actor, data=values, pk=current.pk if current else None
+        )
+
+
+def health_settings_update(*, actor, data: dict) -> HealthSettings:
+    """The health score's weights and risk threshold (the one settings row, made if missing);
+    the next nightly run scores with them."""
+    allowed = [*HealthSettings.WEIGHT_FIELDS, "risk_threshold"]
+    extra = sorted(set(data) - set(allowed))
+    if extra:
+        raise ValidationError({name: _("This field cannot be set here.") for name in extra})
+    with transaction.atomic():
+        current = HealthSettings.objects.select_for_update().order_by("pk").first()
+        return reference_save(
+            HealthSettings, actor=actor, data=dict(data), pk=current.pk if current else None
+        )

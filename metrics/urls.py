@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import settings_views, views
 
 urlpatterns = [
     path("dashboards/", views.index, name="dashboards"),
@@ -26,6 +26,10 @@ urlpatterns = [
         views.card_move,
         name="dashboard-card-move",
     ),
+    # The admins' settings area (crm/urls/settings.py has the rest of it).
+    path("settings/kpi-bands/", settings_views.kpi_bands, name="settings-kpi-bands"),
+    path("settings/kpi-bands/<slug:key>/", settings_views.kpi_band, name="settings-kpi-band"),
+    path("settings/health/", settings_views.health, name="settings-health"),
     # Last: a ready-made dashboard by its slug (executive, sales, support, retention, ...).
     path("dashboards/<slug:slug>/", views.dashboard, name="dashboard"),
 ]

@@ -22,6 +22,7 @@ from crm.models import ArticleStatus, Role
 from tests.crm.factories import (
     CompanyFactory,
     ContactFactory,
+    CustomFieldFactory,
     DealFactory,
     LeadFactory,
     TaskFactory,
@@ -145,6 +146,12 @@ def build_world() -> World:
             trigger={"type": "field.changed", "record_type": "deal", "field": "status"},
         ),
         "notification": services.notify(recipients=[rep], title="Hello", url="/")[0],
+        # The admins' settings pages name the reference rows.
+        "pipeline": deal.pipeline,
+        "stage": deal.stage,
+        "field": CustomFieldFactory(record_type="deal", key="walked", label="Walked"),
+        "person": rep,
+        "team": team,
     }
     users = {"anonymous": None, "rep": rep, "agent": agent, "manager": manager, "admin": admin}
     for user in (rep, agent, manager):
@@ -156,6 +163,11 @@ def build_world() -> World:
 
 # The object a route's `pk` names, by the start of the route's name (first match wins).
 PK_SOURCES = (
+    ("settings-pipeline", "pipeline"),
+    ("settings-stage", "stage"),
+    ("settings-field", "field"),
+    ("settings-user", "person"),
+    ("settings-team", "team"),
     ("deal-board-cards", None),
     ("notification", "notification"),
     ("custom-dashboard", "dashboard"),
