@@ -205,7 +205,7 @@ def list_context(request, page: ListPage, queryset: QuerySet) -> dict:
             raw = column.value(record)
             definition = custom_by_key.get(column.key)
             value = format_custom(definition, raw, users) if definition else display_value(raw)
-            cells.append({"value": value, "link": column.link})
+            cells.append({"value": value, "link": column.link, "key": column.key})
         rows.append(
             {
                 "record": record,
