@@ -6,10 +6,13 @@ are added as `custom__<key>` inputs (`custom__<key>__min` / `__max` for numbers 
 The FilterSets narrow a queryset; they never widen it: callers pass an already visible one.
 """
 
+from datetime import timedelta
+
 import django_filters as filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm import access
@@ -266,6 +269,10 @@ class _ModelMultipleChoiceFilter(filters.ModelMultipleChoiceFilter):
     field_class = _ModelMultipleChoiceField
 
 
+# "Gone quiet" choices of the deal list; My day's quiet deals link to one of them.
+QUIET_DAYS = (7, 14, 30, 90)
+
+
 def _stages(request):
     return Stage.objects.select_related("pipeline").order_by("pipeline__order", "order")
 
@@ -283,10 +290,18 @@ class DealFilter(CustomFieldFilterSet):
     kind = _ticked(_("Kind"), DealKind.choices)
     expected_close = _date_range(_("Expected close"), "expected_close_date")
     amount = filters.RangeFilter(label=_("Amount"))
+    quiet = filters.ChoiceFilter(
+        label=_("No activity for"),
+        choices=lambda: [(str(days), _("%(days)d days") % {"days": days}) for days in QUIET_DAYS],
+        method="filter_quiet",
+    )
 
     class Meta:
         model = Deal
         fields: list[str] = []
+
+    def filter_quiet(self, queryset, name, value):
+        return queryset.quiet(timezone.now() - timedelta(days=int(value)))
 
 
 __all__ = [

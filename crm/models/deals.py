@@ -31,6 +31,15 @@ class DealQuerySet(models.QuerySet):
     def lost(self):
         return self.filter(status=DealStatus.LOST)
 
+    def quiet(self, since):
+        """Deals older than `since` with no activity logged since then ("gone quiet").
+
+        NOT EXISTS, not a join: the database can stop at the first rows of an ordered list."""
+        from .activities import Activity
+
+        recent = Activity.objects.filter(deal=models.OuterRef("pk"), occurred_at__gte=since)
+        return self.filter(created_at__lt=since).filter(~models.Exists(recent))
+
 
 class Deal(Timestamped, Owned, WithCustomFields):
     name = models.CharField(_("name"), max_length=200)

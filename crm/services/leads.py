@@ -3,6 +3,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -75,23 +76,32 @@ def _set_status(lead: Lead, status: str, actor, *, event: str, reason: str = "")
     return lead
 
 
-def conversion_matches(lead: Lead) -> tuple[Contact | None, Company | None]:
-    """Records the lead would duplicate: a contact by email, a company by domain or name."""
+def conversion_matches(
+    lead: Lead, *, contacts: QuerySet | None = None, companies: QuerySet | None = None
+) -> tuple[Contact | None, Company | None]:
+    """Records the lead would duplicate: a contact by email (and its company), a company by
+    domain or name. `contacts` and `companies` narrow the search, to the rows a user may see:
+    a match hidden from them must not hide another one they can link."""
+    narrowed = companies is not None
+    contacts = Contact.objects.all() if contacts is None else contacts
+    companies = Company.objects.all() if companies is None else companies
     contact = None
     if lead.email:
-        contact = Contact.objects.filter(email__iexact=lead.email).select_related("company").first()
-    company = contact.company if contact and contact.company_id else _matching_company(lead)
-    return contact, company
+        contact = contacts.filter(email__iexact=lead.email).select_related("company").first()
+    if contact and contact.company_id:
+        if not narrowed or companies.filter(pk=contact.company_id).exists():
+            return contact, contact.company
+    return contact, _matching_company(lead, companies)
 
 
-def _matching_company(lead: Lead) -> Company | None:
+def _matching_company(lead: Lead, companies: QuerySet) -> Company | None:
     domain = lead.email.rpartition("@")[2].lower() if lead.email else ""
     if domain and domain not in FREE_MAIL_DOMAINS:
-        company = Company.objects.filter(domain=domain).first()
+        company = companies.filter(domain=domain).first()
         if company:
             return company
     if lead.company_name:
-        return Company.objects.filter(name__iexact=lead.company_name.strip()).first()
+        return companies.filter(name__iexact=lead.company_name.strip()).first()
     return None
 
 

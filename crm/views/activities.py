@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import services
@@ -16,13 +17,24 @@ from crm.timeline import (
     timeline_url,
 )
 
+# What a change made from the panels may move elsewhere on a record's page (logging the first
+# call sets a lead's first response and status): sent along for htmx to swap out of band.
+OUT_OF_BAND = {"lead": "crm/leads/_panels_oob.html"}
+
 
 def render_panels(request, record, *, status=200, **extra):
     """The panels again, after a change: htmx swaps them in; a plain post sees them alone."""
     context = record_panels(request, record, **extra)
     if request.htmx:
         # htmx leaves 4xx answers unswapped, so errors come back as 200 with the form.
-        return render(request, "crm/_record_panels.html", context)
+        response = render(request, "crm/_record_panels.html", context)
+        extra_parts = OUT_OF_BAND.get(context["panel_type"])
+        if extra_parts:
+            record.refresh_from_db()  # the service changed its own copy
+            response.content += render_to_string(
+                extra_parts, {context["panel_type"]: record}, request
+            ).encode()
+        return response
     context["panels_only"] = True
     return render(request, "crm/_timeline_page.html", context, status=status)
 

@@ -17,7 +17,7 @@ from crm.access import get_deal_for_user, visible
 from crm.custom_fields import definitions_for, missing_required
 from crm.filters import DealFilter
 from crm.forms.deals import DealBulkForm, DealCreateForm, DealForm, StageMoveForm
-from crm.models import Deal, FieldType, RecordType, User
+from crm.models import Deal, FieldType, Pipeline, RecordType, User
 from crm.redirects import next_url, redirect_to
 from crm.timeline import record_panels
 
@@ -247,7 +247,12 @@ def deal_detail(request, pk: int):
 
 
 def deal_create(request):
-    form = DealCreateForm(request.POST or None, user=request.user)
+    # A board's "New deal" passes its pipeline; the new deal's owner is whoever makes it.
+    initial = {"owner": request.user.pk}
+    pipeline = _wanted_pipeline(request.GET.get("pipeline"))
+    if pipeline is not None:
+        initial["pipeline"] = pipeline.pk
+    form = DealCreateForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             deal = services.deal_create(
@@ -263,6 +268,13 @@ def deal_create(request):
     status = 400 if form.is_bound else 200
     context = {"section": "deals", "form": form, "deal": None}
     return render(request, "crm/deals/form.html", context, status=status)
+
+
+def _wanted_pipeline(value) -> Pipeline | None:
+    """The pipeline a link asks for (?pipeline=id), or None for a missing or bad id."""
+    if not value or not value.isascii() or not value.isdigit() or len(value) > 18:
+        return None
+    return Pipeline.objects.filter(pk=int(value)).first()
 
 
 def deal_edit(request, pk: int):

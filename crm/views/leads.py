@@ -15,7 +15,7 @@ from crm import access, lists, services
 from crm.custom_fields import definitions_for
 from crm.filters import LeadFilter
 from crm.forms.leads import DisqualifyForm, LeadBulkForm, LeadConvertForm, LeadForm
-from crm.models import Company, Contact, Lead, LeadStatus
+from crm.models import Company, Contact, Deal, Lead, LeadStatus
 from crm.redirects import next_url, redirect_to
 from crm.timeline import record_panels
 
@@ -112,6 +112,12 @@ def lead_create(request):
             form.add_service_errors(error)
         else:
             messages.success(request, _("Lead “%(name)s” created.") % {"name": lead})
+            known = _same_email_contact(request.user, lead)
+            if known is not None:
+                messages.warning(
+                    request,
+                    _("A contact with this email exists: %(contact)s.") % {"contact": known},
+                )
             return redirect("lead-detail", lead.pk)
     return _form_page(request, form, lead=None)
 
@@ -147,9 +153,20 @@ def lead_detail(request, pk, *, disqualify_form=None, status=200):
         "can_change": access.can_change(request.user, lead),
         "can_convert": lead.status not in (LeadStatus.CONVERTED, LeadStatus.UNQUALIFIED),
         "converted": _converted_links(request.user, lead),
+        "same_email_contact": _same_email_contact(request.user, lead)
+        if lead.status != LeadStatus.CONVERTED
+        else None,
         **record_panels(request, lead),
     }
     return render(request, "crm/leads/detail.html", context, status=status)
+
+
+def _same_email_contact(user, lead: Lead) -> Contact | None:
+    """A contact the user may see with the lead's email (as the conversion matches it)."""
+    if not lead.email:
+        return None
+    contacts = access.visible(Contact, user).filter(email__iexact=lead.email)
+    return contacts.first()
 
 
 def _converted_links(user, lead: Lead) -> dict:
@@ -209,7 +226,8 @@ def lead_convert(request, pk):
         return redirect("lead-detail", lead.pk)
     contact_match, company_match, hidden = _visible_matches(request.user, lead)
     form = LeadConvertForm(
-        request.POST or None,
+        # Bound on any post: one with every box unticked is still a choice.
+        request.POST if request.method == "POST" else None,
         lead=lead,
         contact_match=contact_match,
         company_match=company_match,
@@ -226,7 +244,7 @@ def lead_convert(request, pk):
                 form.add_error(None, error)
             else:
                 messages.success(request, _conversion_message(result))
-                return redirect("lead-detail", lead.pk)
+                return redirect(_after_conversion(request.user, result))
         status = 400
     context = {
         "lead": lead,
@@ -238,17 +256,28 @@ def lead_convert(request, pk):
     return render(request, "crm/leads/convert.html", context, status=status)
 
 
+def _after_conversion(user, result) -> str:
+    """Where the work goes on: the new deal, else the contact (if the user may open them)."""
+    if result.deal and access.visible(Deal, user).filter(pk=result.deal.pk).exists():
+        return reverse("deal-detail", args=[result.deal.pk])
+    if access.visible(Contact, user).filter(pk=result.contact.pk).exists():
+        return reverse("contact-detail", args=[result.contact.pk])
+    return reverse("lead-detail", args=[result.lead.pk])
+
+
 def _visible_matches(user, lead: Lead):
     """The contact and company the lead would duplicate, if the user may see them, and the
     names of those that exist but are hidden from the user."""
-    contact, company = services.conversion_matches(lead)
+    contact, company = services.conversion_matches(
+        lead, contacts=access.visible(Contact, user), companies=access.visible(Company, user)
+    )
     hidden = set()
-    if contact and not access.visible(Contact, user).filter(pk=contact.pk).exists():
-        contact = None
-        hidden.add("contact")
-    if company and not access.visible(Company, user).filter(pk=company.pk).exists():
-        company = None
-        hidden.add("company")
+    if contact is None or company is None:
+        anyone_contact, anyone_company = services.conversion_matches(lead)
+        if contact is None and anyone_contact is not None:
+            hidden.add("contact")
+        if company is None and anyone_company is not None:
+            hidden.add("company")
     return contact, company, frozenset(hidden)
 
 

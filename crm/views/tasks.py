@@ -2,10 +2,11 @@
 reopen and reassign. Every task is fetched through crm.access; every write is a service."""
 
 from datetime import datetime, time, timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery
+from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -15,9 +16,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm import services
-from crm.access import get_for_user, get_task_for_user, own, visible
+from crm.access import get_for_user, get_task_for_user, is_support_agent, own, visible
 from crm.forms.tasks import LINK_MODELS, ReassignForm, TaskForm
-from crm.models import Activity, Deal, DealStatus, Lead, LeadStatus, Task, TaskStatus
+from crm.forms.tickets import QueueView
+from crm.models import Activity, Deal, DealStatus, Lead, LeadStatus, Task, TaskStatus, Ticket
 from crm.redirects import next_url, redirect_to
 from crm.timeline import (
     OPEN_TASK_STATUSES,
@@ -28,6 +30,7 @@ from crm.timeline import (
 )
 
 from .activities import render_panels
+from .tickets import NEXT_DUE, next_timer, view_filter
 
 SECTION_LIMIT = 100
 DONE_LIMIT = 20
@@ -287,11 +290,53 @@ MY_DAY_LIMIT = 20
 
 
 def my_day(user) -> dict:
-    """What the home page shows: tasks due by today, new leads, deals gone quiet."""
+    """What the home page shows, by what the user works on: their tasks due by today; new
+    leads and deals gone quiet (sales); their ticket queue and the tickets about to breach
+    (support). Each list shows its first MY_DAY_LIMIT rows and links to the whole list."""
     start, end = day_bounds()
     active = task_rows(own(Task, user).filter(status__in=OPEN_TASK_STATUSES))
+    tasks = reverse("tasks")
+    lists = {
+        "overdue_tasks": (
+            active.filter(due_at__lt=start).order_by("due_at", "id"),
+            f"{tasks}#tasks-overdue",
+        ),
+        "today_tasks": (
+            active.filter(due_at__gte=start, due_at__lt=end).order_by("due_at", "id"),
+            f"{tasks}#tasks-today",
+        ),
+    }
+    sales = user.has_perm("crm.view_lead")
+    support = is_support_agent(user)
+    if sales:
+        lists.update(_sales_lists(user))
+    if support:
+        lists.update(_support_lists(user))
+    context = {
+        "stale_days": STALE_AFTER.days,
+        "show_sales": sales,
+        "show_support": support,
+        "see_all": {key: url for key, (_rows, url) in lists.items()},
+        "more": {},
+    }
+    for key, (queryset, _url) in lists.items():
+        rows = list(queryset[: MY_DAY_LIMIT + 1])
+        context["more"][key] = len(rows) > MY_DAY_LIMIT
+        context[key] = rows[:MY_DAY_LIMIT]
+    for key in ("overdue_tasks", "today_tasks"):
+        context[key] = decorate_tasks(context[key])
+    for key in ("new_leads", "stale_deals"):
+        if key in context:
+            context[key] = _with_urls(context[key])
+    now = timezone.now()
+    for key in ("my_tickets", "unassigned_tickets", "breaching_tickets"):
+        for ticket in context.get(key, []):
+            ticket.timer = next_timer(ticket, now)
+    return context
+
+
+def _sales_lists(user) -> dict:
     cutoff = timezone.now() - STALE_AFTER
-    recent = Activity.objects.filter(deal=OuterRef("pk"), occurred_at__gte=cutoff)
     last_activity = (
         Activity.objects.filter(deal=OuterRef("pk")).order_by("-occurred_at").values("occurred_at")
     )
@@ -299,23 +344,48 @@ def my_day(user) -> dict:
     # first quiet deals; the last-activity time is computed for the rows shown only.
     stale = (
         own(Deal, user)
-        .filter(status=DealStatus.OPEN, created_at__lt=cutoff)
-        .filter(~Exists(recent))
+        .filter(status=DealStatus.OPEN)
+        .quiet(cutoff)
         .annotate(last_activity_at=Subquery(last_activity[:1]))
         .select_related("company", "stage")
         .order_by("created_at", "id")
     )
     new_leads = own(Lead, user).filter(status=LeadStatus.NEW).order_by("-created_at")
+    leads_query = urlencode({"status": LeadStatus.NEW, "owner": user.pk})
+    deals_query = urlencode(
+        {
+            "status": DealStatus.OPEN,
+            "owner": user.pk,
+            "quiet": STALE_AFTER.days,
+            "sort": "created_at",
+        }
+    )
     return {
-        "overdue_tasks": decorate_tasks(
-            active.filter(due_at__lt=start).order_by("due_at", "id")[:MY_DAY_LIMIT]
-        ),
-        "today_tasks": decorate_tasks(
-            active.filter(due_at__gte=start, due_at__lt=end).order_by("due_at", "id")[:MY_DAY_LIMIT]
-        ),
-        "new_leads": _with_urls(new_leads[:MY_DAY_LIMIT]),
-        "stale_deals": _with_urls(stale[:MY_DAY_LIMIT]),
-        "stale_days": STALE_AFTER.days,
+        "new_leads": (new_leads, f"{reverse('leads')}?{leads_query}"),
+        "stale_deals": (stale, f"{reverse('deals')}?{deals_query}"),
+    }
+
+
+def _support_lists(user) -> dict:
+    """An agent's queue (their open tickets, and the unassigned ones of their team) and the
+    tickets about to breach, as the queue's views of the same names count them."""
+    now = timezone.now()
+    # As the queue sorts by default: the next due time first.
+    tickets = (
+        visible(Ticket, user)
+        .annotate(next_due=NEXT_DUE)
+        .select_related("contact", "company", "assignee")
+        .order_by(F("next_due").asc(nulls_last=True), "-created_at", "pk")
+    )
+    queue = reverse("tickets")
+    views = {
+        "my_tickets": QueueView.MINE,
+        "unassigned_tickets": QueueView.UNASSIGNED,
+        "breaching_tickets": QueueView.BREACHING,
+    }
+    return {
+        key: (tickets.filter(view_filter(view, user, now)), f"{queue}?view={view}")
+        for key, view in views.items()
     }
 
 

@@ -143,7 +143,8 @@ def about_to_breach(now: datetime) -> Q:
     return condition & ~Q(status__in=DONE_STATUSES)
 
 
-def _view_filter(view: str, user, now) -> Q:
+def view_filter(view: str, user, now) -> Q:
+    """The tickets of one view of the queue (My day's ticket lists use the same)."""
     working = ~Q(status__in=DONE_STATUSES)
     if view == QueueView.UNASSIGNED:
         return working & Q(assignee__isnull=True)
@@ -173,9 +174,9 @@ def queue(request):
         # Choosing a status shows it whatever the view (resolved tickets included).
         tickets = tickets.filter(status=data["status"])
         if view != QueueView.ALL:
-            tickets = tickets.filter(_view_filter(view, request.user, now))
+            tickets = tickets.filter(view_filter(view, request.user, now))
     else:
-        tickets = tickets.filter(_view_filter(view, request.user, now))
+        tickets = tickets.filter(view_filter(view, request.user, now))
     for name in ("priority", "channel", "company"):
         if data.get(name):
             tickets = tickets.filter(**{name: data[name]})
@@ -237,7 +238,7 @@ def _views_with_counts(visible, user, now) -> list[tuple[str, str, int]]:
     """Each view with how many tickets it holds, counted in one query."""
     counts = visible.aggregate(
         **{
-            key: Count("pk", filter=_view_filter(key, user, now))
+            key: Count("pk", filter=view_filter(key, user, now))
             for key, _label in QueueView.CHOICES
         }
     )

@@ -21,6 +21,14 @@ ANSWER_SEGMENTS = {
     "custom": "company__custom",
 }
 
+# A CSAT answer rates how one ticket was handled: its owner and team are the ticket's agent and
+# team (an agent's own CSAT), not the sales owner of the customer as for NPS.
+TICKET_ANSWER_SEGMENTS = {
+    **ANSWER_SEGMENTS,
+    "owner": "ticket__assignee",
+    "team": "ticket__team",
+}
+
 PROMOTER = Q(score__gte=9)
 DETRACTOR = Q(score__lte=6)
 SATISFIED = Q(score__gte=4)
@@ -73,7 +81,7 @@ register(
             "answers": Count("pk"),
         },
         combine=lambda row: ratio(row["satisfied"], row["answers"], scale=100),
-        segments=ANSWER_SEGMENTS,
+        segments=TICKET_ANSWER_SEGMENTS,
         numerator_filter=SATISFIED,
         group="perception",
     )

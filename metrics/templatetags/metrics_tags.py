@@ -80,8 +80,21 @@ def company_health(company):
     return {"health": row, "components": components, "threshold": threshold}
 
 
+# A support agent's numbers on My day: how their own tickets went this month.
+MY_DAY_SUPPORT_CARDS = ["csat", "first_response_hours", "resolution_hours", "sla_breach_rate"]
+
+
 @register.inclusion_tag("metrics/_my_numbers_card.html", takes_context=True)
 def my_numbers(context):
+    return _own_cards(context, MY_DAY_CARDS)
+
+
+@register.inclusion_tag("metrics/_my_numbers_card.html", takes_context=True)
+def my_support_numbers(context):
+    return _own_cards(context, MY_DAY_SUPPORT_CARDS)
+
+
+def _own_cards(context, keys: list[str]) -> dict:
     request = context.get("request")
     user = context.get("user") or getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -89,4 +102,4 @@ def my_numbers(context):
     from django.utils import timezone
 
     period = period_for("month", timezone.localdate())
-    return {"cards": build_cards(MY_DAY_CARDS, period, own_segment(user)), "period": period}
+    return {"cards": build_cards(keys, period, own_segment(user)), "period": period}
