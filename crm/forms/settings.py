@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Pipeline, Role, Stage, StageOutcome, Team, TicketPriority, User
@@ -226,10 +227,16 @@ class TeamForm(ServiceErrors, forms.Form):
         label=_("Members"), queryset=User.objects.none(), required=False
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, team: Team | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["manager"].queryset = active_users()
-        self.fields["members"].queryset = active_users()
+        # Active people, and whoever the team has now: saving the team unchanged keeps a
+        # deactivated member or manager rather than dropping them unseen.
+        current = User.objects.none()
+        if team is not None:
+            current = User.objects.filter(Q(teams=team) | Q(managed_teams=team))
+        people = (active_users() | current).distinct()
+        self.fields["manager"].queryset = people
+        self.fields["members"].queryset = people
 
 
 # --- Support -----------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -111,6 +111,16 @@ def user_invite(*, actor: User | None, data: dict, role: str, teams: list[Team])
     """A new active user with the role and teams, and no password: once the transaction
     commits they are emailed a link to choose one (Django's password-reset token)."""
     data = _user_data(data)
+    try:
+        return _invite(actor=actor, data=data, role=role, teams=teams)
+    except IntegrityError as error:
+        # The same username sent twice at once: the uniqueness check passed for both.
+        raise ValidationError({"username": _("A user with that username already exists.")}) from (
+            error
+        )
+
+
+def _invite(*, actor: User | None, data: dict, role: str, teams: list[Team]) -> User:
     user = User(**data)
     user.set_unusable_password()
     with transaction.atomic():

@@ -472,6 +472,7 @@ def team_edit(request, pk: int):
     team = get_object_or_404(Team, pk=pk)
     form = TeamForm(
         request.POST or None,
+        team=team,
         initial={"name": team.name, "manager": team.manager, "members": list(team.members.all())},
     )
     if request.method == "POST" and form.is_valid():

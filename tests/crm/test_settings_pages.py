@@ -668,6 +668,19 @@ def test_admin_creates_and_edits_a_team(admin_client, rep, teammate, manager):
     assert updated[0].changes["members"] == [[rep.pk], sorted([rep.pk, teammate.pk])]
 
 
+def test_saving_a_team_unchanged_keeps_a_deactivated_member(admin_client, rep, teammate):
+    team = TeamFactory(name="Night shift", members=[rep, teammate])
+    User.objects.filter(pk=teammate.pk).update(is_active=False)
+
+    response = admin_client.post(
+        reverse("settings-team", args=[team.pk]),
+        {"name": "Night shift", "members": [rep.pk, teammate.pk]},
+    )
+
+    assert response.status_code == 302
+    assert set(team.members.all()) == {rep, teammate}
+
+
 @pytest.mark.parametrize(
     "data",
     [
