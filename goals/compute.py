@@ -12,6 +12,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from crm.models import Deal, DealKind, TaskStatus
+from metrics.numbers import Reader
 from metrics.periods import Period, custom_period, local_midnight, period_for
 from metrics.registry import Segment, get_kpi
 
@@ -48,15 +49,18 @@ def previous_period(goal: Goal) -> Period:
 
 
 class KPICache:
-    """KPI values asked for in one pass, so twenty goals on the same numbers query once."""
+    """KPI values asked for in one pass, so twenty goals on the same numbers query once. A
+    value is read as the KPI page reads it (metrics.numbers: live, cached until a record
+    changes), so a goal stores and shows the number its KPI link opens on."""
 
-    def __init__(self):
+    def __init__(self, reader: Reader | None = None):
         self.values: dict[tuple, Decimal | None] = {}
+        self.reader = reader or Reader()
 
     def value(self, key: str, period: Period, segment: Segment) -> Decimal | None:
         cache_key = (key, period.start, period.end, segment.field, segment.value)
         if cache_key not in self.values:
-            self.values[cache_key] = get_kpi(key).value(period, segment).value
+            self.values[cache_key] = self.reader.result(get_kpi(key), period, segment).value
         return self.values[cache_key]
 
     def prefetch(self, wanted: list[tuple[str, Period, Segment]]) -> None:

@@ -28,7 +28,7 @@ from .access import (
     get_target_for_user,
 )
 from .forms import GoalForm, RecordValueForm, SplitForm, TargetForm
-from .models import Goal, GoalProgress, GoalStatus, Scope, TargetUpdate
+from .models import Goal, GoalProgress, GoalStatus, Scope, TargetKind, TargetUpdate
 
 TREE_RELATED = ("owner", "team", "person")
 CHILDREN_SHOWN = 50
@@ -100,6 +100,7 @@ def goal_detail(request, pk: int):
     for target in targets:
         target.goal = goal
         target.history = updates.get(target.pk, [])[:5]
+    _read_live_kpis(goal, targets)
     rows = list(GoalProgress.objects.filter(goal=goal).values_list("day", "progress"))
     total = sum((t.weight for t in targets), Decimal(0)) + (child_totals["weight"] or 0)
     for item in [*targets, *children]:
@@ -125,6 +126,21 @@ def goal_detail(request, pk: int):
         "value_form": RecordValueForm(),
     }
     return render(request, "goals/detail.html", context)
+
+
+def _read_live_kpis(goal: Goal, targets) -> None:
+    """While the goal runs, its KPI targets show the KPI's value now, read as the KPI page
+    they link to reads it (metrics.numbers), not the value stored at the last recompute: the
+    two pages agree at every moment. The goal's own progress is the stored roll-up."""
+    today = timezone.localdate()
+    if goal.status != GoalStatus.ACTIVE or goal.end_date < today:
+        return
+    kpis = compute.KPICache()
+    for target in targets:
+        if target.kind == TargetKind.KPI:
+            value = compute.current_value(target, as_of=today, kpis=kpis, shares={})
+            target.current_value = value
+            target.progress = compute.progress_of(target, value)
 
 
 def _share(part, total) -> Decimal | None:
@@ -338,8 +354,10 @@ def kpi_preview(request, pk: int):
     if not segment.is_all and (kpi.compute is not None or segment.field not in kpi.segments):
         context["refused"] = True
         return render(request, "goals/_kpi_preview.html", context)
-    context["now"] = kpi.value(goal.period, segment).value
-    context["previous"] = kpi.value(compute.previous_period(goal), segment).value
+    # Read as the KPI page reads it (metrics.numbers), so the two show the same number.
+    kpis = compute.KPICache()
+    context["now"] = kpis.value(kpi.key, goal.period, segment)
+    context["previous"] = kpis.value(kpi.key, compute.previous_period(goal), segment)
     return render(request, "goals/_kpi_preview.html", context)
 
 

@@ -1,9 +1,11 @@
 """JSON for the charts: built here from snapshot rows and aggregate queries, drawn by
 static/js/charts.js. Templates only pass the payload to `json_script`.
 
-A payload is {"type", "title", "labels", "datasets": [{"label", "data"}], "unit"}, plus
+A payload is {"type", "title", "labels", "datasets": [{"label", "data"}], "unit", "y"}, plus
 "unavailable" when the segment does not apply to the chart's records and "empty" when there
-is nothing to draw.
+is nothing to draw. "y" sets the value axis: bars, percentages, counts and durations start
+at zero (a win rate drawn from 35 % makes 40 look like twice 37). A doughnut names its rings,
+outside in, in "rings".
 """
 
 from datetime import date, timedelta
@@ -18,8 +20,9 @@ from django.utils.translation import gettext_lazy
 
 from crm.models import Deal, Subscription, SurveyAnswer, SurveyKind
 
-from .dashboards import snapshotted, stored_series, supports
+from .dashboards import stored_series, supports
 from .kpis.sales import REVENUE, deals_open_at_end, stage_exits_in
+from .numbers import Reader, is_open, snapshotted
 from .periods import Period, period_for, periods_between
 from .registry import REGISTRY, Segment, all_kpis
 
@@ -48,13 +51,15 @@ def is_chart(key: str) -> bool:
 
 
 # Charts aggregated from the records (not from snapshots) are kept this long: on a million
-# deals they cost hundreds of milliseconds, and dashboards are an hour behind anyway.
+# deals they cost hundreds of milliseconds. While the period runs, the key also carries the
+# records' version (metrics.numbers), so a change shows at once, as on the cards.
 CHART_CACHE_SECONDS = 10 * 60
 
 
-def build(key: str, period: Period, segment: Segment) -> dict:
+def build(key: str, period: Period, segment: Segment, *, reader: Reader | None = None) -> dict:
+    reader = reader or Reader()
     if key.startswith("trend:"):
-        return trend(key.removeprefix("trend:"), period, segment)
+        return trend(key.removeprefix("trend:"), period, segment, reader=reader)
     cache_key = ":".join(
         [
             "chart",
@@ -64,18 +69,24 @@ def build(key: str, period: Period, segment: Segment) -> dict:
             period.end.isoformat(),
             segment.field,
             segment.value,
+            reader.version if is_open(period, reader.now) else "",
         ]
     )
     return cache.get_or_set(cache_key, lambda: BUILDERS[key](period, segment), CHART_CACHE_SECONDS)
 
 
-def build_many(keys: list[str], period: Period, segment: Segment) -> list[dict]:
+def build_many(
+    keys: list[str], period: Period, segment: Segment, *, reader: Reader | None = None
+) -> list[dict]:
     """Charts for `keys`; the trends share one snapshot query."""
     all_kpis()
+    reader = reader or Reader()
     trend_keys = [k.removeprefix("trend:") for k in keys if k.startswith("trend:")]
-    trends = trends_for(trend_keys, period, segment)
+    trends = trends_for(trend_keys, period, segment, reader=reader)
     return [
-        trends[k.removeprefix("trend:")] if k.startswith("trend:") else build(k, period, segment)
+        trends[k.removeprefix("trend:")]
+        if k.startswith("trend:")
+        else build(k, period, segment, reader=reader)
         for k in keys
     ]
 
@@ -101,26 +112,37 @@ def trend_periods(period: Period) -> list[Period]:
     return periods_between(grain, first, period.end_date)
 
 
-def trend(key: str, period: Period, segment: Segment) -> dict:
-    return trends_for([key], period, segment)[key]
+def trend(key: str, period: Period, segment: Segment, *, reader: Reader | None = None) -> dict:
+    return trends_for([key], period, segment, reader=reader)[key]
 
 
-def trends_for(keys: list[str], period: Period, segment: Segment) -> dict[str, dict]:
+def trends_for(
+    keys: list[str], period: Period, segment: Segment, *, reader: Reader | None = None
+) -> dict[str, dict]:
     """A line per KPI over `trend_periods`: snapshot rows in one query when the segment is
-    snapshotted, else computed live per point (a bounded number of queries)."""
+    snapshotted, else computed live per point (a bounded number of queries). A point still
+    running, or whose snapshot is not final, is its live value (metrics.numbers), so the
+    last point is the number on the card and the KPI page."""
     if not keys:
         return {}
+    reader = reader or Reader()
     points = trend_periods(period)
     usable = [key for key in keys if supports(REGISTRY[key], segment)]
     values: dict[str, dict] = {key: {} for key in usable}
     if usable and snapshotted(points[0], segment):
-        values = stored_series(
+        values, unfinished = stored_series(
             usable, points[0].grain, points[0].start_date, points[-1].start_date, segment
         )
-    elif usable:
-        for key in usable:
-            kpi = REGISTRY[key]
-            values[key] = {p.start_date: kpi.value(p, segment).value for p in points}
+        wanted = [
+            (REGISTRY[key], p, segment)
+            for key in usable
+            for p in points
+            if is_open(p, reader.now) or (key, p.start_date) in unfinished
+        ]
+    else:
+        wanted = [(REGISTRY[key], p, segment) for key in usable for p in points]
+    for (kpi, point, _segment), reading in zip(wanted, reader.read(wanted), strict=True):
+        values[kpi.key][point.start_date] = reading.result.value
     labels = [_point_label(p) for p in points]
     charts = {}
     for key in keys:
@@ -132,6 +154,7 @@ def trends_for(keys: list[str], period: Period, segment: Segment) -> dict[str, d
             "labels": labels,
             "datasets": [{"label": str(kpi.label), "data": data}],
             "unit": kpi.unit,
+            "y": y_axis("line", kpi.unit),
             "unavailable": key not in usable,
             "empty": all(value is None for value in data),
         }
@@ -164,6 +187,15 @@ def deals_won_by_month(period: Period, segment: Segment) -> dict:
     return {**payload, "empty": not any(data)}
 
 
+# Short names drawn on the survey doughnut's rings (acronyms: the same in every language).
+RING_NAMES = {SurveyKind.NPS: "NPS", SurveyKind.CSAT: "CSAT", SurveyKind.CES: "CES"}
+RING_POSITIONS = [
+    gettext_lazy("Outer ring"),
+    gettext_lazy("Middle ring"),
+    gettext_lazy("Inner ring"),
+]
+
+
 def survey_bands(period: Period, segment: Segment) -> dict:
     """One ring per survey: positive (NPS 9–10, CSAT 4–5, CES 1–3), neutral, negative."""
     kpi = REGISTRY["nps"]
@@ -188,7 +220,17 @@ def survey_bands(period: Period, segment: Segment) -> dict:
     }
     row = answers.aggregate(**aggregates)
     payload["datasets"] = [
-        {"label": str(kind.label), "data": [row[f"{kind}_{i}"] for i in range(3)]} for kind in bands
+        {
+            "label": str(kind.label),
+            "short": RING_NAMES[kind],
+            "data": [row[f"{kind}_{i}"] for i in range(3)],
+        }
+        for kind in bands
+    ]
+    # Chart.js draws the first dataset as the outer ring.
+    payload["rings"] = [
+        {"position": str(position), "label": str(kind.label), "short": RING_NAMES[kind]}
+        for position, kind in zip(RING_POSITIONS, bands, strict=True)
     ]
     return {**payload, "empty": not any(row.values())}
 
@@ -316,9 +358,23 @@ def _payload(kind: str, key: str, labels: list, unit: str) -> dict:
         "labels": labels,
         "datasets": [],
         "unit": unit,
+        "y": y_axis(kind, unit),
         "unavailable": False,
         "empty": True,
     }
+
+
+# Lines of these units start at zero too: shares of a whole, and amounts of things or time
+# (a 9.5–10.5 h axis makes 10 h look like a crisis). Money, scores and ratios may zoom in.
+ZERO_BASED_UNITS = {"percent", "count", "hours", "days"}
+
+
+def y_axis(kind: str, unit: str) -> dict:
+    """The value axis: bars (lengths) and ZERO_BASED_UNITS start at zero. A doughnut has no
+    axis."""
+    if kind == "doughnut":
+        return {}
+    return {"begin_at_zero": kind == "bar" or unit in ZERO_BASED_UNITS}
 
 
 def _segmented(queryset, kpi, segment: Segment):

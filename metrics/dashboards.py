@@ -1,9 +1,10 @@
 """The ready-made dashboards, who may read which segment, and the KPI cards they show.
 
-A card's value comes from the snapshot rows when the period and segment are snapshotted
-(month, quarter or day; overall, per owner or per team), so a dashboard costs the same few
-queries on a thousand deals or a million; any other period or segment is computed live from
-the registry. Either way the card links to the KPI page, which always computes live.
+A card reads its number through metrics.numbers, as the KPI page it links to does: a closed
+period from its snapshot rows when the period and segment are snapshotted (month, quarter or
+day; overall, per owner or per team), so a dashboard costs the same few queries on a thousand
+deals or a million; a period still running, and anything not snapshotted, live (cached until a
+record changes). Its change compares with the same elapsed part of the previous period.
 """
 
 from dataclasses import dataclass, field
@@ -27,12 +28,9 @@ from crm.models import (
 )
 
 from .models import KPIBandOverride, KPISnapshot
-from .periods import Period
+from .numbers import Reader, unfinished_fill
+from .periods import Comparison, Period, comparison_for
 from .registry import ALL, KPI, REGISTRY, Bands, Result, Segment, all_kpis
-
-# Periods and segments the nightly fill stores (metrics.services): read them, don't recompute.
-SNAPSHOT_GRAINS = {"day", "month", "quarter"}
-SNAPSHOT_SEGMENTS = {"", "owner", "team"}
 
 
 @dataclass(frozen=True)
@@ -324,6 +322,9 @@ class Card:
     previous: Result = field(default_factory=lambda: Result(None))
     bands: Bands | None = None
     computed_at: object = None
+    # The period is still running: the value is live, not a snapshot.
+    live: bool = False
+    comparison: Comparison | None = None
 
     @property
     def url(self) -> str:
@@ -356,6 +357,18 @@ class Card:
             return None
         return self.bands.band_for(self.result.value)
 
+    @property
+    def band_tone(self) -> str | None:
+        return band_tone(self.band, self.kpi.higher_is_better)
+
+
+def band_tone(band: str | None, higher_is_better: bool) -> str | None:
+    """The colour of a band: a band's own, and outside them by the KPI's direction (above
+    the bands of a KPI where higher is better is better than exceptional, not an alarm)."""
+    if band in ("above", "below"):
+        return "better" if (band == "above") == higher_is_better else "worse"
+    return band
+
 
 def effective_bands(keys) -> dict[str, Bands | None]:
     """The installation's bands (KPIBandOverride) over the registry's, in one query."""
@@ -363,63 +376,63 @@ def effective_bands(keys) -> dict[str, Bands | None]:
     return {key: overrides.get(key, REGISTRY[key].bands) for key in keys}
 
 
-def build_cards(keys: list[str], period: Period, segment: Segment) -> list[Card]:
-    """Cards for `keys`: this period and the previous one, from snapshots where stored."""
+def build_cards(
+    keys: list[str], period: Period, segment: Segment, *, reader: Reader | None = None
+) -> list[Card]:
+    """Cards for `keys`: this period and what it compares with (metrics.numbers)."""
     all_kpis()
+    reader = reader or Reader()
     keys = [key for key in keys if key in REGISTRY]
     bands = effective_bands(keys)
-    previous = period.previous()
+    comparison = comparison_for(period, reader.now)
     cards = [
-        Card(REGISTRY[key], period, segment, bands=bands[key], available=False) for key in keys
+        Card(
+            REGISTRY[key],
+            period,
+            segment,
+            bands=bands[key],
+            available=False,
+            comparison=comparison,
+        )
+        for key in keys
     ]
     usable = [card for card in cards if supports(card.kpi, segment)]
-    stored = _snapshots([c.kpi.key for c in usable], [period, previous], segment)
-    for card in usable:
-        card.available = True
-        current = stored.get((card.kpi.key, period.start_date))
-        before = stored.get((card.kpi.key, previous.start_date))
-        if current is not None:
-            card.result, card.computed_at = _as_result(current), current.computed_at
-        else:
-            card.result = card.kpi.value(period, segment)
-        card.previous = _as_result(before) if before else card.kpi.value(previous, segment)
-    return cards
-
-
-def snapshotted(period: Period, segment: Segment) -> bool:
-    return period.grain in SNAPSHOT_GRAINS and segment.field in SNAPSHOT_SEGMENTS
-
-
-def _snapshots(keys: list[str], periods: list[Period], segment: Segment) -> dict:
-    if not keys or not snapshotted(periods[0], segment):
-        return {}
-    rows = KPISnapshot.objects.filter(
-        kpi__in=keys,
-        grain=periods[0].grain,
-        period_start__in=[p.start_date for p in periods],
-        segment_field=segment.field,
-        segment_value=segment.value,
+    readings = reader.read(
+        [(card.kpi, p, segment) for card in usable for p in (period, comparison.period)]
     )
-    return {(row.kpi, row.period_start): row for row in rows}
-
-
-def _as_result(row: KPISnapshot) -> Result:
-    return Result(row.value, row.numerator, row.denominator)
+    for card, current, before in zip(usable, readings[::2], readings[1::2], strict=True):
+        card.available = True
+        card.result, card.computed_at, card.live = (
+            current.result,
+            current.computed_at,
+            current.live,
+        )
+        card.previous = before.result
+    return cards
 
 
 def stored_series(
     keys: list[str], grain: str, first: date, last: date, segment: Segment
-) -> dict[str, dict[date, Decimal | None]]:
-    """Snapshot values of `keys` per period start in [first, last], one query."""
-    rows = KPISnapshot.objects.filter(
-        kpi__in=keys,
-        grain=grain,
-        period_start__gte=first,
-        period_start__lte=last,
-        segment_field=segment.field,
-        segment_value=segment.value,
-    ).values_list("kpi", "period_start", "value")
+) -> tuple[dict[str, dict[date, Decimal | None]], set[tuple[str, date]]]:
+    """Snapshot values of `keys` per period start in [first, last], one query; and the
+    (key, start) of rows whose fill is not done, to be read live instead (metrics.numbers)."""
+    rows = (
+        KPISnapshot.objects.filter(
+            kpi__in=keys,
+            grain=grain,
+            period_start__gte=first,
+            period_start__lte=last,
+            segment_field=segment.field,
+            segment_value=segment.value,
+        )
+        .annotate(unfinished=unfinished_fill())
+        .values_list("kpi", "period_start", "value", "unfinished")
+    )
     series: dict[str, dict] = {key: {} for key in keys}
-    for key, start, value in rows:
-        series[key][start] = value
-    return series
+    unfinished = set()
+    for key, start, value, not_done in rows:
+        if not_done:
+            unfinished.add((key, start))
+        else:
+            series[key][start] = value
+    return series, unfinished

@@ -2,8 +2,11 @@
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from math import ceil
 
 from django.utils import timezone
+from django.utils.formats import date_format, time_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 GRAINS = {
@@ -44,6 +47,60 @@ class Period:
         if self.grain == "day":
             return self.start_date.isoformat()
         return f"{self.start_date.isoformat()} – {self.end_date.isoformat()}"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What a period's value is compared with: the previous period, or, while the period is
+    still running, the same elapsed part of it (1–25 November against 1–25 October, not the
+    whole of October). `label` names it for the screen ("the same days of October 2026")."""
+
+    period: Period
+    partial: bool
+    label: str
+
+
+def comparison_for(period: Period, now: datetime | None = None) -> Comparison:
+    """Whole days of the previous period as many as have begun in this one (today counts);
+    for a day, yesterday up to the same hour. Whole days and hours keep the compared period
+    the same through the day (or hour), so its value can be cached."""
+    previous = period.previous()
+    now = now or timezone.now()
+    if not period.start <= now < period.end:
+        return Comparison(previous, False, period_name(previous))
+    if period.grain == "day":
+        hours = ceil((now - period.start).total_seconds() / 3600)
+        cut = previous.start + timedelta(hours=hours)
+        if cut >= previous.end:
+            return Comparison(previous, False, period_name(previous))
+        label = gettext("%(day)s until %(time)s") % {
+            "day": period_name(previous),
+            "time": time_format(timezone.localtime(cut), "H:i"),
+        }
+        return Comparison(Period(previous.start, cut, "custom"), True, label)
+    days = (timezone.localtime(now).date() - period.start_date).days + 1
+    last = previous.start_date + timedelta(days=days - 1)
+    if last >= previous.end_date:
+        # This period has run longer than the whole previous one (31 March against February).
+        return Comparison(previous, False, period_name(previous))
+    label = gettext("the same days of %(period)s") % {"period": period_name(previous)}
+    return Comparison(custom_period(previous.start_date, last), True, label)
+
+
+def period_name(period: Period) -> str:
+    """A period in words: "25 November 2026", "October 2026", "Q3 2026", "2025"..."""
+    first = period.start_date
+    if period.grain == "day":
+        return date_format(first, "j F Y")
+    if period.grain == "week":
+        return gettext("the week of %(day)s") % {"day": date_format(first, "j F Y")}
+    if period.grain == "month":
+        return date_format(first, "F Y")
+    if period.grain == "quarter":
+        return f"Q{(first.month - 1) // 3 + 1} {first.year}"
+    if period.grain == "year":
+        return str(first.year)
+    return f"{date_format(first, 'j M Y')} – {date_format(period.end_date, 'j M Y')}"
 
 
 def local_midnight(day: date) -> datetime:

@@ -59,13 +59,22 @@ class Bands:
     exceptional: tuple[Number | None, Number | None] | None = None
 
     def band_for(self, value: Number | None) -> str | None:
+        """exceptional, good or typical; outside them, which side: above (at or over every
+        band's top), below (under every band's bottom) or between (in a gap of two bands)."""
         if value is None:
             return None
+        ranges = [bounds for bounds in (self.typical, self.good, self.exceptional) if bounds]
         for name in ("exceptional", "good", "typical"):
             bounds = getattr(self, name)
             if bounds and _within(value, bounds):
                 return name
-        return "outside"
+        if not ranges:
+            return None
+        if all(low is not None and value < low for low, _high in ranges):
+            return "below"
+        if all(high is not None and value >= high for _low, high in ranges):
+            return "above"
+        return "between"
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from .dashboards import (
     CHOICE_SEGMENTS,
     READY_MADE,
     SEGMENT_LABELS,
+    band_tone,
     build_cards,
     can_view_segment,
     default_segment,
@@ -57,7 +58,8 @@ from .dashboards import (
 )
 from .forms import CardForm, DashboardForm, PeriodSegmentForm
 from .models import CardKind, Dashboard, DashboardCard
-from .periods import period_for
+from .numbers import Reader
+from .periods import comparison_for, period_for
 from .registry import REGISTRY, Segment, all_kpis
 
 DRILL_DOWN_PAGE_SIZE = 50
@@ -149,11 +151,12 @@ def dashboard(request, slug: str):
         form, period, _segment, status = _filters(request, default=segment, fixed_segment=True)
     else:
         form, period, segment, status = _filters(request)
+    reader = Reader()
     context = {
         "section": "dashboards",
         "definition": definition,
-        "cards": build_cards(definition.cards, period, segment),
-        "charts": _chart_items(definition.charts, period, segment),
+        "cards": build_cards(definition.cards, period, segment, reader=reader),
+        "charts": _chart_items(definition.charts, period, segment, reader),
         "personal": definition.personal,
         **_picker_context(request, form, period, segment),
     }
@@ -163,8 +166,8 @@ def dashboard(request, slug: str):
     return render(request, "metrics/dashboard.html", context, status=status)
 
 
-def _chart_items(keys, period, segment) -> list[dict]:
-    payloads = charts.build_many(keys, period, segment)
+def _chart_items(keys, period, segment, reader) -> list[dict]:
+    payloads = charts.build_many(keys, period, segment, reader=reader)
     return [
         {"key": key, "dom_id": f"chart-{index}", "payload": payload}
         for index, (key, payload) in enumerate(zip(keys, payloads, strict=True))
@@ -215,9 +218,14 @@ def kpi_detail(request, key: str):
             - page.paginator.count
         )
         columns = _columns(records.model)
-        result = kpi.value(period, segment)
-        previous = kpi.value(period.previous(), segment)
+        # The same numbers as the dashboard cards (metrics.numbers): live while the period
+        # runs, its snapshot once it is over; compared with the same elapsed part before.
+        reader = Reader()
+        comparison = comparison_for(period, reader.now)
+        current, before = reader.read([(kpi, period, segment), (kpi, comparison.period, segment)])
+        result, previous = current.result, before.result
         bands = effective_bands([kpi.key])[kpi.key]
+        band = bands.band_for(result.value) if bands else None
         by = _breakdown_field(request, kpi)
         records_param = "numerator" if numerator_only else "all"
         context.update(
@@ -226,11 +234,15 @@ def kpi_detail(request, key: str):
             delta=None
             if result.value is None or previous.value is None
             else result.value - previous.value,
-            band=bands.band_for(result.value) if bands else None,
+            live=current.live,
+            computed_at=current.computed_at,
+            comparison=comparison,
+            band=band,
+            band_tone=band_tone(band, kpi.higher_is_better),
             bands=bands,
             trend_chart={
                 "dom_id": "chart-trend",
-                "payload": charts.trend(kpi.key, period, segment),
+                "payload": charts.trend(kpi.key, period, segment, reader=reader),
             },
             breakdown_field=by,
             breakdown_fields=_breakdown_fields(request.user, kpi),
@@ -568,6 +580,7 @@ def custom_dashboard(request, pk: int):
         scoped_from, default = default, readable_segment(request.user, board)
     form, period, segment, status = _filters(request, default=default, default_grain=board.grain)
     cards = list(board.cards.order_by("order", "pk"))
+    reader = Reader()
     items = []
     for index, card in enumerate(cards):
         card_segment = (
@@ -577,11 +590,11 @@ def custom_dashboard(request, pk: int):
         readable = can_view_segment(request.user, card_segment)
         item = {"card": card, "readable": readable}
         if readable and card.kind == CardKind.KPI and card.key in REGISTRY:
-            item["kpi_card"] = build_cards([card.key], card_period, card_segment)[0]
+            item["kpi_card"] = build_cards([card.key], card_period, card_segment, reader=reader)[0]
         elif readable and card.kind == CardKind.CHART and charts.is_chart(card.key):
             item["chart"] = {
                 "dom_id": f"chart-{index}",
-                "payload": charts.build(card.key, card_period, card_segment),
+                "payload": charts.build(card.key, card_period, card_segment, reader=reader),
             }
         items.append(item)
     return render(

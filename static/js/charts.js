@@ -29,7 +29,7 @@
     var doughnut = payload.type === "doughnut";
     var datasets = payload.datasets.map(function (dataset, index) {
       var colour = payload.stacked ? MOVEMENT[index] : PALETTE[index % PALETTE.length];
-      var result = { label: dataset.label, data: dataset.data, spanGaps: true };
+      var result = { label: dataset.label, data: dataset.data, spanGaps: true, short: dataset.short };
       if (doughnut) {
         result.backgroundColor = ["#198754", "#ffc107", "#dc3545"];
       } else {
@@ -56,17 +56,53 @@
       }
     };
     if (!doughnut) {
+      var axis = payload.y || {};
       options.scales = {
         x: { stacked: !!payload.stacked },
         y: {
           stacked: !!payload.stacked,
-          beginAtZero: payload.type === "bar",
+          // Bars and percentages start at zero (metrics/charts.py decides which).
+          beginAtZero: !!axis.begin_at_zero,
           ticks: { callback: function (value) { return format(value, payload.unit); } }
         }
       };
     }
-    return { type: payload.type, data: { labels: payload.labels, datasets: datasets }, options: options };
+    return {
+      type: payload.type,
+      data: { labels: payload.labels, datasets: datasets },
+      options: options,
+      plugins: doughnut ? [ringLabels] : []
+    };
   }
+
+  // Writes each ring's short name (NPS, CSAT, CES) at its top, so the rings need no legend
+  // hunt; the caption under the chart names them in full.
+  var ringLabels = {
+    id: "ringLabels",
+    afterDatasetsDraw: function (chart) {
+      var ctx = chart.ctx;
+      ctx.save();
+      ctx.font = "600 11px system-ui, sans-serif";
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
+      chart.data.datasets.forEach(function (dataset, index) {
+        var meta = chart.getDatasetMeta(index);
+        var arc = meta.data[0];
+        if (!dataset.short || !arc || meta.hidden) {
+          return;
+        }
+        var radius = (arc.innerRadius + arc.outerRadius) / 2;
+        var x = arc.x;
+        var y = arc.y - radius;
+        ctx.lineWidth = 3;
+        ctx.strokeStyle = "rgba(255, 255, 255, 0.9)";
+        ctx.strokeText(dataset.short, x, y);
+        ctx.fillStyle = "#212529";
+        ctx.fillText(dataset.short, x, y);
+      });
+      ctx.restore();
+    }
+  };
 
   document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
     var source = document.getElementById(canvas.dataset.chart);

@@ -70,7 +70,7 @@ def test_nps_worked_example_200_150_150_is_10(march):
     # 200 ÷ 500 = 40% promoters − 150 ÷ 500 = 30% detractors
     assert result.value == D("10")
     assert (result.numerator, result.denominator) == (50, 500)
-    assert get_kpi("nps").bands.band_for(result.value) == "outside"
+    assert get_kpi("nps").bands.band_for(result.value) == "below"
 
 
 def test_nps_ranges_from_minus_100_to_100(march):

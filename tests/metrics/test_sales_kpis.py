@@ -125,7 +125,7 @@ def test_deal_kpis_segment_by_every_deal_dimension():
 def test_bands_follow_the_reference_table():
     conversion = get_kpi("lead_conversion_rate").bands
     assert [conversion.band_for(Decimal(v)) for v in (1, 2, 4.9, 5, 9.9, 10, 35)] == [
-        "outside",
+        "below",
         "typical",
         "typical",
         "good",
@@ -138,15 +138,15 @@ def test_bands_follow_the_reference_table():
         "exceptional",
         "good",
         "good",
-        "outside",
-        "outside",
+        "above",
+        "above",
     ]
     cycle = get_kpi("sales_cycle_days").bands
     assert [cycle.band_for(Decimal(v)) for v in (60, 90, 179, 180)] == [
-        "outside",
+        "below",
         "typical",
         "typical",
-        "outside",
+        "above",
     ]
 
 

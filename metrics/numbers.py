@@ -1,0 +1,158 @@
+"""Where a KPI's number for a period comes from, the same for every page that shows it (cards,
+the KPI page, trends, goals), so they agree at every moment.
+
+- A period that is over reads its snapshot (metrics.fill), once its fill is done.
+- A period still running, or over but not yet filled, is the live value: computed from the
+  records and cached until a record changes. Every change a service makes writes an outbox
+  event in its own transaction (crm.services.events) and a login writes a login row, so the
+  newest of those ids is the records' version: cache keys carry it, and the first read after
+  a change computes afresh, as the board's column sums do with the deals' latest change. A
+  write that bypasses the services (a bulk import, the seed) shows within LIVE_CACHE_SECONDS.
+"""
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from crm.models import Event, LoginEvent
+
+from .fill import SNAPSHOT_GRAINS, SNAPSHOT_SEGMENTS
+from .models import FillStatus, HealthSettings, KPISnapshot, SnapshotFill
+from .periods import Period
+from .registry import KPI, Result, Segment
+
+LIVE_CACHE_SECONDS = 5 * 60
+
+
+@dataclass(frozen=True)
+class Reading:
+    result: Result
+    # Computed from the records because the period is still running.
+    live: bool = False
+    # When the stored snapshot was computed (None when computed from the records).
+    computed_at: datetime | None = None
+
+
+def is_open(period: Period, now: datetime | None = None) -> bool:
+    """The period has not ended yet: its numbers still move."""
+    return period.end > (now or timezone.now())
+
+
+def snapshotted(period: Period, segment: Segment) -> bool:
+    """The nightly fill stores this period and segment: read them, don't recompute."""
+    return period.grain in SNAPSHOT_GRAINS and (
+        segment.is_all or segment.field in SNAPSHOT_SEGMENTS
+    )
+
+
+def records_version() -> str:
+    """The newest event, login and health settings change, in one query (three index reads)."""
+    quote = connection.ops.quote_name
+    parts = [
+        f"(SELECT MAX({quote('id')}) FROM {quote(Event._meta.db_table)})",
+        f"(SELECT MAX({quote('id')}) FROM {quote(LoginEvent._meta.db_table)})",
+        f"(SELECT MAX({quote('updated_at')}) FROM {quote(HealthSettings._meta.db_table)})",
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts))
+        return ":".join(str(value) for value in cursor.fetchone())
+
+
+def unfinished_fill() -> Exists:
+    """On snapshot rows: their period's fill is not done. Such a period was written while it
+    ran, or is being rewritten: its live value is read instead. Rows of a period with no fill
+    state (written before fill states existed) are final."""
+    return Exists(
+        SnapshotFill.objects.filter(
+            grain=OuterRef("grain"), period_start=OuterRef("period_start")
+        ).exclude(status=FillStatus.DONE)
+    )
+
+
+def readable_snapshots(rows):
+    return rows.filter(~unfinished_fill())
+
+
+class Reader:
+    """Reads numbers for one request; the records' version is asked once, when first needed."""
+
+    def __init__(self, now: datetime | None = None):
+        self.now = now or timezone.now()
+        self._version: str | None = None
+
+    @property
+    def version(self) -> str:
+        if self._version is None:
+            self._version = records_version()
+        return self._version
+
+    def read(self, wanted: Sequence[tuple[KPI, Period, Segment]]) -> list[Reading]:
+        """A Reading per (kpi, period, segment): snapshots in one query per grain and
+        segment, live values from the cache in one call, the rest computed and cached."""
+        readings: list[Reading | None] = [None] * len(wanted)
+        stored = self._stored(
+            [item for item in wanted if not is_open(item[1], self.now) and snapshotted(*item[1:])]
+        )
+        live = []
+        for index, (kpi, period, segment) in enumerate(wanted):
+            row = stored.get((kpi.key, period.grain, period.start_date, segment))
+            if row is not None and not is_open(period, self.now):
+                result = Result(row.value, row.numerator, row.denominator)
+                readings[index] = Reading(result, computed_at=row.computed_at)
+            else:
+                live.append(index)
+        if live:
+            keys = {index: self._cache_key(*wanted[index]) for index in live}
+            cached = cache.get_many(list(keys.values()))
+            fresh = {}
+            for index in live:
+                kpi, period, segment = wanted[index]
+                result = cached.get(keys[index])
+                if result is None:
+                    result = fresh[keys[index]] = kpi.value(period, segment)
+                readings[index] = Reading(result, live=is_open(period, self.now))
+            if fresh:
+                cache.set_many(fresh, LIVE_CACHE_SECONDS)
+        return readings
+
+    def result(self, kpi: KPI, period: Period, segment: Segment) -> Result:
+        return self.read([(kpi, period, segment)])[0].result
+
+    def _cache_key(self, kpi: KPI, period: Period, segment: Segment) -> str:
+        parts = [
+            kpi.key,
+            period.start.isoformat(),
+            period.end.isoformat(),
+            segment.field,
+            segment.value,
+            self.version,
+        ]
+        return "kpi-live:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+    @staticmethod
+    def _stored(wanted) -> dict:
+        groups: dict[tuple, tuple[set, set]] = {}
+        for kpi, period, segment in wanted:
+            keys, starts = groups.setdefault((period.grain, segment), (set(), set()))
+            keys.add(kpi.key)
+            starts.add(period.start_date)
+        found = {}
+        for (grain, segment), (keys, starts) in groups.items():
+            rows = readable_snapshots(
+                KPISnapshot.objects.filter(
+                    kpi__in=sorted(keys),
+                    grain=grain,
+                    period_start__in=sorted(starts),
+                    segment_field=segment.field,
+                    segment_value=segment.value,
+                )
+            )
+            for row in rows:
+                found[(row.kpi, grain, row.period_start, segment)] = row
+        return found

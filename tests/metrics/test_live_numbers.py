@@ -1,0 +1,215 @@
+"""Every number of a period still running is the live value (issue 15, item 1): a dashboard
+card, the KPI page it links to, its trend, its drill-down and a goal on the KPI agree at every
+moment, right after a record changes, with no snapshot refresh in between. Closed periods
+read their snapshots, on the card and on the KPI page alike."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from crm import models as m
+from crm import services
+from goals.models import Scope, TargetKind
+from goals.services import goals_recompute
+from metrics import services as metric_services
+from metrics.models import KPISnapshot
+from metrics.numbers import Reader
+from metrics.periods import period_for
+from metrics.registry import Segment, get_kpi
+from tests.crm.factories import DealFactory, LeadFactory, default_pipeline
+from tests.goals.factories import make_goal, make_target
+from tests.metrics.test_dashboard_pages import at, won_deal
+
+pytestmark = pytest.mark.django_db
+
+
+def this_month():
+    return period_for("month", timezone.localdate())
+
+
+def earlier_this_month():
+    """A moment inside the running month and before now, whatever the day."""
+    period, now = this_month(), timezone.now()
+    return period.start + (now - period.start) / 2
+
+
+def closed_deal(owner, team, outcome):
+    pipeline = default_pipeline()
+    moment = earlier_this_month()
+    return DealFactory(
+        owner=owner,
+        team=team,
+        pipeline=pipeline,
+        stage=pipeline.stages.get(outcome=outcome),
+        status=m.DealStatus.WON if outcome == m.StageOutcome.WON else m.DealStatus.LOST,
+        lost_reason="price" if outcome == m.StageOutcome.LOST else "",
+        closed_at=moment,
+        created_at=moment,
+        stage_entered_at=moment,
+    )
+
+
+def open_deal(owner, team):
+    moment = earlier_this_month()
+    return DealFactory(owner=owner, team=team, created_at=moment, stage_entered_at=moment)
+
+
+def lose(deal, actor):
+    lost = default_pipeline().stages.get(outcome=m.StageOutcome.LOST)
+    services.deal_move_stage(deal=deal, stage=lost, actor=actor, lost_reason="price")
+
+
+def win(deal, actor):
+    won = deal.pipeline.stages.get(outcome=m.StageOutcome.WON)
+    services.deal_move_stage(deal=deal, stage=won, actor=actor)
+
+
+def card(client, slug, key, query=""):
+    response = client.get(reverse("dashboard", args=[slug]) + query)
+    assert response.status_code == 200
+    return next(c for c in response.context["cards"] if c.kpi.key == key), response
+
+
+def kpi_page(client, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    return response
+
+
+@pytest.fixture
+def deals(rep, sales_team):
+    closed_deal(rep, sales_team, m.StageOutcome.WON)
+    closed_deal(rep, sales_team, m.StageOutcome.LOST)
+    return open_deal(rep, sales_team)
+
+
+def test_the_win_rate_card_and_its_kpi_page_agree_right_after_a_deal_is_lost(
+    client, admin_user, rep, deals
+):
+    # The hourly refresh stored this month's numbers: one won of two closed.
+    metric_services.refresh_open_periods()
+    client.force_login(admin_user)
+    before, _response = card(client, "sales", "win_rate")
+    assert before.result.value == 50
+
+    lose(deals, rep)
+
+    after, response = card(client, "sales", "win_rate")
+    assert after.result.value == Decimal("33.3333") and after.live
+    assert 'data-testid="as-of">live<' in response.content.decode()
+    page = kpi_page(client, after.url + "&records=all")
+    assert page.context["result"] == after.result
+    assert page.context["page"].paginator.count == after.result.denominator == 3
+    assert page.context["live"]
+    # The trend's last point is the same number.
+    assert page.context["trend_chart"]["payload"]["datasets"][0]["data"][-1] == 33.3333
+
+
+def test_lead_conversion_moves_on_the_card_and_the_kpi_page_right_after_a_conversion(
+    client, admin_user, rep, sales_team
+):
+    moment = earlier_this_month()
+    lead = LeadFactory(owner=rep, team=sales_team, created_at=moment)
+    LeadFactory(owner=rep, team=sales_team, created_at=moment)
+    metric_services.refresh_open_periods()
+    client.force_login(admin_user)
+    assert card(client, "sales", "lead_conversion_rate")[0].result.value == 0
+
+    conversion = services.lead_convert(lead=lead, actor=rep, amount=Decimal("100"))
+    win(conversion.deal, rep)
+
+    after, _response = card(client, "sales", "lead_conversion_rate")
+    assert after.result.value == 50
+    page = kpi_page(client, after.url)
+    assert page.context["result"].value == 50
+    assert page.context["page"].paginator.count == 1  # the converted lead, in the numerator
+
+
+def test_a_live_value_is_cached_until_a_service_changes_a_record(rep, deals):
+    kpi, period = get_kpi("win_rate"), this_month()
+    assert Reader().result(kpi, period, Segment()).value == 50
+    with CaptureQueriesContext(connection) as cached:
+        assert Reader().result(kpi, period, Segment()).value == 50
+    assert len(cached) == 1  # the records' version; the value comes from the cache
+
+    lose(deals, rep)
+
+    with CaptureQueriesContext(connection) as fresh:
+        assert Reader().result(kpi, period, Segment()).value == Decimal("33.3333")
+    assert len(fresh) > 1
+
+
+def test_a_chart_of_the_running_period_moves_with_the_cards(client, admin_user, rep, deals):
+    client.force_login(admin_user)
+    response = client.get(reverse("dashboard", args=["sales"]))
+    stages = next(i for i in response.context["charts"] if i["key"] == "pipeline_by_stage")
+    assert stages["payload"]["datasets"][0]["data"] == [1000.0]
+
+    lose(deals, rep)
+
+    response = client.get(reverse("dashboard", args=["sales"]))
+    stages = next(i for i in response.context["charts"] if i["key"] == "pipeline_by_stage")
+    assert stages["payload"]["empty"]
+    pipeline = next(c for c in response.context["cards"] if c.kpi.key == "pipeline_value")
+    assert pipeline.result.value == 0
+
+
+def test_a_closed_period_reads_its_snapshot_on_the_card_and_on_the_kpi_page(
+    client, admin_user, rep, sales_team
+):
+    won_deal(rep, sales_team, at(2026, 3, 10))
+    metric_services.snapshot_day(day=date(2026, 3, 15), grains=["month"])
+    won_deal(rep, sales_team, at(2026, 3, 11))  # not through a service, after the fill
+    client.force_login(admin_user)
+    march = "?grain=month&date=2026-03-15"
+    stored, response = card(client, "sales", "deals_won_count", march)
+    assert stored.result.value == 1 and not stored.live and stored.computed_at
+    assert 'data-testid="as-of">as of' in response.content.decode()
+    page = kpi_page(client, stored.url)
+    assert page.context["result"].value == 1 and not page.context["live"]
+
+
+def test_a_snapshot_written_before_its_period_ended_is_not_read_once_it_is_over(
+    client, admin_user, rep, sales_team
+):
+    won_deal(rep, sales_team, at(2026, 3, 10))
+    # One KPI written for March: its fill is not done, so its rows are not final.
+    metric_services.snapshot_kpi_period(
+        kpi=get_kpi("deals_won_count"), period=period_for("month", date(2026, 3, 15))
+    )
+    won_deal(rep, sales_team, at(2026, 3, 11))
+    assert KPISnapshot.objects.get(kpi="deals_won_count", segment_field="").value == 1
+    client.force_login(admin_user)
+    read, _response = card(client, "sales", "deals_won_count", "?grain=month&date=2026-03-15")
+    assert read.result.value == 2
+
+
+def test_a_goal_shows_its_kpi_now_as_the_kpi_page_it_links_to(
+    client, manager, rep, sales_team, deals
+):
+    month = this_month()
+    goal = make_goal(
+        owner=manager,
+        scope=Scope.TEAM,
+        team=sales_team,
+        dates=(month.start_date, month.end_date),
+    )
+    target = make_target(
+        goal, kind=TargetKind.KPI, kpi_key="win_rate", start_value=0, target_value=60
+    )
+    goals_recompute()
+    target.refresh_from_db()
+    assert target.current_value == 50
+
+    lose(deals, rep)
+
+    client.force_login(manager)
+    goal_page = client.get(reverse("goal", args=[goal.pk])).content.decode()
+    assert 'data-testid="target-current">33.33<' in goal_page
+    kpi = kpi_page(client, target.kpi_url)
+    assert kpi.context["result"].value == Decimal("33.3333")
