@@ -24,10 +24,13 @@ def create_cache_table(sender, using, **kwargs):
     call_command("createcachetable", database=using, verbosity=0)
 
 
-def sync_role_permissions(sender, apps, **kwargs):
+def sync_role_permissions(sender, apps=None, **kwargs):
     """Give the roles their permissions after every migrate: a model added later (by this app,
     another one or a library such as django-axes) has its permissions only once migrate ends,
-    and the admin role must hold every permission there is."""
+    and the admin role must hold every permission there is. `flush` (transactional tests)
+    sends the signal without the migration state: the installed apps stand in for it."""
+    from django.apps import apps as installed_apps
+
     from .roles import sync_roles
 
-    sync_roles(apps)
+    sync_roles(apps or installed_apps)
