@@ -119,13 +119,14 @@ def test_on_a_laptop_the_board_scrolls_while_a_card_is_held_at_its_edge(laptop_b
     page.mouse.down()
     page.mouse.move(start["x"] + 60, start["y"] + 40, steps=4)
     # Held near the board's right edge, the board scrolls until its last column is in view.
-    for step in range(3):
-        page.mouse.move(edge["x"] + edge["width"] - 20 - step, start["y"] + 40, steps=2)
-    page.wait_for_function(
-        "b => b.scrollLeft + b.clientWidth >= b.scrollWidth - 2",
-        arg=board.element_handle(),
-        polling=100,  # no animation frames while a card is held
-    )
+    # A browser repeats dragover while a card is held still; here each small move is one.
+    scrolled_to_end = "b => b.scrollLeft + b.clientWidth >= b.scrollWidth - 2"
+    for step in range(60):
+        page.mouse.move(edge["x"] + edge["width"] - 20 - step % 2, start["y"] + 40)
+        page.wait_for_timeout(50)
+        if board.evaluate(scrolled_to_end):
+            break
+    assert board.evaluate(scrolled_to_end)
     target = cards_of(page, won).bounding_box()
     page.screenshot(path=SCREENSHOTS / "board_1366_scrolled.png")
     with page.expect_response(lambda r: "/move/" in r.url) as moved:
