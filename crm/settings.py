@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "crm",
+    "api",
     "metrics",
     "goals",
     "automations",

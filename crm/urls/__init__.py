@@ -18,6 +18,7 @@ urlpatterns = [
     path("admin/login/", views.admin_login),
     path("admin/", admin.site.urls),
     path("api/me/", api.me, name="api-me"),
+    path("api/", include("api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its script from its own URL: the CSP refuses inline scripts.
     path(
