@@ -277,6 +277,9 @@ class IdsField(forms.Field):
             ids = sorted({int(item) for item in value})
         except (TypeError, ValueError):
             raise ValidationError(_("Choose records from the list."), code="invalid") from None
+        if ids and not (-(2**63) <= ids[0] and ids[-1] < 2**63):
+            # Past any integer column: SQLite raised OverflowError from the IN query.
+            raise ValidationError(_("Choose records from the list."), code="invalid")
         if len(ids) > MAX_BULK:
             raise ValidationError(
                 _("Choose at most %(limit)d records at a time.") % {"limit": MAX_BULK}

@@ -84,3 +84,14 @@ def test_a_stage_id_past_the_integer_range_is_a_filter_error_not_a_500(client, r
     response = client.get(f"/deals/?stage={stage}")
     assert response.status_code == 200
     assert response.context["filter_errors"]
+
+
+@pytest.mark.parametrize("page", ["deal-bulk", "lead-bulk", "contact-bulk", "company-bulk"])
+def test_a_bulk_id_past_the_integer_range_is_refused_not_a_500(client, rep, page):
+    lead = LeadFactory(owner=rep, name="Before")
+    client.force_login(rep)
+    data = {"ids": [str(lead.pk), str(10**30)], "action": "assign_owner", "owner": rep.pk}
+    response = client.post(reverse(page), data, follow=True)
+    assert response.status_code == 200
+    assert "Choose records from the list." in response.content.decode()
+    assert Lead.objects.get(pk=lead.pk).name == "Before"
