@@ -67,13 +67,17 @@ class Route:
 
         def fill(match):
             value = str(values[match["name"]])
-            # A <path:> argument may hold slashes; any other argument is one segment.
-            safe = "/" if dict(self.converters).get(match["name"]) == "path" else ""
+            # A <path:> argument (or a regex group) may hold slashes; any other is one segment.
+            safe = "/" if dict(self.converters).get(match["name"]) in ("path", "regex") else ""
             return quote(value, safe=safe)
 
-        path = _ROUTE_ARG.sub(fill, self.template)
-        path = _REGEX_GROUP.sub(fill, path)
-        return "/" + path.replace("^", "").replace("$", "")
+        # Regex groups first: their `(?P<name>...)` would read as a route's `<name>`.
+        path = _REGEX_GROUP.sub(fill, self.template)
+        path = _ROUTE_ARG.sub(fill, path)
+        # What is left of a regex pattern (the admin's, DRF's routers and format suffixes).
+        for regex, text in (("^", ""), ("$", ""), ("\\.", "."), ("/?", "/")):
+            path = path.replace(regex, text)
+        return "/" + path
 
 
 def _pattern_text(pattern) -> str:
@@ -81,8 +85,9 @@ def _pattern_text(pattern) -> str:
 
 
 def _converters(template: str) -> tuple[tuple[str, str], ...]:
-    found = [(m["name"], m["converter"] or "str") for m in _ROUTE_ARG.finditer(template)]
-    found += [(m["name"], "regex") for m in _REGEX_GROUP.finditer(template)]
+    found = [(m["name"], "regex") for m in _REGEX_GROUP.finditer(template)]
+    route_part = _REGEX_GROUP.sub("", template)
+    found += [(m["name"], m["converter"] or "str") for m in _ROUTE_ARG.finditer(route_part)]
     return tuple(found)
 
 
@@ -288,6 +293,7 @@ def real_kwargs(route: Route, data: Dataset) -> dict | None:
         "slug": data.article.slug if name == "help-article" else "executive",
         "token": (data.invitation.token if name == "survey" else customer_link_token(data.ticket)),
         "uidb64": urlsafe_base64_encode(force_bytes(data.users["rep"].pk)),
+        "format": "json",
     }
     for argument in names:
         if argument in extra and argument not in values:
