@@ -22,24 +22,17 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, filters, permissions, status, viewsets
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from crm import access
 from crm.services import record_delete
 
 from .models import IdempotencyKey
+from .pagination import MAX_PAGE_SIZE, ApiCursorPagination
 
-MAX_PAGE_SIZE = 200
+__all__ = ["MAX_PAGE_SIZE", "ApiCursorPagination", "FieldsMixin", "RecordViewSet"]
+
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-
-
-class ApiCursorPagination(CursorPagination):
-    """Every list: stable cursors on the id (or the view's ordering), `page_size` up to 200."""
-
-    ordering = "-id"
-    page_size_query_param = "page_size"
-    max_page_size = MAX_PAGE_SIZE
 
 
 class FieldsMixin:
