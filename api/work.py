@@ -1,0 +1,205 @@
+"""Tasks and activities (issue 12).
+
+Tasks: CRUD through crm.services.tasks (`task_create`, `task_update`, the record delete) with
+the same choices as the task form: the assignee among the user's teammates, the parent a task
+they see, the record it is about one they may change; its status moves only through the
+`complete` and `reopen` actions. Activities: listed as crm.access shows them, logged through
+`activity_log` on one record the user may change, validated by the page's own ActivityForm.
+"""
+
+import django_filters
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import action
+
+from crm import services
+from crm.access import can_change, teammates, visible
+from crm.forms.activities import ActivityForm
+from crm.forms.tasks import LINK_MODELS
+from crm.models import Activity, Task
+from crm.timeline import get_record_for_user
+
+from .base import FieldsMixin, RecordViewSet
+from .reading import ReadOnlyRecordViewSet
+
+# Task -----------------------------------------------------------------------------------
+
+
+class TaskSerializer(FieldsMixin, serializers.ModelSerializer):
+    class Meta:
+        model = Task
+        fields = [
+            "id",
+            "title",
+            "notes",
+            "due_at",
+            "priority",
+            "status",
+            "assignee",
+            "created_by",
+            "completed_at",
+            "parent",
+            *LINK_MODELS,
+            "custom",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["status", "created_by", "completed_at", "custom", "created_at"]
+        read_only_fields += ["updated_at"]
+        extra_kwargs = {"assignee": {"required": False}}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is None or not request.user.is_authenticated:
+            return
+        user = request.user
+        # The task form's choices (crm.forms.tasks): a task about a record writes on it.
+        if "assignee" in self.fields:
+            self.fields["assignee"].queryset = teammates(user)
+        if "parent" in self.fields:
+            self.fields["parent"].queryset = visible(Task, user)
+        for name, model in LINK_MODELS.items():
+            if name in self.fields:
+                queryset = visible(model, user, write=True)
+                self.fields[name].queryset = (
+                    queryset if can_change(user, model) else queryset.none()
+                )
+
+    def validate(self, attrs):
+        links = [name for name in LINK_MODELS if attrs.get(name) is not None]
+        if len(links) > 1:
+            raise serializers.ValidationError(_("A task is about one record at most."))
+        return attrs
+
+
+class TaskFilter(django_filters.FilterSet):
+    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+
+    class Meta:
+        model = Task
+        fields = ["status", "priority", "assignee", "parent", *LINK_MODELS]
+
+
+class TaskViewSet(RecordViewSet):
+    """Tasks the user sees; `complete` and `reopen` move their status."""
+
+    model = Task
+    serializer_class = TaskSerializer
+    filterset_class = TaskFilter
+    ordering_fields = ["id", "due_at", "priority", "created_at", "updated_at"]
+
+    def create_record(self, data: dict):
+        return services.task_create(actor=self.request.user, data=data)
+
+    def update_record(self, instance, data: dict):
+        return services.task_update(task=instance, actor=self.request.user, data=data)
+
+    @extend_schema(request=None, responses=TaskSerializer)
+    @action(detail=True, methods=["post"], permission_action="change")
+    def complete(self, request, pk=None):
+        """Mark the task done (400 if it already is)."""
+        return self.transition(
+            request,
+            serializers.Serializer,
+            lambda task, data: services.task_complete(task=task, actor=request.user),
+        )
+
+    @extend_schema(request=None, responses=TaskSerializer)
+    @action(detail=True, methods=["post"], permission_action="change")
+    def reopen(self, request, pk=None):
+        """Open a done or cancelled task again (400 if it is open)."""
+        return self.transition(
+            request,
+            serializers.Serializer,
+            lambda task, data: services.task_reopen(task=task, actor=request.user),
+        )
+
+
+# Activity -------------------------------------------------------------------------------
+
+RECORD_FIELDS = ["lead", "contact", "company", "deal", "ticket"]
+
+
+class ActivitySerializer(FieldsMixin, serializers.ModelSerializer):
+    """An activity; logging one names exactly one record by its id (`deal`: 12)."""
+
+    class Meta:
+        model = Activity
+        fields = [
+            "id",
+            "kind",
+            "direction",
+            "subject",
+            "body",
+            "outcome",
+            "occurred_at",
+            "user",
+            *RECORD_FIELDS,
+            "created_at",
+        ]
+        read_only_fields = ["user", "created_at"]
+        extra_kwargs = {name: {"required": False} for name in ["direction", "occurred_at"]}
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # Plain ids: the record is checked through crm.access in `validate` (404 / 403 as the
+        # page), not by a choice list that would tell "not yours" from "no such record".
+        for name in RECORD_FIELDS:
+            fields[name] = serializers.IntegerField(
+                required=False, allow_null=True, min_value=1, max_value=2**31 - 1
+            )
+        return fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        for name in RECORD_FIELDS:
+            if name in data:
+                data[name] = getattr(instance, f"{name}_id")
+        return data
+
+    def validate(self, attrs):
+        named = {name: attrs.pop(name) for name in RECORD_FIELDS if attrs.get(name) is not None}
+        for name in RECORD_FIELDS:
+            attrs.pop(name, None)
+        if len(named) != 1:
+            raise serializers.ValidationError(
+                _("Name exactly one record: %s.") % ", ".join(RECORD_FIELDS)
+            )
+        form = ActivityForm(
+            {
+                key: value
+                for key, value in self.initial_data.items()
+                if key in ActivityForm.base_fields
+            }
+        )
+        if not form.is_valid():
+            raise serializers.ValidationError(form.errors)
+        (kind, pk), user = next(iter(named.items())), self.context["request"].user
+        # 404 for a record the user may not see, 403 for one they only read: as the page.
+        record = get_record_for_user(user, kind, pk, write=True)
+        return {**form.service_kwargs(), kind: record}
+
+
+class ActivityFilter(django_filters.FilterSet):
+    class Meta:
+        model = Activity
+        fields = ["kind", "direction", "user", *RECORD_FIELDS]
+
+
+class ActivityViewSet(ReadOnlyRecordViewSet):
+    """Activities the user sees; logging one writes on its record. An activity is history:
+    no route changes or deletes it."""
+
+    model = Activity
+    serializer_class = ActivitySerializer
+    filterset_class = ActivityFilter
+    ordering_fields = ["id", "occurred_at"]
+
+    create = RecordViewSet.create
+    _create = RecordViewSet._create
+
+    def create_record(self, data: dict):
+        return services.activity_log(actor=self.request.user, **data)
