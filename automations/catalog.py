@@ -25,6 +25,8 @@ from django.core.validators import URLValidator
 from django.db import models
 from django.utils.translation import gettext as _
 
+from webhooks import outbound
+
 from .schema import (
     ACTION_TYPES,
     CHANGE_OPERATORS,
@@ -901,6 +903,10 @@ def _check_webhook(action, record_type, refs) -> list[str]:
         URLValidator(schemes=["http", "https"])(url)
     except ValidationError:
         return [_("the webhook needs an http:// or https:// address.")]
+    try:
+        outbound.check_url(url, unresolved_ok=True)
+    except ValidationError as error:
+        return list(error.messages)
     secret = action.get("secret", "")
     if not isinstance(secret, str) or len(secret) > 200:
         return [_("the signing secret is text of at most 200 characters.")]

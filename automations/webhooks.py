@@ -3,18 +3,19 @@
 Each try writes a WebhookAttempt row (status, an excerpt of the response, the error) and the
 run's action entry says how it ended. Retries are the task's (with backoff); a 2xx is success,
 a 4xx other than 408/429 is final (retrying will not help), anything else is retried.
+The call itself is the webhooks app's (webhooks.outbound): the same SSRF check (public https
+addresses only, resolved at each call) and no redirects; a refused address is final.
 """
 
 import hashlib
 import hmac
 import json
-import time
-import urllib.error
-import urllib.request
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
+
+from webhooks import outbound
 
 from .models import RuleRun, WebhookAttempt
 from .records import load_records, template_context
@@ -63,11 +64,16 @@ def call_webhook(*, run_id: int, action_index: int, final: bool = False) -> str:
     action = _action_of(run, action_index)
     body = json.dumps(payload(run), cls=DjangoJSONEncoder, sort_keys=True).encode()
     attempt = WebhookAttempt.objects.filter(run=run, action_index=action_index).count() + 1
-    status, excerpt, error, started = None, "", "", time.perf_counter()
-    try:
-        status, excerpt = _post(action["url"], body, action.get("secret") or "")
-    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as failure:
-        error = str(getattr(failure, "reason", failure))[:500]
+    response = outbound.post_json(
+        action["url"],
+        body,
+        headers={
+            "User-Agent": "crm-automations/1",
+            SIGNATURE_HEADER: sign(body, action.get("secret") or ""),
+        },
+        timeout=TIMEOUT_SECONDS,
+    )
+    status, excerpt, error = response.status, response.excerpt, response.error
     WebhookAttempt.objects.create(
         run=run,
         action_index=action_index,
@@ -76,14 +82,14 @@ def call_webhook(*, run_id: int, action_index: int, final: bool = False) -> str:
         status_code=status,
         response_excerpt=excerpt,
         error=error,
-        duration_ms=int((time.perf_counter() - started) * 1000),
+        duration_ms=response.latency_ms,
         at=timezone.now(),
     )
     if status is not None and 200 <= status < 300:
         _finish(run_id, action_index, ok=True, detail=f"HTTP {status} ({attempt})")
         return "sent"
     retryable = status is None or status >= 500 or status in RETRYABLE_CLIENT_ERRORS
-    if retryable and not final:
+    if retryable and not final and not response.refused:
         raise WebhookRetry(error or f"HTTP {status}")
     _finish(run_id, action_index, ok=False, detail=error or f"HTTP {status} ({attempt})")
     return "failed"
@@ -95,26 +101,6 @@ def _action_of(run: RuleRun, index: int) -> dict:
     version = RuleVersion.objects.filter(rule_id=run.rule_id, version=run.rule_version).first()
     actions = version.actions if version is not None else run.rule.actions
     return actions[index]
-
-
-def _post(url: str, body: bytes, secret: str) -> tuple[int, str]:
-    if not url.startswith(("http://", "https://")):
-        raise ValueError("Only http and https webhooks are called.")
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "crm-automations/1",
-            SIGNATURE_HEADER: sign(body, secret),
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-            return response.status, response.read(2000).decode("utf-8", "replace")
-    except urllib.error.HTTPError as error:
-        return error.code, error.read(2000).decode("utf-8", "replace")
 
 
 def _finish(run_id: int, action_index: int, *, ok: bool, detail: str) -> None:

@@ -18,6 +18,12 @@ pytestmark = pytest.mark.django_db
 SECRET = "shh-its-a-secret"
 
 
+@pytest.fixture(autouse=True)
+def allow_private(settings):
+    """The receiver is local (127.0.0.1 over http), refused in production (SSRF)."""
+    settings.CRM_WEBHOOKS_ALLOW_PRIVATE = True
+
+
 class Receiver:
     """A local HTTP endpoint answering with the given status codes, in order."""
 
@@ -137,3 +143,38 @@ def test_an_unreachable_endpoint_gives_up_after_the_last_retry(
     assert attempts.count() == 3 and all(a.error and a.status_code is None for a in attempts)
     run.refresh_from_db()
     assert not run.actions[1]["ok"] and not run.actions[1]["pending"] and run.error
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9/hook", "https://169.254.169.254/latest/", "https://[::1]/x"]
+)
+def test_an_internal_address_is_refused_when_calling_and_not_retried(
+    rep, sales_team, dispatch, django_capture_on_commit_callbacks, settings, url
+):
+    """The same SSRF check as the webhook subscriptions (webhooks.outbound), at each call."""
+    settings.CRM_WEBHOOKS_ALLOW_PRIVATE = False
+    _deal, run = run_webhook_rule(
+        rep, sales_team, url, dispatch, django_capture_on_commit_callbacks
+    )
+    attempt = WebhookAttempt.objects.get(run=run)
+    assert attempt.status_code is None and ("https" in attempt.error or "public" in attempt.error)
+    run.refresh_from_db()
+    assert not run.actions[1]["ok"] and not run.actions[1]["pending"] and run.error
+
+
+@pytest.mark.parametrize(
+    "url", ["https://127.0.0.1/hook", "https://10.0.0.8/hook", "https://localhost/hook"]
+)
+def test_a_rule_calling_an_internal_address_is_refused_when_saved(url, settings):
+    settings.CRM_WEBHOOKS_ALLOW_PRIVATE = False
+    from django.core.exceptions import ValidationError
+
+    from automations.catalog import validate_rule
+
+    with pytest.raises(ValidationError) as refused:
+        validate_rule(
+            trigger={"type": "record.updated", "record_type": "deal"},
+            conditions={},
+            actions=[{"type": "webhook", "url": url}],
+        )
+    assert "public addresses" in refused.value.message_dict["actions"][0]
