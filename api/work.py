@@ -149,21 +149,20 @@ class ActivitySerializer(FieldsMixin, serializers.ModelSerializer):
         # page), not by a choice list that would tell "not yours" from "no such record".
         for name in RECORD_FIELDS:
             fields[name] = serializers.IntegerField(
-                required=False, allow_null=True, min_value=1, max_value=2**31 - 1
+                source=f"{name}_id",
+                required=False,
+                allow_null=True,
+                min_value=1,
+                max_value=2**63 - 1,
             )
         return fields
 
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        for name in RECORD_FIELDS:
-            if name in data:
-                data[name] = getattr(instance, f"{name}_id")
-        return data
-
     def validate(self, attrs):
-        named = {name: attrs.pop(name) for name in RECORD_FIELDS if attrs.get(name) is not None}
-        for name in RECORD_FIELDS:
-            attrs.pop(name, None)
+        named = {
+            name: attrs.pop(f"{name}_id")
+            for name in RECORD_FIELDS
+            if attrs.get(f"{name}_id") is not None
+        }
         if len(named) != 1:
             raise serializers.ValidationError(
                 _("Name exactly one record: %s.") % ", ".join(RECORD_FIELDS)

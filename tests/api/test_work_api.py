@@ -1,0 +1,177 @@
+"""Tasks and activities through the API (issue 12): CRUD and transitions through the services,
+the task form's choices, and another team's task or activity a 404 on every route."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from crm.models import Activity, Event, Task, TaskStatus
+from tests.crm.factories import DealFactory, TaskFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def post(client, path, data=None, **headers):
+    return client.post(path, data or {}, content_type="application/json", headers=headers)
+
+
+def patch(client, path, data, **headers):
+    return client.patch(path, data, content_type="application/json", headers=headers)
+
+
+@pytest.fixture
+def deal(rep, sales_team):
+    return DealFactory(owner=rep, team=sales_team)
+
+
+@pytest.fixture
+def task(rep, deal):
+    return TaskFactory(title="Call back", assignee=rep, created_by=rep, deal=deal)
+
+
+@pytest.fixture
+def foreign_task(outsider, other_team):
+    deal = DealFactory(owner=outsider, team=other_team)
+    return TaskFactory(title="Theirs", assignee=outsider, created_by=outsider, deal=deal)
+
+
+def test_a_rep_creates_edits_completes_and_reopens_a_task(client, rep, teammate, deal):
+    client.force_login(rep)
+    created = post(
+        client,
+        "/api/tasks/",
+        {"title": "Send the quote", "deal": deal.pk, "priority": "high"},
+    )
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["assignee"] == rep.pk and body["status"] == TaskStatus.OPEN
+    path = f"/api/tasks/{body['id']}/"
+    changed = patch(client, path, {"assignee": teammate.pk, "status": "done"})
+    assert changed.status_code == 200
+    # The status moves only through its actions: PATCH leaves it alone.
+    assert changed.json()["assignee"] == teammate.pk
+    assert changed.json()["status"] == TaskStatus.OPEN
+    assert post(client, path + "complete/").json()["status"] == TaskStatus.DONE
+    again = post(client, path + "complete/")
+    assert again.status_code == 400 and again.json()["detail"] == "The task is already done."
+    assert post(client, path + "reopen/").json()["status"] == TaskStatus.OPEN
+    types = set(Event.objects.filter(record_type="task").values_list("type", flat=True))
+    assert {"task.created", "task.updated", "task.completed", "task.reopened"} <= types
+
+
+def test_a_task_takes_only_the_task_forms_choices(client, rep, outsider, foreign_task):
+    client.force_login(rep)
+    tasks = Task.objects.count()
+    for data, field in (
+        ({"title": "x", "assignee": outsider.pk}, "assignee"),
+        ({"title": "x", "deal": foreign_task.deal_id}, "deal"),
+        ({"title": "x", "parent": foreign_task.pk}, "parent"),
+        ({"title": ""}, "title"),
+        ({"title": "x" * 201}, "title"),
+        ({"title": "x", "due_at": "soon"}, "due_at"),
+    ):
+        response = post(client, "/api/tasks/", data)
+        assert response.status_code == 400, data
+        assert field in response.json()["errors"], data
+    assert Task.objects.count() == tasks
+
+
+def test_another_teams_task_is_404_on_every_route_and_nothing_is_written(client, rep, foreign_task):
+    client.force_login(rep)
+    events = Event.objects.count()
+    path = f"/api/tasks/{foreign_task.pk}/"
+    assert client.get(path).status_code == 404
+    assert patch(client, path, {"title": "Mine now"}).status_code == 404
+    assert client.delete(path).status_code in (403, 404)
+    assert post(client, path + "complete/").status_code == 404
+    assert post(client, path + "reopen/").status_code == 404
+    assert client.get("/api/tasks/").json()["results"] == []
+    foreign_task.refresh_from_db()
+    assert (foreign_task.title, foreign_task.status) == ("Theirs", TaskStatus.OPEN)
+    assert Event.objects.count() == events
+
+
+def test_only_a_manager_deletes_a_task(client, rep, manager, task):
+    client.force_login(rep)
+    assert client.delete(f"/api/tasks/{task.pk}/").status_code == 403
+    client.force_login(manager)
+    assert client.delete(f"/api/tasks/{task.pk}/").status_code == 204
+    assert not Task.objects.filter(pk=task.pk).exists()
+
+
+def test_a_stale_if_match_is_refused_and_an_idempotency_key_replays(client, rep, task):
+    client.force_login(rep)
+    path = f"/api/tasks/{task.pk}/"
+    etag = client.get(path).headers["ETag"]
+    assert patch(client, path, {"title": "First"}, **{"If-Match": etag}).status_code == 200
+    stale = patch(client, path, {"title": "Second"}, **{"If-Match": etag})
+    assert stale.status_code == 412
+    task.refresh_from_db()
+    assert task.title == "First"
+    first = post(client, "/api/tasks/", {"title": "Once"}, **{"Idempotency-Key": "k1"})
+    second = post(client, "/api/tasks/", {"title": "Once"}, **{"Idempotency-Key": "k1"})
+    assert first.status_code == second.status_code == 201
+    assert first.json()["id"] == second.json()["id"]
+    assert Task.objects.filter(title="Once").count() == 1
+
+
+def test_activities_are_logged_on_records_the_user_may_change(
+    client, rep, agent, deal, foreign_task
+):
+    client.force_login(rep)
+    logged = post(client, "/api/activities/", {"kind": "call", "subject": "Intro", "deal": deal.pk})
+    assert logged.status_code == 201, logged.content
+    assert logged.json()["deal"] == deal.pk and logged.json()["user"] == rep.pk
+    assert [row["id"] for row in client.get("/api/activities/").json()["results"]] == [
+        logged.json()["id"]
+    ]
+    count = Activity.objects.count()
+    refused = (
+        ({"kind": "call", "deal": foreign_task.deal_id}, 404),  # another team's deal
+        ({"kind": "call", "deal": 10**9}, 404),
+        ({"kind": "call"}, 400),  # no record
+        ({"kind": "call", "deal": deal.pk, "lead": 1}, 400),  # two records
+        ({"kind": "dance", "deal": deal.pk}, 400),
+        ({"kind": "call", "deal": deal.pk, "occurred_at": "2999-01-01T00:00:00Z"}, 400),
+        ({"kind": "call", "deal": "abc"}, 400),
+    )
+    for data, status in refused:
+        assert post(client, "/api/activities/", data).status_code == status, data
+    assert Activity.objects.count() == count
+    # An agent reads deals nowhere: logging on one is a 404, as the page.
+    client.force_login(agent)
+    assert post(client, "/api/activities/", {"kind": "call", "deal": deal.pk}).status_code == 404
+    activity = Activity.objects.get()
+    assert client.get(f"/api/activities/{activity.pk}/").status_code == 404
+    assert client.patch(f"/api/activities/{activity.pk}/", {}).status_code == 405
+
+
+def test_another_teams_activity_is_404(client, outsider, other_team, rep, deal):
+    client.force_login(rep)
+    post(client, "/api/activities/", {"kind": "call", "deal": deal.pk})
+    activity = Activity.objects.get()
+    client.force_login(outsider)
+    assert client.get(f"/api/activities/{activity.pk}/").status_code == 404
+    assert client.get("/api/activities/").json()["results"] == []
+
+
+@pytest.mark.parametrize("resource", ["tasks", "activities"])
+def test_lists_run_the_same_queries_for_5_and_50_rows(client, rep, deal, resource):
+    client.force_login(rep)
+
+    def count(rows):
+        for _n in range(rows):
+            if resource == "tasks":
+                TaskFactory(assignee=rep, created_by=rep, deal=deal)
+            else:
+                Activity.objects.create(kind="call", user=rep, deal=deal)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"/api/{resource}/?page_size=200")
+        assert response.status_code == 200
+        return len(queries), len(response.json()["results"])
+
+    small, shown = count(5)
+    assert shown == 5
+    large, shown = count(45)
+    assert shown == 50
+    assert large == small
