@@ -51,7 +51,9 @@ class FieldsMixin:
 
 
 class RecordPermission(permissions.BasePermission):
-    """The role's model permission for the method; `can_change` on the record for writes."""
+    """The role's model permission for the method (or the action's `permission_action`), and
+    `can_change` on the record for writes. On a record's routes both are checked once the
+    record is found, so a record the user may not see answers 404 before any 403."""
 
     actions = {
         "GET": "view",
@@ -66,6 +68,13 @@ class RecordPermission(permissions.BasePermission):
     def has_permission(self, request, view):
         if not (request.user and request.user.is_authenticated):
             return False
+        if not hasattr(view, request.method.lower()):
+            return True  # no handler: the view answers 405
+        if getattr(view, "detail", False):
+            return True  # decided in has_object_permission, after the 404
+        return self.has_model_permission(request, view)
+
+    def has_model_permission(self, request, view) -> bool:
         action = getattr(view, "permission_action", None) or self.actions.get(request.method)
         if action is None:
             return False
@@ -73,10 +82,10 @@ class RecordPermission(permissions.BasePermission):
         return request.user.has_perm(f"{meta.app_label}.{action}_{meta.model_name}")
 
     def has_object_permission(self, request, view, obj):
-        if request.method in permissions.SAFE_METHODS:
+        if not self.has_model_permission(request, view):
+            return False
+        if request.method in permissions.SAFE_METHODS or request.method == "DELETE":
             return True
-        if request.method == "DELETE":
-            return True  # the delete permission was checked above; the record is visible
         return access.can_change(request.user, obj)
 
 
@@ -246,12 +255,10 @@ class RecordViewSet(ConditionalMixin, IdempotencyMixin, viewsets.ModelViewSet):
     # --- transitions --------------------------------------------------------------------
 
     def transition(self, request, input_serializer_class, run):
-        """An action on one record: `change` permission and `can_change` (403), visible (404),
+        """An action on one record: visible (404), `change` permission and `can_change` (403),
         input validated by its own serializer, then `run(record, validated_data)` calls the
         service. Answers the record's detail; idempotent with a key like any POST."""
-        instance = self.get_object()
-        if not access.can_change(request.user, instance):
-            raise exceptions.PermissionDenied
+        instance = self.get_object()  # 404, then the permissions (RecordPermission)
 
         def go():
             serializer = input_serializer_class(

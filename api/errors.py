@@ -18,8 +18,7 @@ def _messages(value) -> list | dict:
     if isinstance(value, dict):
         return {str(key): _messages(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        flat = [_messages(item) for item in value]
-        return flat if any(isinstance(item, dict) for item in flat) else [str(i) for i in flat]
+        return [_messages(item) if isinstance(item, dict) else str(item) for item in value]
     return [str(value)]
 
 

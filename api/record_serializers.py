@@ -89,7 +89,10 @@ class RecordSerializer(FieldsMixin, serializers.ModelSerializer):
         # A new record gets its required custom values checked even when `custom` is left out,
         # as the form would ask for them.
         if self.instance is None and "custom" not in attrs:
-            attrs["custom"] = self.validate_custom({})
+            try:
+                attrs["custom"] = self.validate_custom({})
+            except serializers.ValidationError as error:
+                raise serializers.ValidationError({"custom": error.detail}) from error
         return attrs
 
 

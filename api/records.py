@@ -130,6 +130,7 @@ class LeadViewSet(PlainRecordViewSet):
     @extend_schema(request=LeadConvertSerializer, responses=LeadSerializer)
     @action(detail=True, methods=["post"], permission_action="change")
     def convert(self, request, pk=None):
+        self.get_object()  # 404 first
         # Converting may create the contact, the company and the deal (as the page needs).
         if not request.user.has_perms(("crm.add_contact", "crm.add_company", "crm.add_deal")):
             raise exceptions.PermissionDenied
