@@ -384,6 +384,8 @@ OWN_ROUTES = frozenset(
         "dashboard-cards-reorder",
         "dashboard-card-remove",
         "dashboard-card-move",
+        "api-tokens",
+        "api-token-revoke",
     }
 )
 

@@ -19,6 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/me/", api.me, name="api-me"),
     path("api/", include("api.urls")),
+    path("account/", include("api.urls_pages")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its script from its own URL: the CSP refuses inline scripts.
     path(

@@ -1,0 +1,39 @@
+"""Making and revoking personal API tokens: the only write path for api.ApiToken."""
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.limits import check_text_lengths
+from crm.models import User
+
+from .models import TOKEN_PREFIX_LENGTH, ApiToken, hash_secret
+
+
+def api_token_create(
+    *, user: User, name: str, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A new token and its secret; the secret is returned once and never stored."""
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": _("Choose a time in the future.")})
+    secret = ApiToken.new_secret()
+    token = ApiToken(
+        user=user,
+        name=name.strip(),
+        prefix=secret[:TOKEN_PREFIX_LENGTH],
+        key_hash=hash_secret(secret),
+        expires_at=expires_at,
+    )
+    check_text_lengths(token)
+    token.full_clean()
+    token.save()
+    return token, secret
+
+
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    """Revoke once: a second revoke keeps the first time."""
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token.refresh_from_db(fields=["revoked_at"])
+    return token
