@@ -357,6 +357,10 @@ ROUTE_PERMISSIONS: dict[str, tuple[str, ...]] = {
             "settings-kpi-bands",
             "settings-kpi-band",
             "settings-health",
+            "settings-webhooks",
+            "settings-webhook",
+            "settings-webhook-pause",
+            "settings-webhook-test",
         )
     },
 }

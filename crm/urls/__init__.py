@@ -37,4 +37,5 @@ urlpatterns = [
     path("", include("metrics.urls")),
     path("", include("goals.urls")),
     path("", include("automations.urls")),
+    path("", include("webhooks.urls")),
 ]

@@ -1,0 +1,42 @@
+"""The admins' form for a webhook subscription: input checks only (the service saves)."""
+
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from crm.forms.settings import ServiceErrors
+
+from . import outbound
+from .services import clean_event_types
+
+
+class SubscriptionForm(ServiceErrors, forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100, required=False)
+    url = forms.CharField(
+        label=_("URL"),
+        max_length=500,
+        help_text=_("An https:// address on the public internet; each event is POSTed to it."),
+    )
+    event_types = forms.CharField(
+        label=_("Event types"),
+        max_length=2000,
+        help_text=_(
+            "Separated by commas or spaces: e.g. deal.stage_changed, lead.converted; "
+            "deal.* for every event of deals; * for all events."
+        ),
+    )
+    active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def clean_url(self):
+        url = self.cleaned_data["url"].strip()
+        outbound.check_url(url)
+        return url
+
+    def clean_event_types(self):
+        values = re.split(r"[\s,]+", self.cleaned_data["event_types"])
+        try:
+            return clean_event_types(values)
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["event_types"]) from error
