@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from crm import services as crm_services
-from crm.models import Notification
+from crm.models import Event, Notification
 from tests.crm.factories import DealFactory
 from tests.webhooks.receiver import Receiver
 from webhooks import outbound, services, tasks
@@ -216,3 +216,36 @@ def test_an_address_is_checked_again_when_delivering(
     assert receiver.requests == []
     delivery = Delivery.objects.get()
     assert delivery.status == "failed" and "https" in delivery.last_error
+
+
+def test_an_event_committed_after_a_later_one_is_still_delivered(
+    admin_user, rep, sales_team, allow_private
+):
+    """Ids are taken at insert, not at commit: the cursor does not pass a recent event, so one
+    whose slow transaction commits after a higher id was dispatched is still found."""
+    deals = DealFactory.create_batch(2, owner=rep, team=sales_team)
+    subscription = subscribe(admin_user, "https://93.184.215.14/hook")
+    rename(deals[0], rep, "First")
+    rename(deals[1], rep, "Second")
+    first, _second = Event.objects.filter(type="deal.updated").order_by("pk")
+    first.delete()  # not visible yet: its transaction is still open
+    assert len(services.dispatch_events()) == 1
+    Event.objects.bulk_create([first])  # its transaction commits
+    assert len(services.dispatch_events()) == 2 and Delivery.objects.count() == 2
+
+    # Once the events are old enough, the cursor passes them and they are not read again.
+    Event.objects.update(occurred_at=timezone.now() - timedelta(minutes=10))
+    services.dispatch_events()
+    subscription.refresh_from_db()
+    assert subscription.last_event_id == Event.objects.latest("pk").pk
+
+
+def test_events_are_dispatched_when_their_transaction_commits(
+    admin_user, rep, sales_team, allow_private, eager_tasks, django_capture_on_commit_callbacks
+):
+    deal = DealFactory(owner=rep, team=sales_team)
+    with Receiver() as receiver:
+        subscribe(admin_user, receiver.url)
+        with django_capture_on_commit_callbacks(execute=True):
+            rename(deal, rep, "Renamed")
+    assert len(receiver.requests) == 1 and Delivery.objects.get().status == "ok"
