@@ -25,7 +25,10 @@ from tests.crm.factories import (
     ContactFactory,
     CustomFieldFactory,
     DealFactory,
+    ExpenseFactory,
     LeadFactory,
+    SubscriptionFactory,
+    SurveyAnswerFactory,
     TaskFactory,
     TicketFactory,
 )
@@ -132,6 +135,11 @@ class Dataset:
     notification: object
     invitation: object
     custom_field: object
+    activity: object
+    webhook: object  # None without the webhooks app
+    api_token: object  # the rep's, None without the api app
+    # Rows only the API lists: subscription, expense, survey_answer, run (issue 12).
+    api_records: dict | None = None
 
 
 def build_dataset() -> Dataset:
@@ -172,7 +180,7 @@ def build_dataset() -> Dataset:
     deal = DealFactory(company=company, contact=contact, amount=Decimal("5000.00"), **owned)
     task = TaskFactory(assignee=rep, created_by=rep, deal=deal)
     ticket = TicketFactory(contact=contact, company=company, assignee=agent)
-    services.activity_log(actor=rep, deal=deal, kind="call", subject="First call")
+    activity = services.activity_log(actor=rep, deal=deal, kind="call", subject="First call")
     category = services.category_create(actor=agent, name="Accounts")
     article = services.article_create(
         actor=agent,
@@ -192,7 +200,7 @@ def build_dataset() -> Dataset:
         trigger={"type": "field.changed", "record_type": "deal", "field": "status", "to": "won"},
         actions=[{"type": "set_lifecycle", "lifecycle": "customer"}],
     )
-    RuleRun.objects.create(
+    run = RuleRun.objects.create(
         rule=rule,
         rule_version=rule.version,
         tick="fuzz",
@@ -202,6 +210,21 @@ def build_dataset() -> Dataset:
     )
     notification = services.notify(recipients=[rep], title="Goal at 50 %", url="/goals/")[0]
     invitation = services.survey_invite(kind=SurveyKind.NPS, contact=contact)
+    api_token = webhook = None
+    if apps.is_installed("api"):
+        from api.services import api_token_create
+
+        api_token, _secret = api_token_create(user=rep, name="Zapier")
+    if apps.is_installed("webhooks"):
+        webhook = apps.get_model("webhooks", "Subscription").objects.create(
+            owner=admin, name="Zapier", url="https://hooks.example/crm", event_types=["deal.*"]
+        )
+    api_records = {
+        "subscription": SubscriptionFactory(company=company),
+        "expense": ExpenseFactory(),
+        "survey_answer": SurveyAnswerFactory(contact=contact, company=company),
+        "run": run,
+    }
     return Dataset(
         users={"anonymous": None, "rep": rep, "agent": agent, "manager": manager, "admin": admin},
         team=team,
@@ -220,6 +243,10 @@ def build_dataset() -> Dataset:
         notification=notification,
         invitation=invitation,
         custom_field=custom_fields[0],
+        activity=activity,
+        webhook=webhook,
+        api_token=api_token,
+        api_records=api_records,
     )
 
 
@@ -231,6 +258,8 @@ _PK_BY_NAME = (
     ("settings-field", "custom_field"),
     ("settings-user", "users.rep"),
     ("settings-team", "team"),
+    ("settings-webhook", "webhook"),
+    ("api-token", "api_token"),
     ("deal-board-cards", None),
     ("deal", "deal"),
     ("lead", "lead"),
@@ -249,6 +278,17 @@ _PK_BY_NAME = (
     ("activity-log", "deal"),
     ("timeline", "deal"),
     ("record-task-add", "deal"),
+    # The API's resources (their names start with "api-", dropped before matching).
+    ("pipeline", "deal.pipeline"),
+    ("stage", "deal.stage"),
+    ("activity", "activity"),
+    ("user", "users.rep"),
+    ("team", "team"),
+    ("survey-answer", "api_records.survey_answer"),
+    ("subscription", "api_records.subscription"),
+    ("expense", "api_records.expense"),
+    ("automation-run", "api_records.run"),
+    ("custom-field", "custom_field"),
 )
 
 
@@ -277,7 +317,14 @@ def real_kwargs(route: Route, data: Dataset) -> dict | None:
         return values if set(values) == set(names) else None
     name = route.name or ""
     if "pk" in names:
-        attribute = next((attr for prefix, attr in _PK_BY_NAME if name.startswith(prefix)), None)
+        attribute = next(
+            (
+                attr
+                for prefix, attr in _PK_BY_NAME
+                if name.startswith(prefix) or name.removeprefix("api-").startswith(prefix)
+            ),
+            None,
+        )
         if attribute is None:
             return None
         target = data
@@ -298,6 +345,8 @@ def real_kwargs(route: Route, data: Dataset) -> dict | None:
     for argument in names:
         if argument in extra and argument not in values:
             values[argument] = extra[argument]
+    if names.get("format") == "drf_format_suffix":
+        values["format"] = ".json"
     if "token" in names and "uidb64" in names:
         values["token"] = default_token_generator.make_token(data.users["rep"])
     return values if set(values) == set(names) else None
