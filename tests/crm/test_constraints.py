@@ -240,6 +240,12 @@ BAD_NEW_ROWS = [
         id="subscription ending the day it starts",
     ),
     bad(
+        "subscription_term_ends_after_start",
+        m.Subscription,
+        lambda c: subscription(c, term_end=c.today),
+        id="subscription term ending the day it starts",
+    ),
+    bad(
         "subscription_cancelled_has_dates",
         m.Subscription,
         lambda c: subscription(c, status=m.SubscriptionStatus.CANCELLED),
