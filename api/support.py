@@ -14,7 +14,7 @@ from rest_framework.decorators import action
 
 from crm import services
 from crm.limits import MESSAGE_MAX_LENGTH
-from crm.models import Ticket, TicketMessage, TicketStatus
+from crm.models import Article, SurveyAnswer, Ticket, TicketMessage, TicketStatus
 
 from .base import FieldsMixin
 from .reading import ReadOnlyRecordViewSet
@@ -143,3 +143,69 @@ class TicketViewSet(ReadOnlyRecordViewSet):
         page = self.paginator.paginate_queryset(ticket.messages.order_by("-id"), request)
         serializer = TicketMessageSerializer(page, many=True, context=self.get_serializer_context())
         return self.get_paginated_response(serializer.data)
+
+
+# Survey answers and the knowledge base: read only ------------------------------------------
+
+
+class SurveyAnswerSerializer(FieldsMixin, serializers.ModelSerializer):
+    class Meta:
+        model = SurveyAnswer
+        fields = ["id", "kind", "score", "comment", "contact", "company", "ticket", "answered_at"]
+        read_only_fields = fields
+
+
+class SurveyAnswerFilter(django_filters.FilterSet):
+    answered_after = django_filters.IsoDateTimeFilter(field_name="answered_at", lookup_expr="gte")
+    answered_before = django_filters.IsoDateTimeFilter(field_name="answered_at", lookup_expr="lt")
+
+    class Meta:
+        model = SurveyAnswer
+        fields = ["kind", "contact", "company", "ticket"]
+
+
+class SurveyAnswerViewSet(ReadOnlyRecordViewSet):
+    """NPS and CSAT answers on the contacts, companies and tickets the user sees."""
+
+    model = SurveyAnswer
+    serializer_class = SurveyAnswerSerializer
+    filterset_class = SurveyAnswerFilter
+    ordering_fields = ["id", "answered_at", "score"]
+
+
+class ArticleSerializer(FieldsMixin, serializers.ModelSerializer):
+    class Meta:
+        model = Article
+        fields = [
+            "id",
+            "title",
+            "slug",
+            "category",
+            "summary",
+            "body",
+            "status",
+            "published_at",
+            "author",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ArticleFilter(django_filters.FilterSet):
+    class Meta:
+        model = Article
+        fields = ["status", "category"]
+
+
+class ArticleViewSet(ReadOnlyRecordViewSet):
+    """Knowledge articles, drafts included, for the roles that read them on the pages."""
+
+    model = Article
+    serializer_class = ArticleSerializer
+    filterset_class = ArticleFilter
+    ordering_fields = ["id", "title", "published_at", "updated_at"]
+
+    def get_queryset(self):
+        # The knowledge base has no per-record rule: the role's view permission decides.
+        return self.base_queryset()

@@ -59,3 +59,28 @@ def test_the_user_list_runs_the_same_queries_for_5_and_50_rows(client, admin_use
     large, more = count(45)
     assert more == shown + 45
     assert large == small
+
+
+def test_custom_fields_subscriptions_and_expenses_read_by_role(
+    client, rep, manager, outsider, sales_team, other_team
+):
+    from crm.models import RecordType
+    from tests.crm.factories import (
+        CompanyFactory,
+        CustomFieldFactory,
+        ExpenseFactory,
+        SubscriptionFactory,
+    )
+
+    field = CustomFieldFactory(record_type=RecordType.DEAL, key="region", label="Region")
+    mine = SubscriptionFactory(company=CompanyFactory(owner=rep, team=sales_team))
+    theirs = SubscriptionFactory(company=CompanyFactory(owner=outsider, team=other_team))
+    expense = ExpenseFactory()
+    client.force_login(rep)
+    fields = client.get("/api/custom-fields/?record_type=deal").json()["results"]
+    assert field.pk in [row["id"] for row in fields]
+    assert ids(client.get("/api/subscriptions/")) == [mine.pk]
+    assert client.get(f"/api/subscriptions/{theirs.pk}/").status_code == 404
+    assert client.get("/api/expenses/").status_code == 403
+    client.force_login(manager)
+    assert ids(client.get("/api/expenses/")) == [expense.pk]

@@ -155,3 +155,24 @@ def test_the_ticket_list_runs_the_same_queries_for_5_and_50_rows(client, agent, 
     large, shown = count(45)
     assert shown == 50
     assert large == small
+
+
+def test_survey_answers_follow_their_customer_and_articles_their_roles(
+    client, rep, agent, outsider, sales_team, other_team
+):
+    from crm import services
+    from crm.models import ArticleStatus
+    from tests.crm.factories import SurveyAnswerFactory
+
+    mine = SurveyAnswerFactory(contact=ContactFactory(owner=rep, team=sales_team))
+    theirs = SurveyAnswerFactory(contact=ContactFactory(owner=outsider, team=other_team))
+    draft = services.article_create(
+        actor=agent, data={"title": "Draft", "body": "Soon.", "status": ArticleStatus.DRAFT}
+    )
+    client.force_login(rep)
+    answers = client.get("/api/survey-answers/").json()["results"]
+    assert [row["id"] for row in answers] == [mine.pk]
+    assert client.get(f"/api/survey-answers/{theirs.pk}/").status_code == 404
+    assert client.get(f"/api/articles/{draft.pk}/").json()["title"] == "Draft"
+    assert client.post("/api/articles/", {"title": "x"}).status_code == 405
+    assert client.post("/api/survey-answers/", {"score": 1}).status_code == 405

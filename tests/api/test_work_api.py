@@ -175,3 +175,39 @@ def test_lists_run_the_same_queries_for_5_and_50_rows(client, rep, deal, resourc
     large, shown = count(45)
     assert shown == 50
     assert large == small
+
+
+def test_goals_automation_rules_and_runs_read_as_the_pages_allow(
+    client, rep, manager, outsider, sales_team, other_team, deal, foreign_task
+):
+    from automations.models import RuleRun, RunStatus
+    from goals.models import Scope
+    from tests.automations.factories import make_rule
+    from tests.goals.factories import make_goal, make_target
+
+    ours = make_goal(owner=manager, scope=Scope.TEAM, team=sales_team, name="Ours")
+    make_target(ours, start_value=0, target_value=10, name="Calls")
+    theirs = make_goal(owner=manager, scope=Scope.TEAM, team=other_team, name="Theirs")
+    rule = make_rule(trigger={"type": "record.created", "record_type": "deal"})
+    runs = [
+        RuleRun.objects.create(
+            rule=rule,
+            rule_version=1,
+            tick=str(record.pk),
+            record_type="deal",
+            record_id=record.pk,
+            status=RunStatus.MATCHED,
+        )
+        for record in (deal, foreign_task.deal)
+    ]
+    client.force_login(rep)
+    goal = client.get(f"/api/goals/{ours.pk}/").json()
+    assert [target["name"] for target in goal["targets"]] == ["Calls"]
+    assert client.get(f"/api/goals/{theirs.pk}/").status_code == 404
+    assert client.get("/api/automation-rules/").status_code == 403
+    listed = client.get("/api/automation-runs/").json()["results"]
+    assert [row["id"] for row in listed] == [runs[0].pk]
+    assert client.get(f"/api/automation-runs/{runs[1].pk}/").status_code == 404
+    client.force_login(manager)
+    assert rule.pk in [r["id"] for r in client.get("/api/automation-rules/").json()["results"]]
+    assert len(client.get("/api/automation-runs/").json()["results"]) == 2
