@@ -10,8 +10,11 @@ from crm.models import Role
 from tests.crm.factories import CustomFieldFactory, default_pipeline
 from tests.factories import TeamFactory, UserFactory
 from tests.reliability.test_hostile_forms import KINDS, FormRoute, Poster, form_errors, values_for
+from webhooks import services as webhook_services
 
 pytestmark = pytest.mark.django_db
+# A public address (no DNS lookup needed): the webhook forms refuse internal ones.
+WEBHOOK_URL = "https://93.184.215.14/hook"
 
 
 def routes(admin, person, team, field) -> list[FormRoute]:
@@ -19,6 +22,9 @@ def routes(admin, person, team, field) -> list[FormRoute]:
     stage = pipeline.stages.order_by("order").first()
     pipeline_page = reverse("settings-pipeline", args=[pipeline.pk])
     stage_create = reverse("settings-pipeline-stage-create", args=[pipeline.pk])
+    webhook = webhook_services.subscription_create(
+        actor=admin, data={"url": WEBHOOK_URL, "event_types": ["*"]}
+    )
     return [
         FormRoute(
             "settings-pipelines", "admin", reverse("settings-pipelines"), valid={"name": "P"}
@@ -60,6 +66,13 @@ def routes(admin, person, team, field) -> list[FormRoute]:
         FormRoute("settings-support", "admin", reverse("settings-support")),
         FormRoute("settings-kpi-band", "admin", reverse("settings-kpi-band", args=["win_rate"])),
         FormRoute("settings-health", "admin", reverse("settings-health")),
+        FormRoute(
+            "settings-webhooks",
+            "admin",
+            reverse("settings-webhooks"),
+            valid={"url": WEBHOOK_URL, "event_types": "deal.*"},
+        ),
+        FormRoute("settings-webhook", "admin", reverse("settings-webhook", args=[webhook.pk])),
     ]
 
 
@@ -78,6 +91,8 @@ ROUTE_NAMES = [
     "settings-support",
     "settings-kpi-band",
     "settings-health",
+    "settings-webhooks",
+    "settings-webhook",
 ]
 
 
