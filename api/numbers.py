@@ -246,6 +246,8 @@ class SnapshotListView(ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator: no user
+            return KPISnapshot.objects.none()
         query = SnapshotQuery(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         wanted = query.validated_data

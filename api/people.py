@@ -45,8 +45,8 @@ class UserViewSet(ReadOnlyRecordViewSet):
     ordering_fields = ["id", "username", "last_name"]
     prefetch_related = ("groups", "teams")
 
-    def get_queryset(self):
-        return teammates(self.request.user).prefetch_related(*self.prefetch_related)
+    def readable(self, queryset):
+        return queryset & teammates(self.request.user)
 
 
 class TeamViewSet(ReadOnlyRecordViewSet):
@@ -57,5 +57,5 @@ class TeamViewSet(ReadOnlyRecordViewSet):
     ordering_fields = ["id", "name"]
     prefetch_related = ("members",)
 
-    def get_queryset(self):
-        return visible_teams(self.request.user).prefetch_related(*self.prefetch_related)
+    def readable(self, queryset):
+        return queryset & visible_teams(self.request.user)

@@ -43,8 +43,8 @@ class CustomFieldViewSet(ReadOnlyRecordViewSet):
     filterset_class = CustomFieldFilter
     ordering_fields = ["id", "record_type", "order"]
 
-    def get_queryset(self):
-        return self.base_queryset()
+    def readable(self, queryset):
+        return queryset
 
 
 class SubscriptionSerializer(FieldsMixin, serializers.ModelSerializer):
@@ -116,5 +116,5 @@ class ExpenseViewSet(ReadOnlyRecordViewSet):
     filterset_class = ExpenseFilter
     ordering_fields = ["id", "spent_on", "amount"]
 
-    def get_queryset(self):
-        return self.base_queryset()
+    def readable(self, queryset):
+        return queryset

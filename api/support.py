@@ -206,6 +206,6 @@ class ArticleViewSet(ReadOnlyRecordViewSet):
     filterset_class = ArticleFilter
     ordering_fields = ["id", "title", "published_at", "updated_at"]
 
-    def get_queryset(self):
+    def readable(self, queryset):
         # The knowledge base has no per-record rule: the role's view permission decides.
-        return self.base_queryset()
+        return queryset
