@@ -158,3 +158,8 @@ def test_send_test_event_and_the_delivery_log_shows_every_try(
     html = page.content.decode()
     assert "deal.updated" in html and "HTTP 500" in html and "test event" in html
     assert "HTTP 200" in html and " ms" in html
+
+
+def test_the_settings_area_links_to_the_webhooks(admin_client):
+    index = admin_client.get(reverse("settings")).content.decode()
+    assert index.count(f'href="{reverse("settings-webhooks")}"') == 2  # menu and card
