@@ -8,6 +8,7 @@ they see, the record it is about one they may change; its status moves only thro
 """
 
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -15,12 +16,14 @@ from rest_framework.decorators import action
 
 from crm import services
 from crm.access import can_change, teammates, visible
+from crm.custom_fields import validate_custom_values
 from crm.forms.activities import ActivityForm
 from crm.forms.tasks import LINK_MODELS
 from crm.models import Activity, Task
 from crm.timeline import get_record_for_user
 
 from .base import FieldsMixin, RecordViewSet
+from .errors import django_errors
 from .reading import ReadOnlyRecordViewSet
 
 # Task -----------------------------------------------------------------------------------
@@ -45,9 +48,10 @@ class TaskSerializer(FieldsMixin, serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["status", "created_by", "completed_at", "custom", "created_at"]
-        read_only_fields += ["updated_at"]
+        read_only_fields = ["status", "created_by", "completed_at", "created_at", "updated_at"]
         extra_kwargs = {"assignee": {"required": False}}
+
+    custom = serializers.JSONField(required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -67,10 +71,33 @@ class TaskSerializer(FieldsMixin, serializers.ModelSerializer):
                     queryset if can_change(user, model) else queryset.none()
                 )
 
+    def to_internal_value(self, data):
+        # As on the records (api.record_serializers): a status changes only with its action.
+        if isinstance(data, dict) and "status" in data:
+            raise serializers.ValidationError(
+                {"status": [_("Change it with POST complete/ or reopen/.")]}
+            )
+        return super().to_internal_value(data)
+
+    def validate_custom(self, value):
+        """Validated as the task form does (crm.custom_fields), merged into the task's own."""
+        existing = None if self.instance is None else dict(self.instance.custom or {})
+        try:
+            validate_custom_values("task", value, existing=existing)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(django_errors(error)) from error
+        return value
+
     def validate(self, attrs):
         links = [name for name in LINK_MODELS if attrs.get(name) is not None]
         if len(links) > 1:
             raise serializers.ValidationError(_("A task is about one record at most."))
+        if self.instance is None and "custom" not in attrs:
+            # A new task gets its required custom values checked, as the form asks for them.
+            try:
+                attrs["custom"] = self.validate_custom({})
+            except serializers.ValidationError as error:
+                raise serializers.ValidationError({"custom": error.detail}) from error
         return attrs
 
 

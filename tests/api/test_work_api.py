@@ -46,11 +46,13 @@ def test_a_rep_creates_edits_completes_and_reopens_a_task(client, rep, teammate,
     body = created.json()
     assert body["assignee"] == rep.pk and body["status"] == TaskStatus.OPEN
     path = f"/api/tasks/{body['id']}/"
-    changed = patch(client, path, {"assignee": teammate.pk, "status": "done"})
+    # The status moves only through its actions: a PATCH naming it is refused, nothing written.
+    refused = patch(client, path, {"assignee": teammate.pk, "status": "done"})
+    assert refused.status_code == 400 and "status" in refused.json()["errors"]
+    assert Task.objects.get(pk=body["id"]).assignee == rep
+    changed = patch(client, path, {"assignee": teammate.pk})
     assert changed.status_code == 200
-    # The status moves only through its actions: PATCH leaves it alone.
     assert changed.json()["assignee"] == teammate.pk
-    assert changed.json()["status"] == TaskStatus.OPEN
     assert post(client, path + "complete/").json()["status"] == TaskStatus.DONE
     again = post(client, path + "complete/")
     assert again.status_code == 400 and again.json()["detail"] == "The task is already done."
@@ -211,3 +213,20 @@ def test_goals_automation_rules_and_runs_read_as_the_pages_allow(
     client.force_login(manager)
     assert rule.pk in [r["id"] for r in client.get("/api/automation-rules/").json()["results"]]
     assert len(client.get("/api/automation-runs/").json()["results"]) == 2
+
+
+def test_a_tasks_custom_fields_are_read_written_and_validated_as_in_the_form(client, rep, task):
+    from crm.models import FieldType, RecordType
+    from tests.crm.factories import CustomFieldFactory
+
+    CustomFieldFactory(
+        record_type=RecordType.TASK, key="effort", label="Effort", field_type=FieldType.NUMBER
+    )
+    client.force_login(rep)
+    path = f"/api/tasks/{task.pk}/"
+    assert patch(client, path, {"custom": {"effort": "3"}}).json()["custom"] == {"effort": 3}
+    for bad in ({"effort": "lots"}, {"colour": "red"}, ["effort"]):
+        response = patch(client, path, {"custom": bad})
+        assert response.status_code == 400 and "custom" in response.json()["errors"], bad
+    task.refresh_from_db()
+    assert task.custom == {"effort": 3}

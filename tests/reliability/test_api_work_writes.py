@@ -59,7 +59,7 @@ def test_hostile_values_in_the_apis_task_activity_and_ticket_writes(
         (agent, "post", f"/api/tickets/{ticket.pk}/reply/", {"body": "Hi"}),
         (agent, "post", f"/api/tickets/{ticket.pk}/note/", {"body": "Hi"}),
     ]
-    task_fields = ["title", "notes", "due_at", "priority", "assignee", "parent", "deal"]
+    task_fields = ["title", "notes", "due_at", "priority", "assignee", "parent", "deal", "custom"]
     fields = {
         "/api/tasks/": task_fields,
         # The same serializer as the create: the fields an edit changes most.
