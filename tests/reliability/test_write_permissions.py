@@ -17,6 +17,7 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from api.services import api_token_create
 from crm import access, services
 from crm.models import ArticleStatus, Role
 from tests.crm.factories import (
@@ -152,6 +153,8 @@ def build_world() -> World:
         "field": CustomFieldFactory(record_type="deal", key="walked", label="Walked"),
         "person": rep,
         "team": team,
+        # The signed-in user's own API tokens (api app).
+        "api_token": api_token_create(user=rep, name="Walked")[0],
     }
     users = {"anonymous": None, "rep": rep, "agent": agent, "manager": manager, "admin": admin}
     for user in (rep, agent, manager):
@@ -168,6 +171,7 @@ PK_SOURCES = (
     ("settings-field", "field"),
     ("settings-user", "person"),
     ("settings-team", "team"),
+    ("api-token", "api_token"),
     ("deal-board-cards", None),
     ("notification", "notification"),
     ("custom-dashboard", "dashboard"),
