@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "axes",
     "crm",
     "api",
+    "webhooks",
     "metrics",
     "goals",
     "automations",
@@ -289,6 +290,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 30.0,
         "options": {"expires": 25},
     },
+    # Webhooks: make deliveries of events a commit-time dispatch missed, and send the
+    # deliveries whose retry (backoff: 1 min to 6 h) is due. Expires before the next run.
+    "send-due-webhooks": {
+        "task": "webhooks.send_due",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
     # Automations: time-based rules (date reached, no activity for N days, cron schedules)
     # are looked for every minute and fanned out one task per rule.
     "run-time-rules-every-minute": {
@@ -337,8 +345,12 @@ CRM_AFTER_SEED: list[str] = (
 # automations dispatcher claims the new events at once. The periodic sweep below catches any
 # missed while the broker was down.
 CRM_EVENT_TASKS: list[str] = env.list(
-    "CRM_EVENT_TASKS", default=["automations.tasks.dispatch_events"]
+    "CRM_EVENT_TASKS",
+    default=["automations.tasks.dispatch_events", "webhooks.tasks.dispatch_webhooks"],
 )
+# Outbound webhooks: http:// and private, loopback or link-local addresses are refused (SSRF)
+# unless this is on (a local receiver in development and tests).
+CRM_WEBHOOKS_ALLOW_PRIVATE = env.bool("CRM_WEBHOOKS_ALLOW_PRIVATE", default=False)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -346,9 +358,13 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crm@localhost")
 
 REST_FRAMEWORK = {
     # Closed by default: every endpoint needs a logged-in user, no Basic auth.
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "api.auth.BearerTokenAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.ApiCursorPagination",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": [
