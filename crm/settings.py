@@ -351,6 +351,8 @@ CRM_EVENT_TASKS: list[str] = env.list(
 # Outbound webhooks: http:// and private, loopback or link-local addresses are refused (SSRF)
 # unless this is on (a local receiver in development and tests).
 CRM_WEBHOOKS_ALLOW_PRIVATE = env.bool("CRM_WEBHOOKS_ALLOW_PRIVATE", default=False)
+# Deliveries in a row that may fail before a webhook subscription pauses (its owner is told).
+CRM_WEBHOOKS_PAUSE_AFTER = env.int("CRM_WEBHOOKS_PAUSE_AFTER", default=8)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
