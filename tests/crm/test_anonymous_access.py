@@ -24,6 +24,7 @@ SAMPLE_ARGUMENTS = {
     "slug": "sample",
     "uuid": "00000000-0000-0000-0000-000000000000",
     "path": "sample",
+    "drf_format_suffix": ".json",  # DRF's router root: /api/.json
 }
 
 
@@ -38,7 +39,9 @@ def walk(patterns, prefix=""):
 
 def concrete_path(route: str) -> str | None:
     """Turn a route into a URL to request; None for regex routes we cannot fill in."""
-    route = route.lstrip("^").rstrip("$").replace("\\Z", "").replace("\\", "")
+    # Included regex routes (DRF's routers) put their anchors mid-route: "api/^deals/$".
+    route = re.sub(r"(^|/)\^", r"\1", route).replace("$", "").replace("\\Z", "")
+    route = route.replace("\\", "")
 
     def fill(match):
         converter = match.group(1) or "str"
