@@ -13,11 +13,13 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 
 from crm import services
+from crm.filters import CustomFieldFilterSet
 from crm.limits import MESSAGE_MAX_LENGTH
 from crm.models import Article, SurveyAnswer, Ticket, TicketMessage, TicketStatus
 
 from .base import FieldsMixin
 from .reading import ReadOnlyRecordViewSet
+from .records import ApiCustomFilters
 
 
 class TicketSerializer(FieldsMixin, serializers.ModelSerializer):
@@ -55,7 +57,12 @@ class TicketMessageSerializer(FieldsMixin, serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TicketFilter(django_filters.FilterSet):
+class TicketFilter(ApiCustomFilters, CustomFieldFilterSet):
+    """As the records: `?q=`, and `?cf_<key>=` (with `__gte`/`__lte` for numbers and dates)."""
+
+    record_type = "ticket"
+    search_fields = ("subject", "description")
+
     class Meta:
         model = Ticket
         fields = ["status", "priority", "channel", "assignee", "team", "contact", "company"]

@@ -17,6 +17,7 @@ from rest_framework.decorators import action
 from crm import services
 from crm.access import can_change, teammates, visible
 from crm.custom_fields import validate_custom_values
+from crm.filters import CustomFieldFilterSet
 from crm.forms.activities import ActivityForm
 from crm.forms.tasks import LINK_MODELS
 from crm.models import Activity, Task
@@ -25,6 +26,7 @@ from crm.timeline import get_record_for_user
 from .base import FieldsMixin, RecordViewSet
 from .errors import django_errors
 from .reading import ReadOnlyRecordViewSet
+from .records import ApiCustomFilters
 
 # Task -----------------------------------------------------------------------------------
 
@@ -101,7 +103,11 @@ class TaskSerializer(FieldsMixin, serializers.ModelSerializer):
         return attrs
 
 
-class TaskFilter(django_filters.FilterSet):
+class TaskFilter(ApiCustomFilters, CustomFieldFilterSet):
+    """As the records: `?q=`, and `?cf_<key>=` (with `__gte`/`__lte` for numbers and dates)."""
+
+    record_type = "task"
+    search_fields = ("title", "notes")
     due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
     due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
 

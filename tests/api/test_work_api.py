@@ -230,3 +230,7 @@ def test_a_tasks_custom_fields_are_read_written_and_validated_as_in_the_form(cli
         assert response.status_code == 400 and "custom" in response.json()["errors"], bad
     task.refresh_from_db()
     assert task.custom == {"effort": 3}
+    assert [r["id"] for r in client.get("/api/tasks/?cf_effort=3").json()["results"]] == [task.pk]
+    assert client.get("/api/tasks/?cf_effort__gte=4").json()["results"] == []
+    refused = client.get("/api/tasks/?cf_effort__gte=lots")
+    assert refused.status_code == 400 and "cf_effort__gte" in refused.json()["errors"]
