@@ -7,7 +7,7 @@ from rest_framework import serializers
 from automations.models import Rule, RuleRun
 
 from .base import FieldsMixin
-from .reading import ReadOnlyRecordViewSet
+from .reading import ReadOnlyRecordViewSet, visible_choice
 
 
 class RuleSerializer(FieldsMixin, serializers.ModelSerializer):
@@ -67,6 +67,8 @@ class RuleRunSerializer(FieldsMixin, serializers.ModelSerializer):
 
 
 class RuleRunFilter(django_filters.FilterSet):
+    rule = visible_choice(Rule)
+
     class Meta:
         model = RuleRun
         fields = ["rule", "status", "record_type", "record_id"]

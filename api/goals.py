@@ -4,10 +4,11 @@ goals app's rule), each with its targets' stored progress, as the goal pages sho
 import django_filters
 from rest_framework import serializers
 
+from crm.models import User
 from goals.models import Goal, Target
 
 from .base import FieldsMixin
-from .reading import ReadOnlyRecordViewSet
+from .reading import ReadOnlyRecordViewSet, visible_choice, visible_team_choice
 
 
 class TargetSerializer(serializers.ModelSerializer):
@@ -65,6 +66,10 @@ class GoalSerializer(FieldsMixin, serializers.ModelSerializer):
 
 
 class GoalFilter(django_filters.FilterSet):
+    team = visible_team_choice()
+    person = visible_choice(User)
+    parent = visible_choice(Goal)
+
     class Meta:
         model = Goal
         fields = ["scope", "status", "grain", "team", "person", "parent"]

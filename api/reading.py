@@ -1,10 +1,12 @@
 """Resources the API only reads (plus explicit transitions): the conventions of api.base on a
 ReadOnlyModelViewSet, so no create/update/delete route exists (nor is documented) for them."""
 
+import django_filters
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import filters, viewsets
 
 from crm import access
+from crm.models import Team
 
 from .base import (
     ApiCursorPagination,
@@ -43,3 +45,26 @@ class ReadOnlyRecordViewSet(ConditionalMixin, IdempotencyMixin, viewsets.ReadOnl
     def readable(self, queryset):
         """The rows the user reads: crm.access's rule unless the resource has another."""
         return access.visible(queryset, self.request.user)
+
+
+def visible_choice(model, field_name: str | None = None) -> django_filters.ModelChoiceFilter:
+    """A filter on a related record offering only those the user sees: another team's id is
+    "not a choice" (400), as an unknown one, so a filter never tells which ids exist."""
+
+    def choices(request):
+        if request is None or not request.user.is_authenticated:
+            return model._default_manager.none()
+        return access.visible(model, request.user)
+
+    return django_filters.ModelChoiceFilter(queryset=choices, field_name=field_name)
+
+
+def visible_team_choice() -> django_filters.ModelChoiceFilter:
+    """A team filter offering the teams crm.access.visible_teams shows the user."""
+
+    def choices(request):
+        if request is None or not request.user.is_authenticated:
+            return Team.objects.none()
+        return access.visible_teams(request.user)
+
+    return django_filters.ModelChoiceFilter(queryset=choices)

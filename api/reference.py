@@ -5,10 +5,10 @@ permission decides: expenses are the managers'); subscriptions follow their comp
 import django_filters
 from rest_framework import serializers
 
-from crm.models import CustomField, Expense, Subscription
+from crm.models import Company, CustomField, Expense, Subscription
 
 from .base import FieldsMixin
-from .reading import ReadOnlyRecordViewSet
+from .reading import ReadOnlyRecordViewSet, visible_choice
 
 
 class CustomFieldSerializer(FieldsMixin, serializers.ModelSerializer):
@@ -69,6 +69,8 @@ class SubscriptionSerializer(FieldsMixin, serializers.ModelSerializer):
 
 
 class SubscriptionFilter(django_filters.FilterSet):
+    company = visible_choice(Company)
+
     class Meta:
         model = Subscription
         fields = ["company", "status", "currency"]

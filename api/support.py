@@ -15,10 +15,19 @@ from rest_framework.decorators import action
 from crm import services
 from crm.filters import CustomFieldFilterSet
 from crm.limits import MESSAGE_MAX_LENGTH
-from crm.models import Article, SurveyAnswer, Ticket, TicketMessage, TicketStatus
+from crm.models import (
+    Article,
+    Company,
+    Contact,
+    SurveyAnswer,
+    Ticket,
+    TicketMessage,
+    TicketStatus,
+    User,
+)
 
 from .base import FieldsMixin
-from .reading import ReadOnlyRecordViewSet
+from .reading import ReadOnlyRecordViewSet, visible_choice, visible_team_choice
 from .records import ApiCustomFilters
 
 
@@ -62,6 +71,10 @@ class TicketFilter(ApiCustomFilters, CustomFieldFilterSet):
 
     record_type = "ticket"
     search_fields = ("subject", "description")
+    assignee = visible_choice(User)
+    contact = visible_choice(Contact)
+    company = visible_choice(Company)
+    team = visible_team_choice()
 
     class Meta:
         model = Ticket
@@ -163,6 +176,9 @@ class SurveyAnswerSerializer(FieldsMixin, serializers.ModelSerializer):
 
 
 class SurveyAnswerFilter(django_filters.FilterSet):
+    contact = visible_choice(Contact)
+    company = visible_choice(Company)
+    ticket = visible_choice(Ticket)
     answered_after = django_filters.IsoDateTimeFilter(field_name="answered_at", lookup_expr="gte")
     answered_before = django_filters.IsoDateTimeFilter(field_name="answered_at", lookup_expr="lt")
 

@@ -20,12 +20,12 @@ from crm.custom_fields import validate_custom_values
 from crm.filters import CustomFieldFilterSet
 from crm.forms.activities import ActivityForm
 from crm.forms.tasks import LINK_MODELS
-from crm.models import Activity, Task
+from crm.models import Activity, Company, Contact, Deal, Lead, Task, Ticket, User
 from crm.timeline import get_record_for_user
 
 from .base import FieldsMixin, RecordViewSet
 from .errors import django_errors
-from .reading import ReadOnlyRecordViewSet
+from .reading import ReadOnlyRecordViewSet, visible_choice
 from .records import ApiCustomFilters
 
 # Task -----------------------------------------------------------------------------------
@@ -108,6 +108,13 @@ class TaskFilter(ApiCustomFilters, CustomFieldFilterSet):
 
     record_type = "task"
     search_fields = ("title", "notes")
+    assignee = visible_choice(User)
+    parent = visible_choice(Task)
+    lead = visible_choice(Lead)
+    contact = visible_choice(Contact)
+    company = visible_choice(Company)
+    deal = visible_choice(Deal)
+    ticket = visible_choice(Ticket)
     due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
     due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
 
@@ -221,6 +228,13 @@ class ActivitySerializer(FieldsMixin, serializers.ModelSerializer):
 
 
 class ActivityFilter(django_filters.FilterSet):
+    user = visible_choice(User)
+    lead = visible_choice(Lead)
+    contact = visible_choice(Contact)
+    company = visible_choice(Company)
+    deal = visible_choice(Deal)
+    ticket = visible_choice(Ticket)
+
     class Meta:
         model = Activity
         fields = ["kind", "direction", "user", *RECORD_FIELDS]

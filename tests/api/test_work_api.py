@@ -88,6 +88,10 @@ def test_another_teams_task_is_404_on_every_route_and_nothing_is_written(client,
     assert post(client, path + "complete/").status_code == 404
     assert post(client, path + "reopen/").status_code == 404
     assert client.get("/api/tasks/").json()["results"] == []
+    # Filtering by another team's deal answers as an unknown id: which ids exist stays hidden.
+    for deal_id in (foreign_task.deal_id, 10**9):
+        response = client.get(f"/api/tasks/?deal={deal_id}")
+        assert response.status_code == 400 and "deal" in response.json()["errors"]
     foreign_task.refresh_from_db()
     assert (foreign_task.title, foreign_task.status) == ("Theirs", TaskStatus.OPEN)
     assert Event.objects.count() == events
