@@ -105,6 +105,14 @@ class KPISerializer(serializers.Serializer):
         return "higher_is_better" if kpi.higher_is_better else "lower_is_better"
 
 
+class KPIPageSerializer(serializers.Serializer):
+    """The lists' envelope; the registry is small enough to be one page (no next)."""
+
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = KPISerializer(many=True)
+
+
 class PeriodSerializer(serializers.Serializer):
     grain = serializers.CharField()
     start = serializers.DateField(source="start_date")
@@ -131,7 +139,7 @@ class KPIValueSerializer(serializers.Serializer):
 class KPIListView(APIView):
     """The KPIs of the registry."""
 
-    @extend_schema(responses=KPISerializer(many=True))
+    @extend_schema(responses=KPIPageSerializer)
     def get(self, request):
         kpis = sorted(all_kpis(), key=lambda kpi: kpi.key)
         return Response(
