@@ -176,3 +176,22 @@ def test_survey_answers_follow_their_customer_and_articles_their_roles(
     assert client.get(f"/api/articles/{draft.pk}/").json()["title"] == "Draft"
     assert client.post("/api/articles/", {"title": "x"}).status_code == 405
     assert client.post("/api/survey-answers/", {"score": 1}).status_code == 405
+
+
+def test_a_reply_sent_twice_with_one_idempotency_key_is_written_once(client, ticket, agent):
+    client.force_login(agent)
+    headers = {"Idempotency-Key": "reply-1"}
+    first = client.post(
+        url(ticket, "reply"), {"body": "Done."}, content_type="application/json", headers=headers
+    )
+    again = client.post(
+        url(ticket, "reply"), {"body": "Done."}, content_type="application/json", headers=headers
+    )
+    assert first.status_code == again.status_code == 200
+    assert again.headers.get("Idempotent-Replay") == "true"
+    assert TicketMessage.objects.filter(ticket=ticket).count() == 1
+    other = client.post(
+        url(ticket, "reply"), {"body": "Other."}, content_type="application/json", headers=headers
+    )
+    assert other.status_code == 422
+    assert TicketMessage.objects.filter(ticket=ticket).count() == 1
