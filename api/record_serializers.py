@@ -10,6 +10,8 @@ the action.
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm import access
@@ -29,6 +31,7 @@ from .base import FieldsMixin
 from .errors import django_errors
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
     """A link to a record the user sees, or to the one the record already links to."""
 
