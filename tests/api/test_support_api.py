@@ -131,7 +131,8 @@ def test_another_teams_agent_gets_404_on_every_route_and_nothing_is_written(
 
 
 def test_a_rep_reads_their_customers_ticket_but_changes_it_nowhere(client, ticket, rep):
-    # As on the pages: the rep's role holds no change permission on tickets (403).
+    # As on the pages: the rep's role holds no change permission on tickets (403 on a ticket
+    # they see; one they do not see is a 404, below).
     client.force_login(rep)
     assert client.get(url(ticket)).status_code == 200
     for action in ACTIONS:
@@ -195,3 +196,19 @@ def test_a_reply_sent_twice_with_one_idempotency_key_is_written_once(client, tic
     )
     assert other.status_code == 422
     assert TicketMessage.objects.filter(ticket=ticket).count() == 1
+
+
+def test_a_rep_gets_404_for_another_teams_ticket_on_every_route(
+    client, rep, outsider, other_team, stranger_agent
+):
+    theirs = TicketFactory(
+        contact=ContactFactory(owner=outsider, team=other_team), assignee=stranger_agent
+    )
+    client.force_login(rep)
+    events = Event.objects.count()
+    assert client.get(url(theirs)).status_code == 404
+    assert client.get(url(theirs, "messages")).status_code == 404
+    for action in ACTIONS:
+        assert post(client, url(theirs, action), {"body": "Hello"}).status_code == 404
+    assert TicketMessage.objects.count() == 0
+    assert Event.objects.count() == events
