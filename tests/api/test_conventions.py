@@ -112,3 +112,52 @@ def test_lists_run_the_same_queries_for_5_and_50_rows(
     factory.create_batch(45, owner=rep, team=sales_team)
     with django_assert_num_queries(len(queries)):
         assert fetch() >= 50
+
+
+def test_a_replayed_transition_moves_the_deal_once(signed_in, rep, sales_team):
+    from crm.models import DealStageChange
+    from tests.crm.factories import stage_named
+
+    deal = DealFactory(owner=rep, team=sales_team)
+    body = {"stage": stage_named("Proposal").pk}
+    url = f"/api/deals/{deal.pk}/move/"
+    first = signed_in.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="move-1")
+    again = signed_in.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="move-1")
+    assert first.status_code == again.status_code == 200 and again.json() == first.json()
+    assert DealStageChange.objects.filter(deal=deal).count() == 1
+
+
+def test_a_key_committed_by_a_concurrent_request_wins_and_ours_is_rolled_back(
+    signed_in, rep, monkeypatch
+):
+    """Two requests with one key pass the lookup at once: the unique constraint stops the
+    second, whose write is rolled back, and it answers the first one's stored response."""
+    from api.base import IdempotencyMixin
+
+    body = {"name": "Acme"}
+    first = signed_in.post("/api/companies/", body, format="json", HTTP_IDEMPOTENCY_KEY="race")
+    # The second request does not see the first's row when it looks (not yet committed).
+    looks = iter([None])
+    real = IdempotencyMixin._stored
+    monkeypatch.setattr(
+        IdempotencyMixin, "_stored", staticmethod(lambda u, k: next(looks, None) or real(u, k))
+    )
+    second = signed_in.post("/api/companies/", body, format="json", HTTP_IDEMPOTENCY_KEY="race")
+    assert second.status_code == 201 and second.json() == first.json()
+    assert Company.objects.filter(name="Acme").count() == 1
+    assert Event.objects.filter(type="company.created").count() == 1
+
+
+def test_a_record_the_role_only_reads_cannot_be_changed(api, agent, rep, sales_team):
+    """An agent reads the contact of a ticket they work on, and changes nothing of it."""
+    from tests.crm.factories import ContactFactory, TicketFactory
+
+    contact = ContactFactory(owner=rep, team=sales_team, last_name="Reader")
+    TicketFactory(contact=contact, assignee=agent)
+    api.force_authenticate(agent)
+    url = f"/api/contacts/{contact.pk}/"
+    assert api.get(url).status_code == 200
+    events = Event.objects.count()
+    assert api.patch(url, {"last_name": "Changed"}, format="json").status_code == 403
+    contact.refresh_from_db()
+    assert contact.last_name == "Reader" and Event.objects.count() == events
