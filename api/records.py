@@ -8,7 +8,15 @@ from rest_framework import exceptions, filters, viewsets
 from rest_framework.decorators import action
 
 from crm import access, services
-from crm.filters import CompanyFilter, ContactFilter, DealFilter, LeadFilter
+from crm.filters import (
+    RANGE_TYPES,
+    TEXT_TYPES,
+    CompanyFilter,
+    ContactFilter,
+    DealFilter,
+    LeadFilter,
+    _CustomFilter,
+)
 from crm.models import Company, Contact, Deal, FieldType, Lead, Pipeline, Stage
 from crm.services.records import record_create, record_update
 
@@ -35,8 +43,6 @@ class ApiCustomFilters:
     `__lte` for numbers, money and dates; a value the field refuses answers 400."""
 
     def _add_custom_filters(self, definition, form_field) -> None:
-        from crm.filters import RANGE_TYPES, TEXT_TYPES, _CustomFilter
-
         name = f"cf_{definition.key}"
         if form_field is not None:
             lookup = "contains" if definition.field_type in TEXT_TYPES else "exact"
