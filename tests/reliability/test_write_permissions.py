@@ -30,6 +30,7 @@ from tests.crm.factories import (
     TicketFactory,
 )
 from tests.factories import TeamFactory, UserFactory
+from webhooks.models import Subscription as WebhookSubscription
 
 pytestmark = pytest.mark.django_db
 
@@ -155,6 +156,10 @@ def build_world() -> World:
         "team": team,
         # The signed-in user's own API tokens (api app).
         "api_token": api_token_create(user=rep, name="Walked")[0],
+        # The admins' outbound webhook subscriptions (webhooks app).
+        "webhook": WebhookSubscription.objects.create(
+            owner=admin, name="Walked", url="https://hooks.example/crm", event_types=["deal.*"]
+        ),
     }
     users = {"anonymous": None, "rep": rep, "agent": agent, "manager": manager, "admin": admin}
     for user in (rep, agent, manager):
@@ -172,6 +177,7 @@ PK_SOURCES = (
     ("settings-user", "person"),
     ("settings-team", "team"),
     ("api-token", "api_token"),
+    ("settings-webhook", "webhook"),
     ("deal-board-cards", None),
     ("notification", "notification"),
     ("custom-dashboard", "dashboard"),
