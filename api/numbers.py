@@ -139,7 +139,7 @@ class KPIValueSerializer(serializers.Serializer):
 class KPIListView(APIView):
     """The KPIs of the registry."""
 
-    @extend_schema(responses=KPIPageSerializer)
+    @extend_schema(operation_id="kpis_list", responses=KPIPageSerializer)
     def get(self, request):
         kpis = sorted(all_kpis(), key=lambda kpi: kpi.key)
         return Response(
@@ -150,7 +150,9 @@ class KPIListView(APIView):
 class KPIValueView(APIView):
     """A KPI's value for a period and segment: the number of its KPI page at this moment."""
 
-    @extend_schema(parameters=PERIOD_PARAMETERS, responses=KPIValueSerializer)
+    @extend_schema(
+        operation_id="kpis_value", parameters=PERIOD_PARAMETERS, responses=KPIValueSerializer
+    )
     def get(self, request, key: str):
         kpi = _get_kpi(key)
         period, segment = period_and_segment(request)

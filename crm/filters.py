@@ -300,7 +300,7 @@ class DealFilter(CustomFieldFilterSet):
         model = Deal
         fields: list[str] = []
 
-    def filter_quiet(self, queryset, name, value):
+    def filter_quiet(self, queryset, name, value: str):
         return queryset.quiet(timezone.now() - timedelta(days=int(value)))
 
 

@@ -387,6 +387,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name with others get a name of their own; a stage's
+    # outcome and a deal's status are the same three values, named once.
+    "ENUM_NAME_OVERRIDES": {
+        "DealKindEnum": "crm.models.DealKind",
+        "DealStatusEnum": "crm.models.DealStatus",
+    },
+    # The error answers of api/errors.py on every operation (issue 12).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_error_responses",
+    ],
 }
 
 CONTENT_SECURITY_POLICY = {
