@@ -6,6 +6,7 @@ whole document is valid OpenAPI."""
 import json
 
 import pytest
+from django.core.management import call_command
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from drf_spectacular.validation import validate_schema
@@ -35,6 +36,11 @@ def header_names(operation) -> set[str]:
 
 def test_the_schema_is_valid_openapi(schema):
     validate_schema(schema)
+
+
+def test_the_schema_command_validates_without_a_warning(tmp_path):
+    # As `manage.py spectacular --validate --fail-on-warn`: a warning raises.
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", tmp_path / "api.yaml")
 
 
 def test_the_error_component_is_the_error_handlers_shape(schema):
