@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from crm.models import DealStageChange, DealStatus
 from tests.crm.factories import DealFactory, default_pipeline, stage_named
@@ -50,7 +51,8 @@ def test_dragging_a_card_to_the_next_stage_moves_the_deal(board):
     assert deal.stage == target
     assert DealStageChange.objects.filter(deal=deal, to_stage=target).count() == 1
     column = page.locator(f'.board-column[data-stage-id="{target.pk}"] [data-role="count"]')
-    assert column.inner_text() == "1"
+    # The count is redrawn by the page's script once the answer is read: wait for it.
+    expect(column).to_have_text("1")
 
 
 def test_dropping_on_lost_asks_for_the_reason(board):
