@@ -9,6 +9,7 @@ import schemathesis
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.stateful import run_state_machine_as_test
 from rest_framework.throttling import SimpleRateThrottle
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -31,6 +32,9 @@ from tests.factories import TeamFactory, UserFactory
 
 # 74 operations x 2 personas x up to 8 examples: well over 1,000 generated calls in all.
 EXAMPLES_PER_OPERATION = 8
+# Stateful scenarios per persona, each a chain of up to this many calls.
+STATEFUL_SCENARIOS = 10
+STATEFUL_STEPS = 10
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 
 
@@ -92,3 +96,40 @@ def test_every_operation_answers_a_rep_within_its_schema(case, dataset):
 @FUZZ
 def test_every_operation_answers_an_admin_within_its_schema(case, dataset):
     case.call_and_validate(headers=dataset["admin"], checks=CHECKS)
+
+
+@pytest.mark.parametrize("persona", ["rep", "admin"])
+def test_chains_of_calls_along_the_schemas_links_answer_within_the_schema(dataset, persona):
+    """Stateful: a created or listed record's id feeds the calls on that record (the links
+    schemathesis infers from the schema), so the record routes see real ids, not only 404s."""
+    headers = dataset[persona]
+
+    class Workflow(schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"headers": headers}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+    run_state_machine_as_test(
+        Workflow,
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=STATEFUL_STEPS,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
+
+
+def test_the_schema_documents_the_error_answers_in_their_one_shape():
+    """Every operation lists the codes api/errors.py answers with, in the `Error` shape."""
+    document = schema.raw_schema
+    assert set(document["components"]["schemas"]["Error"]["required"]) == {"detail", "errors"}
+    deal = document["paths"]["/api/deals/{id}/"]
+    for code in ("400", "401", "403", "404", "412", "415"):
+        body = deal["patch"]["responses"][code]["content"]["application/json"]["schema"]
+        assert body == {"$ref": "#/components/schemas/Error"}
+    assert "422" in document["paths"]["/api/deals/"]["post"]["responses"]
+    assert "404" in document["paths"]["/api/me/"]["get"]["responses"]
