@@ -6,6 +6,8 @@ import json
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, Phase, settings
@@ -54,10 +56,15 @@ schema = load_schema()
 
 
 @pytest.fixture
-def dataset(db, monkeypatch):
+def dataset(db, monkeypatch, request):
     """A team, a rep and an admin with a few records of each kind owned by the rep; bearer
     headers per persona. Throttles are off: the fuzzer sends hundreds of calls a minute."""
     monkeypatch.setattr(SimpleRateThrottle, "allow_request", lambda self, request, view: True)
+    # As Django's test client: the WSGI calls must not close the test's connection (its
+    # transaction holds the dataset; PostgreSQL would lose it).
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+        request.addfinalizer(lambda signal=signal: signal.connect(close_old_connections))
     rep = UserFactory(username="ana", role=Role.SALES_REP)
     admin = UserFactory(username="diego", role=Role.ADMIN, is_staff=True, is_superuser=True)
     team = TeamFactory(name="Sales", members=[rep])
