@@ -198,6 +198,20 @@ class _CustomFilter(filters.Filter):
         return filter_custom(qs, self.definition.key, value, lookup=self.custom_lookup)
 
 
+class _WholeNumberRangeField(filters.fields.RangeField):
+    """From–to of whole numbers within an integer column's range: a bound past it is a form
+    error (SQLite raised OverflowError, a server error, for 10**30)."""
+
+    def __init__(self, fields=None, *args, **kwargs):
+        bounds = {"min_value": -MAX_ID - 1, "max_value": MAX_ID}
+        fields = fields or (forms.IntegerField(**bounds), forms.IntegerField(**bounds))
+        super().__init__(fields, *args, **kwargs)
+
+
+class _WholeNumberRangeFilter(filters.RangeFilter):
+    field_class = _WholeNumberRangeField
+
+
 class LeadFilter(CustomFieldFilterSet):
     record_type = "lead"
     search_fields = ("name", "email", "phone", "company_name")
@@ -206,7 +220,7 @@ class LeadFilter(CustomFieldFilterSet):
     source = _ticked(_("Source"), LeadSource.choices)
     owner = _owner_filter()
     team = _team_filter()
-    score = filters.RangeFilter(label=_("Score"))
+    score = _WholeNumberRangeFilter(label=_("Score"))
     created = _date_range(_("Created"), "created_at")
 
     class Meta:

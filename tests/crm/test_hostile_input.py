@@ -95,3 +95,12 @@ def test_a_bulk_id_past_the_integer_range_is_refused_not_a_500(client, rep, page
     assert response.status_code == 200
     assert "Choose records from the list." in response.content.decode()
     assert Lead.objects.get(pk=lead.pk).name == "Before"
+
+
+@pytest.mark.django_db
+def test_a_lead_score_bound_past_an_integer_is_a_filter_error_not_a_server_error(client, rep):
+    client.force_login(rep)
+
+    response = client.get("/leads/", {"score_min": str(10**30), "score_max": "-" + str(10**30)})
+
+    assert response.status_code in (200, 400)
