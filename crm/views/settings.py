@@ -13,7 +13,8 @@ import functools
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -34,6 +35,7 @@ from crm.forms.settings import (
 )
 from crm.models import (
     CustomField,
+    Deal,
     Pipeline,
     RecordType,
     Role,
@@ -117,9 +119,11 @@ def pipelines(request):
         else:
             messages.success(request, _("Pipeline “%s” added: now give it its stages.") % pipeline)
             return redirect("settings-pipeline", pk=pipeline.pk)
+    # One counting subquery per column: joining stages and deals in one query multiplied the
+    # rows (2.2 s on a million deals).
     rows = Pipeline.objects.annotate(
-        stage_count=Count("stages", distinct=True),
-        open_deals=Count("deals", filter=Q(deals__status="open"), distinct=True),
+        stage_count=_count_per_pipeline(Stage.objects.all()),
+        open_deals=_count_per_pipeline(Deal.objects.filter(status="open")),
     )
     return _page(
         request,
@@ -128,6 +132,17 @@ def pipelines(request):
         page="pipelines",
         form_failed=request.method == "POST",
     )
+
+
+def _count_per_pipeline(queryset):
+    counts = (
+        queryset.filter(pipeline=OuterRef("pk"))
+        .order_by()
+        .values("pipeline")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counts), 0)
 
 
 @admin_only
