@@ -31,7 +31,7 @@ from django.db.models.base import ModelState
 from django.urls import reverse
 from django.utils import timezone
 
-from .demo import DEMO_USERS
+from .demo import DEMO_USERS, Organisation, create_demo_organisation
 from .demo_articles import ARTICLES, seed_knowledge_base
 from .demo_fields import accepted, ensure_demo_fields, retire_confusing_defaults
 from .demo_texts import (
@@ -97,13 +97,16 @@ class Scale:
     # On PostgreSQL, stream rows with COPY: bulk_create's per-field work in Python costs
     # ~100 µs a row, which alone would take the large scale past 15 minutes.
     copy: bool
+    # The demo's five accounts run the small scale; the bigger ones are a whole company
+    # (crm.demo.create_demo_organisation): teams of reps, agents, several pipelines.
+    organisation: bool = False
 
 
 # Per company, roughly: 3.6 deals, 1.1 contacts, 1.3 leads, 1.1 tickets, 0.8 survey answers.
 SCALES = {
     "small": Scale(companies=560, chunk=560, copy=False),
-    "medium": Scale(companies=5_600, chunk=1_000, copy=True),
-    "large": Scale(companies=280_000, chunk=2_000, copy=True),
+    "medium": Scale(companies=5_600, chunk=1_000, copy=True, organisation=True),
+    "large": Scale(companies=280_000, chunk=2_000, copy=True, organisation=True),
 }
 
 HISTORY_MONTHS = 18
@@ -442,6 +445,85 @@ class _Chunk:
         yield Task, self.tasks
 
 
+@dataclass(frozen=True)
+class _Flow:
+    """A pipeline's stages as the deal walk needs them."""
+
+    pipeline: Pipeline
+    open_stages: list
+    won_stage: object
+    lost_stage: object
+    lost_exit: dict  # open stage index a deal starts at -> where lost deals leave
+
+    @classmethod
+    def of(cls, pipeline: Pipeline) -> "_Flow":
+        stages = list(pipeline.stages.order_by("order"))
+        open_stages = [s for s in stages if s.outcome == StageOutcome.OPEN]
+        return cls(
+            pipeline=pipeline,
+            open_stages=open_stages,
+            won_stage=next(s for s in stages if s.outcome == StageOutcome.WON),
+            lost_stage=next(s for s in stages if s.outcome == StageOutcome.LOST),
+            lost_exit={
+                start: Weighted(list(enumerate(LOST_EXIT[start : len(open_stages)] or [1])))
+                for start in range(len(open_stages))
+            },
+        )
+
+
+# The larger scales' spread of business over the reps: the k-th best seller owns in proportion
+# to k ** -REP_SKEW (with forty reps the best owns about 9 %, the median about 2 %).
+REP_SKEW = 0.5
+AGENT_SKEW = 0.3
+MANAGER_OWNED = 0.03  # accounts a sales manager keeps for themself
+LATE_HIRES = 0.25  # share of reps who join during the window, so headcount grows
+BIG_ACCOUNTS = {SizeBand.LARGE, SizeBand.ENTERPRISE}
+
+
+class _Staff:
+    """Who owns and works the records at the larger scales (an Organisation's people)."""
+
+    def __init__(self, org: Organisation, rng: random.Random, window: float, end: float):
+        self.team_of, self.manager_of = {}, {}
+        self.managers = [org.managers[team.pk] for team in org.sales_teams]
+        reps = []
+        for team in org.sales_teams:
+            manager = org.managers[team.pk]
+            self.team_of[manager.pk], self.manager_of[manager.pk] = team, manager
+            for rep in org.reps[team.pk]:
+                self.team_of[rep.pk], self.manager_of[rep.pk] = team, manager
+                reps.append(rep)
+        # The first demo rep (Ana) is the best seller: a rep's pages are timed at their busiest.
+        ranked = reps[:1] + rng.sample(reps[1:], len(reps) - 1)
+        weight = {rep.pk: (rank + 1) ** -REP_SKEW for rank, rep in enumerate(ranked)}
+        self.start = {rep.pk: 0.0 for rep in reps}
+        for rep in rng.sample(ranked[1:], round(len(reps) * LATE_HIRES)):
+            self.start[rep.pk] = window + rng.uniform(0, 0.75 * (end - window))
+        self.hired = sorted(set(self.start.values()))
+        self.reps_by_hiring = [
+            Weighted([(rep, weight[rep.pk]) for rep in ranked if self.start[rep.pk] <= at])
+            for at in self.hired
+        ]
+        self.reps = ranked
+        self.agents = Weighted(
+            [(agent, (rank + 1) ** -AGENT_SKEW) for rank, agent in enumerate(org.agents)]
+        )
+        self.support_lead = org.support_team.manager or self.managers[0]
+        self.default_team = org.sales_teams[0]
+
+    def rep(self, rng: random.Random, t: float) -> User:
+        if rng.random() < MANAGER_OWNED:
+            return rng.choice(self.managers)
+        hired = max(0, bisect.bisect_right(self.hired, t) - 1)
+        return self.reps_by_hiring[hired].pick(rng)
+
+    def agent(self, rng: random.Random) -> User:
+        return self.agents.pick(rng) if rng.random() < 0.85 else self.support_lead
+
+    def team(self, user: User) -> Team:
+        return self.team_of.get(user.pk, self.default_team)
+
+
 class Seeder:
     """Times are float days since `origin`: local midnight, PRE_HISTORY_DAYS before the window
     (which starts on the first of the month, 18 months before this one) and `end` is today."""
@@ -453,6 +535,7 @@ class Seeder:
         seed: int,
         today: date,
         progress: Callable[[str], None] | None = None,
+        organisation: Organisation | None = None,
     ):
         self.scale = SCALES[scale]
         self.seed = seed
@@ -469,6 +552,9 @@ class Seeder:
         self.active_customers: Counter[int] = Counter()
         self.base_currency = settings.CRM_CURRENCY
         self._load_reference_rows()
+        self.staff = None
+        if organisation is not None:
+            self._load_organisation(organisation)
 
     # --- reference rows ----------------------------------------------------------------------
 
@@ -488,16 +574,9 @@ class Seeder:
             self.rep_start[rep.pk] = self.window + 120
         self.sales_team = Team.objects.filter(name="Sales").first()
         self.support_team = Team.objects.filter(name="Support").first()
-        pipeline = Pipeline.objects.get(is_default=True)
-        stages = list(pipeline.stages.order_by("order"))
-        self.pipeline = pipeline
-        self.open_stages = [s for s in stages if s.outcome == StageOutcome.OPEN]
-        self.won_stage = next(s for s in stages if s.outcome == StageOutcome.WON)
-        self.lost_stage = next(s for s in stages if s.outcome == StageOutcome.LOST)
-        self.lost_exit = {
-            start: Weighted(list(enumerate(LOST_EXIT[start : len(self.open_stages)] or [1])))
-            for start in range(len(self.open_stages))
-        }
+        self.flow = _Flow.of(Pipeline.objects.get(is_default=True))
+        self.flows = {}  # (deal kind, big account?) -> _Flow, at the larger scales
+        self.open_stages = self.flow.open_stages
         self.sla = {
             p.priority: (float(p.first_response_hours), float(p.resolution_hours))
             for p in SLAPolicy.objects.all()
@@ -513,7 +592,7 @@ class Seeder:
             else []
             for key, field in self.custom_fields.items()
         }
-        self.stage_index = {stage.pk: index for index, stage in enumerate(self.open_stages)}
+        self.stage_index = _stage_index([self.flow])
         self.articles = {}  # help articles agents link: slug -> (title, url, published t)
         foreign = [c for c in USD_RATES if c != self.base_currency]
         self.currencies = (
@@ -521,6 +600,27 @@ class Seeder:
             if self.base_currency in USD_RATES
             else []
         )
+
+    def _load_organisation(self, org: Organisation):
+        self.staff = _Staff(org, random.Random(self.seed * 1_000_003 - 2), self.window, self.end)
+        self.rep_start = dict(self.staff.start)
+        self.support_team = org.support_team
+        pipelines = {name: _Flow.of(pipeline) for name, pipeline in org.pipelines.items()}
+        for big in (False, True):
+            self.flows[DealKind.NEW_BUSINESS, big] = pipelines["Enterprise"] if big else self.flow
+            self.flows[DealKind.RENEWAL, big] = pipelines["Renewals"]
+            self.flows[DealKind.UPSELL, big] = pipelines["Expansion"]
+            self.flows[DealKind.CROSS_SELL, big] = pipelines["Expansion"]
+        self.stage_index = _stage_index([self.flow, *pipelines.values()])
+
+    def team(self, user: User) -> Team:
+        return self.sales_team if self.staff is None else self.staff.team(user)
+
+    def manager_of(self, user: User) -> User:
+        return self.managers[0] if self.staff is None else self.staff.manager_of.get(user.pk, user)
+
+    def flow_for(self, kind: str, company: Company) -> _Flow:
+        return self.flows.get((kind, company.size_band in BIG_ACCOUNTS), self.flow)
 
     # --- building rows -----------------------------------------------------------------------
 
@@ -587,13 +687,15 @@ class Seeder:
         return (self.end - 1.0) * rng.random() ** (1 / 1.15)
 
     def rep(self, rng: random.Random, t: float) -> User:
+        if self.staff is not None:
+            return self.staff.rep(rng, t)
         if rng.random() < 0.12 or not self.reps:
             return self.managers[0]
         return rng.choice([r for r in self.reps if self.rep_start[r.pk] <= t] or self.reps[:1])
 
     # --- the run -----------------------------------------------------------------------------
 
-    def run(self, *, copy: bool | None = None) -> Counter[str]:
+    def run(self, *, copy: bool | None = None, analyze: bool = True) -> Counter[str]:
         if copy is None:
             copy = self.scale.copy
         self._knowledge_base()
@@ -618,7 +720,7 @@ class Seeder:
         self._logins(writer, rng)
         self._expenses(writer, rng)
         writer.finish()
-        if connection.vendor == "postgresql":
+        if analyze and connection.vendor == "postgresql":
             # Fresh planner statistics: without them PostgreSQL guesses one row per table and
             # picks scans that make the KPI and list queries many times slower until autovacuum
             # gets round to the new tables.
@@ -691,7 +793,7 @@ class Seeder:
             company_name=_company_name(rng, industry),
             source=source,
             owner=owner,
-            team=self.sales_team,
+            team=self.team(owner),
             created_at=self.dt(t),
         )
         products = self.custom_choices["product_interest"]
@@ -786,7 +888,7 @@ class Seeder:
             industry=industry,
             size_band=size,
             owner=owner,
-            team=self.sales_team,
+            team=self.team(owner),
             created_at=self.dt(t0),
             address=f"{rng.randint(1, 999)} {rng.choice(NAME_HEADS)} Street",
         )
@@ -810,7 +912,7 @@ class Seeder:
                     title=rng.choice(["CEO", "CTO", "Head of Sales", "Operations", "IT lead"]),
                     company=company,
                     owner=owner,
-                    team=self.sales_team,
+                    team=self.team(owner),
                     created_at=self.dt(created),
                 )
             )
@@ -886,14 +988,16 @@ class Seeder:
     ):
         """Walk a deal through the stages; return (deal, closed time or None, won)."""
         won = rng.random() < win
-        stages = self.open_stages[start:]
+        flow = self.flow_for(kind, company)
+        start = min(start, len(flow.open_stages) - 1)
+        stages = flow.open_stages[start:]
         if won:
             if len(stages) > 2 and rng.random() < 0.1:
                 del stages[1]  # a deal that skipped a stage
-            stages.append(self.won_stage)
+            stages.append(flow.won_stage)
         else:
-            exit_at = self.lost_exit[start].pick(rng)
-            stages = stages[: exit_at + 1] + [self.lost_stage]
+            exit_at = flow.lost_exit[start].pick(rng)
+            stages = stages[: exit_at + 1] + [flow.lost_stage]
         speed = KIND_SPEED[kind] * stage_factor * (1.15 - 0.3 * self.trend(created))
         durations = []
         for offset, _stage in enumerate(stages[:-1]):
@@ -912,9 +1016,9 @@ class Seeder:
             name=name,
             company=company,
             contact=contact,
-            pipeline=self.pipeline,
+            pipeline=flow.pipeline,
             owner=owner,
-            team=self.sales_team,
+            team=self.team(owner),
             kind=kind,
             source_lead=source_lead,
             created_at=self.dt(created),
@@ -961,7 +1065,7 @@ class Seeder:
                     from_stage_entered_at=entered,
                     seconds_in_from_stage=int((changed - entered).total_seconds()),
                     changed_at=changed,
-                    changed_by=self.managers[0] if rng.random() < 0.08 else owner,
+                    changed_by=self.manager_of(owner) if rng.random() < 0.08 else owner,
                 )
             )
             at, stage = moved, next_stage
@@ -1192,7 +1296,10 @@ class Seeder:
         if live:
             resolve_median = LIVE_RESOLUTION_DAYS * 24
         resolve_h = max(first_h + 0.1, _lognormal(rng, resolve_median * pace, 0.8))
-        agent = self.agents[0] if rng.random() < 0.85 else self.managers[0]
+        if self.staff is not None:
+            agent = self.staff.agent(rng)
+        else:
+            agent = self.agents[0] if rng.random() < 0.85 else self.managers[0]
         area = self._custom("product_area", topic.area)
         ticket = self.new(
             Ticket,
@@ -1433,10 +1540,7 @@ class Seeder:
     def _logins(self, writer, rng: random.Random):
         rows = []
         habits = {Role.ADMIN: 0.25, Role.MANAGER: 0.7, Role.SALES_REP: 0.9, Role.SUPPORT_AGENT: 0.9}
-        for username, _first, _last, role in DEMO_USERS:
-            user = self.users.get(username)
-            if user is None:
-                continue
+        for user, role in self._login_users():
             joined = self.rep_start.get(user.pk, 0.0)
             for day in range(int(self.window), int(self.end)):
                 if day < joined or self.day(day).weekday() >= 5:
@@ -1451,6 +1555,16 @@ class Seeder:
                         )
         writer.create_now(LoginEvent, rows)
         self.counts["LoginEvent"] += len(rows)
+
+    def _login_users(self) -> Iterator[tuple[User, Role]]:
+        for username, _first, _last, role in DEMO_USERS:
+            user = self.users.get(username)
+            if user is not None and (self.staff is None or role == Role.ADMIN):
+                yield user, role
+        if self.staff is not None:
+            yield from ((user, Role.MANAGER) for user in self.staff.managers)
+            yield from ((user, Role.SALES_REP) for user in self.staff.reps)
+            yield from ((user, Role.SUPPORT_AGENT) for user in self.staff.agents.items)
 
     def _expenses(self, writer, rng: random.Random):
         """Spend follows the customers: CAC improves from ~1,700 to ~1,050 per new customer."""
@@ -1705,6 +1819,11 @@ def _title(rng: random.Random, templates: list[str], person: str, company: str) 
     return rng.choice(templates).format(first=first, company=company or "the customer")
 
 
+def _stage_index(flows: list[_Flow]) -> dict[int, int]:
+    """Each open stage's position in its pipeline (task titles follow the step)."""
+    return {stage.pk: index for flow in flows for index, stage in enumerate(flow.open_stages)}
+
+
 def _demo_usernames() -> list[str]:
     return [username for username, *_rest in DEMO_USERS]
 
@@ -1716,14 +1835,25 @@ def seed_demo(
     today: date | None = None,
     progress: Callable[[str], None] | None = None,
     copy: bool | None = None,
+    analyze: bool = True,
 ) -> Counter[str]:
     """Write the demo records; the demo users must exist. Returns rows created per model.
+
+    `analyze` refreshes PostgreSQL's planner statistics at the end, inside the transaction;
+    a caller that runs vacuum_seeded_tables() once it has committed passes False.
 
     `copy` forces (or forbids) PostgreSQL COPY instead of bulk_create; by default the scale
     decides. It is ignored on other databases.
     """
-    seeder = Seeder(scale=scale, seed=seed, today=today or timezone.localdate(), progress=progress)
-    return seeder.run(copy=copy)
+    organisation = create_demo_organisation() if SCALES[scale].organisation else None
+    seeder = Seeder(
+        scale=scale,
+        seed=seed,
+        today=today or timezone.localdate(),
+        progress=progress,
+        organisation=organisation,
+    )
+    return seeder.run(copy=copy, analyze=analyze)
 
 
 def has_records() -> bool:
@@ -1766,3 +1896,27 @@ def _clear_links_from_other_apps(cursor) -> None:
                 cursor.execute(f"UPDATE {quote(table)} SET {quote(column)} = NULL")
             else:
                 cursor.execute(f"DELETE FROM {quote(table)}")
+
+
+def vacuum_seeded_tables() -> str | None:
+    """VACUUM (ANALYZE) the tables the generator loaded, on PostgreSQL, once committed.
+
+    ANALYZE alone leaves a freshly loaded table without a visibility map (relallvisible = 0),
+    so the planner never chooses an index-only scan on it and every first read of a page also
+    writes its hint bits; VACUUM does both once. It cannot run in a transaction: inside one
+    (a test's, say) this falls back to ANALYZE. Returns what it ran, None elsewhere.
+    """
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        if connection.in_atomic_block:
+            cursor.execute("ANALYZE")
+            return "analyze"
+        quote = connection.ops.quote_name
+        loaded = [model._meta.db_table for model in SEEDED_MODELS]
+        cursor.execute(f"VACUUM (ANALYZE) {', '.join(map(quote, loaded))}")
+        # The rest (users, pipelines, articles, custom fields...) is small: statistics suffice.
+        others = sorted(set(connection.introspection.table_names(cursor)) - set(loaded))
+        if others:
+            cursor.execute(f"ANALYZE {', '.join(map(quote, others))}")
+    return "vacuum (analyze)"
