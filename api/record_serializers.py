@@ -59,6 +59,15 @@ def _visible(model):
     return lambda user: access.visible(model, user)
 
 
+def checked_custom(record_type: str, value, *, existing: dict | None):
+    """`custom` checked by `validate_custom_values` (the forms' rules), errors by key."""
+    try:
+        validate_custom_values(record_type, value, existing=existing)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(django_errors(error)) from error
+    return value
+
+
 class RecordSerializer(FieldsMixin, serializers.ModelSerializer):
     """`custom` validated as the forms do; `transition_fields` refused with their action."""
 
@@ -82,11 +91,7 @@ class RecordSerializer(FieldsMixin, serializers.ModelSerializer):
     def validate_custom(self, value):
         record_type = self.Meta.model._meta.model_name
         existing = None if self.instance is None else dict(self.instance.custom or {})
-        try:
-            validate_custom_values(record_type, value, existing=existing)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(django_errors(error)) from error
-        return value
+        return checked_custom(record_type, value, existing=existing)
 
     def validate(self, attrs):
         # A new record gets its required custom values checked even when `custom` is left out,

@@ -3,11 +3,13 @@
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm import access, services
 from crm.limits import check_text_lengths
-from crm.models import User
+from crm.models import Ticket, User
 
 from .models import TOKEN_PREFIX_LENGTH, ApiToken, hash_secret
 
@@ -37,3 +39,30 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     token.refresh_from_db(fields=["revoked_at"])
     return token
+
+
+def ticket_open(*, actor: User, data: dict) -> Ticket:
+    """A ticket opened through the API as the agents' "new ticket" page opens one (the
+    customer's contact found or made by email, their team, the customer emailed), then its
+    custom values set, all in one transaction. The same request sent twice within minutes
+    answers the ticket the first one opened, if the user sees it; else nothing is written."""
+    data = dict(data)
+    custom = data.pop("custom", None)
+    with transaction.atomic():
+        ticket = services.ticket_open_for_customer(
+            actor=actor,
+            name=data["name"],
+            email=data["email"],
+            subject=data["subject"],
+            message=data["description"],
+            channel=data["channel"],
+            priority=data["priority"],
+            assignee=data.get("assignee"),
+        )
+        if not access.visible(Ticket, actor).filter(pk=ticket.pk).exists():
+            raise ValidationError(
+                _("This request was already received as a ticket that you do not see.")
+            )
+        if custom:
+            ticket = services.ticket_update(ticket=ticket, actor=actor, data={"custom": custom})
+    return ticket

@@ -14,21 +14,28 @@ from rest_framework.decorators import action
 
 from crm import services
 from crm.filters import CustomFieldFilterSet
-from crm.limits import MESSAGE_MAX_LENGTH
+from crm.forms.tickets import assignable_users
+from crm.limits import ARTICLE_MAX_LENGTH, MESSAGE_MAX_LENGTH
 from crm.models import (
     Article,
+    ArticleCategory,
+    ArticleStatus,
     Company,
     Contact,
     SurveyAnswer,
     Ticket,
+    TicketChannel,
     TicketMessage,
+    TicketPriority,
     TicketStatus,
     User,
 )
 
-from .base import FieldsMixin
+from .base import FieldsMixin, RecordViewSet
 from .reading import ReadOnlyRecordViewSet, visible_choice, visible_team_choice
+from .record_serializers import RecordSerializer, VisibleRelatedField, checked_custom
 from .records import ApiCustomFilters
+from .services import ticket_open
 
 
 class TicketSerializer(FieldsMixin, serializers.ModelSerializer):
@@ -64,6 +71,51 @@ class TicketMessageSerializer(FieldsMixin, serializers.ModelSerializer):
         model = TicketMessage
         fields = ["id", "ticket", "author_kind", "author", "is_internal", "body", "created_at"]
         read_only_fields = fields
+
+
+class TicketCreateSerializer(serializers.Serializer):
+    """The agents' "new ticket" form: the customer by email (their contact, or a new one),
+    what they asked, channel, priority, an assignee the user may give tickets to; `custom`
+    validated as for any new record."""
+
+    email = serializers.EmailField(max_length=254, help_text=_("The customer's email address."))
+    name = serializers.CharField(max_length=200, help_text=_("The customer's name."))
+    subject = serializers.CharField(max_length=200)
+    description = serializers.CharField(
+        max_length=MESSAGE_MAX_LENGTH, help_text=_("What the customer asked.")
+    )
+    channel = serializers.ChoiceField(choices=TicketChannel.choices, default=TicketChannel.PHONE)
+    priority = serializers.ChoiceField(
+        choices=TicketPriority.choices, default=TicketPriority.NORMAL
+    )
+    assignee = VisibleRelatedField(choices=assignable_users)
+    custom = serializers.JSONField(required=False)
+
+    def validate_custom(self, value):
+        return checked_custom("ticket", value, existing=None)
+
+    def validate(self, attrs):
+        if "custom" not in attrs:
+            try:
+                checked_custom("ticket", {}, existing=None)
+            except serializers.ValidationError as error:
+                raise serializers.ValidationError({"custom": error.detail}) from error
+        return attrs
+
+
+class TicketUpdateSerializer(RecordSerializer):
+    """What the ticket page's handling box changes (assignee, priority), and `custom`."""
+
+    owner = None
+    team = None
+    assignee = VisibleRelatedField(choices=assignable_users)
+    transition_fields = {"status": "/api/tickets/{id}/reply/, /resolve/ or /reopen/"}
+
+    class Meta:
+        model = Ticket
+        # The answer is the whole ticket (TicketSerializer); these are what may be sent.
+        fields = ["id", "assignee", "priority", "custom"]
+        read_only_fields = ["id"]
 
 
 class TicketFilter(ApiCustomFilters, CustomFieldFilterSet):
@@ -102,13 +154,44 @@ class NoInput(serializers.Serializer):
     pass
 
 
-class TicketViewSet(ReadOnlyRecordViewSet):
-    """Tickets the user sees; replies, notes, resolve and reopen through the services."""
+class TicketViewSet(RecordViewSet):
+    """Tickets the user sees. Opened and edited as on the ticket pages (the create form, the
+    handling box); replies, notes, resolve and reopen are actions through the services. The
+    pages delete no ticket, so neither does the API."""
 
     model = Ticket
     serializer_class = TicketSerializer
     filterset_class = TicketFilter
     ordering_fields = ["id", "created_at", "updated_at", "priority", "status"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return TicketCreateSerializer
+        if self.action == "partial_update":
+            return TicketUpdateSerializer
+        return super().get_serializer_class()
+
+    def detail_data(self, instance) -> dict:
+        return TicketSerializer(instance, context=self.get_serializer_context()).data
+
+    @extend_schema(request=TicketCreateSerializer, responses={201: TicketSerializer})
+    def create(self, request, *args, **kwargs):
+        """Open a ticket for a customer's email address (their contact, or a new one), as the
+        agents' "new ticket" page does."""
+        return super().create(request, *args, **kwargs)
+
+    @extend_schema(request=TicketUpdateSerializer, responses=TicketSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        """Assignee, priority and custom fields, as the ticket page's handling box; the status
+        changes only through the actions."""
+        return super().partial_update(request, *args, **kwargs)
+
+    def create_record(self, data: dict):
+        return ticket_open(actor=self.request.user, data=data)
+
+    def update_record(self, instance, data: dict):
+        return services.ticket_update(ticket=instance, actor=self.request.user, data=data)
 
     @extend_schema(request=ReplyInput, responses=TicketSerializer)
     @action(detail=True, methods=["post"], permission_action="change")
@@ -197,6 +280,16 @@ class SurveyAnswerViewSet(ReadOnlyRecordViewSet):
 
 
 class ArticleSerializer(FieldsMixin, serializers.ModelSerializer):
+    """An article as the knowledge pages' form writes it; the slug is made from the title
+    when left out, and `published_at` is stamped by the service."""
+
+    body = serializers.CharField(max_length=ARTICLE_MAX_LENGTH)
+    slug = serializers.SlugField(max_length=200, required=False, allow_blank=True)
+    category = serializers.PrimaryKeyRelatedField(
+        queryset=ArticleCategory.objects.all(), required=False, allow_null=True
+    )
+    status = serializers.ChoiceField(choices=ArticleStatus.choices, required=False)
+
     class Meta:
         model = Article
         fields = [
@@ -212,7 +305,7 @@ class ArticleSerializer(FieldsMixin, serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = fields
+        read_only_fields = ["published_at", "author", "created_at", "updated_at"]
 
 
 class ArticleFilter(django_filters.FilterSet):
@@ -221,14 +314,24 @@ class ArticleFilter(django_filters.FilterSet):
         fields = ["status", "category"]
 
 
-class ArticleViewSet(ReadOnlyRecordViewSet):
-    """Knowledge articles, drafts included, for the roles that read them on the pages."""
+class ArticleViewSet(RecordViewSet):
+    """Knowledge articles, drafts included, for the roles that read them on the pages; written
+    by the roles the pages let write (add/change), deleted by those holding `delete`."""
 
     model = Article
     serializer_class = ArticleSerializer
     filterset_class = ArticleFilter
     ordering_fields = ["id", "title", "published_at", "updated_at"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-    def readable(self, queryset):
-        # The knowledge base has no per-record rule: the role's view permission decides.
-        return queryset
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Article.objects.none()
+        # The knowledge base has no per-record rule: the role's permissions decide.
+        return self.base_queryset()
+
+    def create_record(self, data: dict):
+        return services.article_create(actor=self.request.user, data=data)
+
+    def update_record(self, instance, data: dict):
+        return services.article_update(article=instance, actor=self.request.user, data=data)

@@ -175,7 +175,7 @@ def test_survey_answers_follow_their_customer_and_articles_their_roles(
     assert [row["id"] for row in answers] == [mine.pk]
     assert client.get(f"/api/survey-answers/{theirs.pk}/").status_code == 404
     assert client.get(f"/api/articles/{draft.pk}/").json()["title"] == "Draft"
-    assert client.post("/api/articles/", {"title": "x"}).status_code == 405
+    assert client.post("/api/articles/", {"title": "x"}).status_code == 403
     assert client.post("/api/survey-answers/", {"score": 1}).status_code == 405
 
 
