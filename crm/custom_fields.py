@@ -22,11 +22,13 @@ for new records / always / from a chosen stage") and this change adds no migrati
 places that read it.
 """
 
+import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
+from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import EmailValidator, URLValidator
@@ -34,8 +36,10 @@ from django.db import connections
 from django.db.models import (
     BooleanField,
     DecimalField,
+    F,
     FloatField,
     Func,
+    Index,
     JSONField,
     Q,
     QuerySet,
@@ -455,3 +459,136 @@ class _SQLiteArrayHas(Func):
     def as_sql(self, compiler, connection, **extra_context):
         sql, params = super().as_sql(compiler, connection, item="%s", **extra_context)
         return sql, (*params, self.item)
+
+
+# Sorting by a custom field ----------------------------------------------------------------
+#
+# A list sorted by a custom field orders by `sort_expression(field)` then the primary key. On
+# PostgreSQL each sortable field gets two expression indexes of exactly that ordering, one per
+# direction (a backward scan would put the empty values first when descending), so page 50
+# of a million deals sorted by region reads 1,250 index entries instead of sorting them all.
+# They are made when the field is defined and dropped when it is deleted; their names are
+# derived from the table and the key, so they can be found again. SQLite gets none.
+
+UNSORTABLE_TYPES = (FieldType.LONG_TEXT, FieldType.MULTI_SELECT)
+SORT_INDEX_PREFIX = "cf_sort_"
+# PostgreSQL truncates identifiers past 63 bytes; a longer name is shortened with a hash.
+MAX_INDEX_NAME = 63
+
+
+def is_sortable(field: CustomField) -> bool:
+    return field.field_type not in UNSORTABLE_TYPES
+
+
+def sort_expression(field: CustomField):
+    """The value a list orders by: numbers and amounts as numbers, the rest as stored text
+    (dates and datetimes are stored in one ISO format, which sorts as text)."""
+    return _comparable_column(field)
+
+
+def sort_index_names(field: CustomField) -> tuple[str, str]:
+    """The (ascending, descending) index names of a field: deterministic, at most 63 bytes."""
+    return (_index_name(field, "a"), _index_name(field, "d"))
+
+
+def _index_name(field: CustomField, direction: str) -> str:
+    name = f"{SORT_INDEX_PREFIX}{field.record_type}_{field.key}_{direction}".replace("-", "_")
+    if len(name) <= MAX_INDEX_NAME:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:10]
+    return f"{name[: MAX_INDEX_NAME - 11]}_{digest}"
+
+
+def sort_indexes(field: CustomField) -> list[Index]:
+    """The two indexes matching a list's ORDER BY on this field (lists._ordering)."""
+    expression = sort_expression(field)
+    ascending, descending = sort_index_names(field)
+    return [
+        Index(expression.asc(nulls_last=True), F("id").asc(), name=ascending),
+        Index(expression.desc(nulls_last=True), F("id").desc(), name=descending),
+    ]
+
+
+def add_sort_indexes(field: CustomField, *, using: str = "default", apps=None) -> list[str]:
+    """Create the field's sort indexes on PostgreSQL when missing; returns the names made.
+
+    Outside a transaction they are built CONCURRENTLY, so a million-row table stays writable
+    while they build."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or not is_sortable(field):
+        return []
+    model = _record_model(field.record_type, apps)
+    existing = _existing_indexes(connection, model._meta.db_table)
+    made = []
+    concurrently = not connection.in_atomic_block
+    with connection.schema_editor(atomic=False) as editor:
+        for index in sort_indexes(field):
+            if existing.get(index.name) is False:
+                # A concurrent build that failed leaves an invalid index behind: start again.
+                editor.remove_index(model, index, concurrently=concurrently)
+            elif index.name in existing:
+                continue
+            editor.add_index(model, index, concurrently=concurrently)
+            made.append(index.name)
+    return made
+
+
+def drop_sort_indexes(field: CustomField, *, using: str = "default", apps=None) -> list[str]:
+    """Drop the field's sort indexes (PostgreSQL); returns the names dropped."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return []
+    model = _record_model(field.record_type, apps)
+    existing = _existing_indexes(connection, model._meta.db_table)
+    dropped = []
+    concurrently = not connection.in_atomic_block
+    with connection.schema_editor(atomic=False) as editor:
+        for name in sort_index_names(field):
+            if name in existing:
+                editor.execute(
+                    f"DROP INDEX {'CONCURRENTLY ' if concurrently else ''}IF EXISTS "
+                    f"{editor.quote_name(name)}"
+                )
+                dropped.append(name)
+    return dropped
+
+
+def sync_sort_indexes(*, using: str = "default", apps=None) -> dict[str, list[str]]:
+    """Make the sort indexes match the definitions: each sortable field has its two, and no
+    index is left of a field that is gone (the migration that introduced them, and repairs)."""
+    model = apps.get_model("crm", "CustomField") if apps else CustomField
+    fields = list(model._default_manager.using(using).all())
+    made = [name for field in fields for name in add_sort_indexes(field, using=using, apps=apps)]
+    wanted = {name for field in fields if is_sortable(field) for name in sort_index_names(field)}
+    dropped = []
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
+                "AND indexname LIKE %s",
+                [SORT_INDEX_PREFIX.replace("_", r"\_") + "%"],
+            )
+            stale = sorted(row[0] for row in cursor.fetchall() if row[0] not in wanted)
+            for name in stale:
+                cursor.execute(f"DROP INDEX IF EXISTS {connection.ops.quote_name(name)}")
+                dropped.append(name)
+    return {"created": made, "dropped": dropped}
+
+
+def _record_model(record_type: str, apps=None):
+    registry = apps or django_apps
+    return registry.get_model("crm", record_type)
+
+
+def _existing_indexes(connection, table: str) -> dict[str, bool]:
+    """The sort indexes on `table`, each with whether it is valid (usable)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, i.indisvalid FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid "
+            "JOIN pg_class t ON t.oid = i.indrelid "
+            "WHERE t.relname = %s AND c.relname LIKE %s",
+            [table, SORT_INDEX_PREFIX.replace("_", r"\_") + "%"],
+        )
+        return dict(cursor.fetchall())

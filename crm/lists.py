@@ -15,16 +15,14 @@ from typing import Any
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import DecimalField, F, FloatField, Model, QuerySet
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.db.models import F, Model, QuerySet
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 
 from crm import access
-from crm.custom_fields import definitions_for
+from crm.custom_fields import definitions_for, is_sortable, sort_expression
 from crm.forms.bootstrap import bootstrap as style_form
 from crm.forms.custom_fields import PREFIX
 from crm.models import CustomField, FieldType, User
@@ -126,20 +124,14 @@ def custom_values(record, definitions: list[CustomField]) -> list[tuple[str, Any
 
 
 def custom_column(definition: CustomField) -> Column:
-    text = KeyTextTransform(definition.key, "custom")
-    if definition.field_type == FieldType.NUMBER:
-        expression = Cast(text, FloatField())
-    elif definition.field_type == FieldType.MONEY:
-        expression = Cast(text, DecimalField(max_digits=14, decimal_places=2))
-    else:
-        expression = text
-    sortable = definition.field_type not in (FieldType.LONG_TEXT, FieldType.MULTI_SELECT)
+    sortable = is_sortable(definition)
     return Column(
         key=f"{PREFIX}{definition.key}",
         label=definition.label,
         value=lambda row, d=definition: (row.custom or {}).get(d.key),
         sort=f"{PREFIX}{definition.key}" if sortable else None,
-        sort_expression=expression if sortable else None,
+        # The expression the field's sort indexes are made of (crm.custom_fields).
+        sort_expression=sort_expression(definition) if sortable else None,
     )
 
 

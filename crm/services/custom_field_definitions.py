@@ -3,15 +3,21 @@
 A field's record type, key and type are fixed once it exists: records keep their values under
 the key in the type's format, and the API, filters and imports name the key. A different
 field is a new definition (the old one can be made inactive: hidden, its values kept).
+
+On PostgreSQL a sortable field gets the expression indexes its list sort uses
+(`crm.custom_fields.add_sort_indexes`) once its definition is committed, and loses them when it
+is deleted; an inactive field keeps them, as it keeps its values.
 """
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from crm.custom_fields import add_sort_indexes, drop_sort_indexes
 from crm.forms.custom_field_definitions import MAX_OPTIONS, OPTION_MAX_LENGTH
 from crm.models import CustomField, User
 
+from .deletes import record_delete
 from .events import event_record
 from .reference import reference_save
 
@@ -32,7 +38,17 @@ FIXED_FIELDS = ("record_type", "key", "field_type")
 def custom_field_create(*, actor: User | None, data: dict) -> CustomField:
     data = _checked(data)
     _check_choices(data.get("field_type", ""), data.get("choices", []))
-    return reference_save(CustomField, actor=actor, data=data)
+    field = reference_save(CustomField, actor=actor, data=data)
+    # After the commit: built concurrently there, and never for a definition rolled back.
+    transaction.on_commit(lambda: add_sort_indexes(field))
+    return field
+
+
+def custom_field_delete(*, field: CustomField, actor: User | None) -> None:
+    """Delete the definition (an event records it) and, once committed, its sort indexes."""
+    record_delete(field, actor=actor)
+    gone = CustomField(record_type=field.record_type, key=field.key, field_type=field.field_type)
+    transaction.on_commit(lambda: drop_sort_indexes(gone))
 
 
 def custom_field_update(*, field: CustomField, actor: User | None, data: dict) -> CustomField:
