@@ -9,7 +9,7 @@ from crm.models import ENGAGEMENT_KINDS, Activity, SurveyAnswer, SurveyKind
 
 from ..periods import Period
 from ..registry import ALL, KPI, Bands, Result, Segment, get_kpi, ratio, register, to_decimal
-from .revenue import COMPANY_SEGMENTS, company_rows_exist, customers_active, flag
+from .revenue import COMPANY_SEGMENTS, company_in, customers_active, flag
 
 ANSWER_SEGMENTS = {
     "owner": "company__owner",
@@ -124,7 +124,7 @@ def _engaged(period: Period):
         kind__in=ENGAGEMENT_KINDS, occurred_at__gte=period.start, occurred_at__lt=period.end
     )
     answer = SurveyAnswer.objects.filter(answered_at__gte=period.start, answered_at__lt=period.end)
-    return flag(company_rows_exist(activity) | company_rows_exist(answer))
+    return flag(company_in(activity) | company_in(answer))
 
 
 register(

@@ -19,14 +19,14 @@ from django.db.models import (
     BooleanField,
     Case,
     Count,
+    DateField,
+    DateTimeField,
     DecimalField,
-    Exists,
     F,
     FloatField,
     Func,
     IntegerField,
     Max,
-    OuterRef,
     Q,
     QuerySet,
     Subquery,
@@ -35,6 +35,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Coalesce, Greatest, Least, NullIf
+from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -54,6 +55,7 @@ from crm.models import (
     Ticket,
 )
 
+from ..joins import JoinedColumn, join_grouped
 from ..periods import Period
 from ..registry import (
     KPI,
@@ -465,47 +467,63 @@ def health_risk_threshold() -> float:
     return DEFAULT_HEALTH_RISK_THRESHOLD if threshold is None else threshold
 
 
-def _scalar(queryset: QuerySet, function: str, expression, output_field) -> Subquery:
-    """COUNT/AVG over a correlated queryset, as a subquery returning one value."""
-    return Subquery(
-        queryset.order_by()
-        .annotate(result=Func(expression, function=function, output_field=output_field))
-        .values("result"),
-        output_field=output_field,
+def company_in(queryset: QuerySet) -> Q:
+    """The company has a row in `queryset`, naming it or one of its contacts: two IN
+    (subquery) tests whose subqueries run once each (a hashed set of companies), where an
+    EXISTS per company read an index once per customer."""
+    return Q(pk__in=queryset.filter(company__isnull=False).values("company")) | Q(
+        pk__in=queryset.filter(contact__company__isnull=False).values("contact__company")
     )
 
 
-def company_rows_exist(queryset: QuerySet) -> Q:
-    """The company has a row in `queryset`, naming it or one of its contacts: two EXISTS, each
-    answered from an index, where one EXISTS with an OR scanned the whole window."""
-    return Q(Exists(queryset.filter(company=OuterRef("pk")))) | Q(
-        Exists(queryset.filter(contact__company=OuterRef("pk")))
-    )
+def _per_company(source: QuerySet, *, via_contact: bool = False, **aggregates) -> QuerySet:
+    """`aggregates` over `source` grouped by company (as `health_company`): the rows naming the
+    company, or (via_contact) those naming one of its contacts and not the company itself, so
+    a row naming both counts once."""
+    if via_contact:
+        rows = source.filter(contact__company__isnull=False).filter(
+            Q(company__isnull=True)
+            | Q(company__lt=F("contact__company"))
+            | Q(company__gt=F("contact__company"))
+        )
+        key = F("contact__company")
+    else:
+        rows = source.filter(company__isnull=False)
+        key = F("company")
+    return rows.order_by().values(health_company=key).annotate(**aggregates)
 
 
-def _company_total(queryset: QuerySet, function: str, expression, output_field) -> Coalesce:
-    """COUNT or SUM over a company's rows: those naming it, plus those naming one of its
-    contacts (and not it). Two correlated subqueries instead of one with an OR, so each can
-    use an index (company_id; contact_id through the contact's company_id)."""
-    direct = queryset.filter(company=OuterRef("pk"))
-    via_contact = queryset.filter(contact__company=OuterRef("pk")).exclude(company=OuterRef("pk"))
-    zero = Value(0, output_field=output_field)
-    return Coalesce(_scalar(direct, function, expression, output_field), zero) + Coalesce(
-        _scalar(via_contact, function, expression, output_field), zero
-    )
+def _join(companies: QuerySet, name: str, grouped: QuerySet, **columns) -> tuple[QuerySet, dict]:
+    """`companies` left-joined to `grouped` (metrics.joins); {column: its expression}."""
+    companies, alias = join_grouped(companies, grouped, key="health_company", name=name)
+    return companies, {
+        column: JoinedColumn(alias, column, field) for column, field in columns.items()
+    }
 
 
-def health_components(period: Period) -> dict:
-    """Each component of the health score as a 0–100 SQL expression, as of the period end."""
+def _zero_if_null(expression) -> Coalesce:
+    return Coalesce(expression, Value(0))
+
+
+def health_components(period: Period, companies: QuerySet) -> tuple[QuerySet, dict]:
+    """Each component of the health score as a 0–100 SQL expression, as of the period end, on
+    `companies` joined to one aggregate per source table grouped by company (activities and
+    answers twice: naming the company, naming one of its contacts)."""
     as_of, since = period.end, period.end - HEALTH_WINDOW
     last_day = period.end_date
-    engagement_count = _company_total(
-        Activity.objects.filter(
-            kind__in=ENGAGEMENT_KINDS, occurred_at__gte=since, occurred_at__lt=as_of
-        ),
-        "COUNT",
-        F("pk"),
-        IntegerField(),
+    year_ago = as_of - timedelta(days=365)
+    count = IntegerField()
+    activities = Activity.objects.filter(
+        kind__in=ENGAGEMENT_KINDS, occurred_at__gte=since, occurred_at__lt=as_of
+    )
+    companies, direct_activities = _join(
+        companies, "health_activities", _per_company(activities, rows=Count("pk")), rows=count
+    )
+    companies, contact_activities = _join(
+        companies,
+        "health_contact_activities",
+        _per_company(activities, via_contact=True, rows=Count("pk")),
+        rows=count,
     )
     # NPS 0–10 and CSAT 1–5 on one 0–100 scale.
     survey_points = Case(
@@ -516,40 +534,96 @@ def health_components(period: Period) -> dict:
     answers = SurveyAnswer.objects.filter(
         kind__in=[SurveyKind.NPS, SurveyKind.CSAT], answered_at__gte=since, answered_at__lt=as_of
     )
-    answer_count = _company_total(answers, "COUNT", F("pk"), IntegerField())
-    points_sum = _company_total(answers, "SUM", survey_points, IntegerField())
+    answer_aggregates = {"rows": Count("pk"), "points": Sum(survey_points)}
+    companies, direct_answers = _join(
+        companies,
+        "health_answers",
+        _per_company(answers, **answer_aggregates),
+        rows=count,
+        points=count,
+    )
+    companies, contact_answers = _join(
+        companies,
+        "health_contact_answers",
+        _per_company(answers, via_contact=True, **answer_aggregates),
+        rows=count,
+        points=count,
+    )
+    open_ticket = Q(resolved_at__isnull=True) | Q(resolved_at__gte=as_of)
+    recent_ticket = Q(created_at__gte=since)
+    companies, tickets = _join(
+        companies,
+        "health_tickets",
+        _per_company(
+            Ticket.objects.filter(created_at__lt=as_of).filter(open_ticket | recent_ticket),
+            open_tickets=Count("pk", filter=open_ticket),
+            recent_tickets=Count("pk", filter=recent_ticket),
+        ),
+        open_tickets=count,
+        recent_tickets=count,
+    )
+    companies, won = _join(
+        companies,
+        "health_won_deals",
+        _per_company(
+            Deal.objects.filter(
+                status=DealStatus.WON, closed_at__gte=year_ago, closed_at__lt=as_of
+            ),
+            last_won=Max("closed_at"),
+        ),
+        last_won=DateTimeField(),
+    )
+    running = active_on(last_day)
+    companies, subscriptions = _join(
+        companies,
+        "health_subscriptions",
+        _per_company(
+            Subscription.objects.filter(start_date__lte=last_day).filter(
+                Q(start_date__gt=year_ago.date()) | running
+            ),
+            last_start=Max("start_date"),
+            # Cancelled, still running out its term.
+            cancelled=Count(
+                "pk",
+                filter=running & Q(status=SubscriptionStatus.CANCELLED, cancelled_at__lt=as_of),
+            ),
+            going_on=Count(
+                "pk",
+                filter=running
+                & (
+                    Q(end_date__isnull=True)
+                    | Q(end_date__gt=last_day + HEALTH_WINDOW)
+                    | Q(renewal__isnull=False)
+                ),
+            ),
+        ),
+        last_start=DateField(),
+        cancelled=count,
+        going_on=count,
+    )
+    engagement_count = _zero_if_null(direct_activities["rows"]) + _zero_if_null(
+        contact_activities["rows"]
+    )
+    answer_count = _zero_if_null(direct_answers["rows"]) + _zero_if_null(contact_answers["rows"])
+    points_sum = _zero_if_null(direct_answers["points"]) + _zero_if_null(contact_answers["points"])
     survey_average = Cast(points_sum, FloatField()) / NullIf(
         Cast(answer_count, FloatField()), Value(0.0)
     )
-    company_tickets = Ticket.objects.filter(company=OuterRef("pk"), created_at__lt=as_of)
-    open_tickets = _scalar(
-        company_tickets.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=as_of)),
-        "COUNT",
-        F("pk"),
-        IntegerField(),
-    )
-    recent_tickets = _scalar(
-        company_tickets.filter(created_at__gte=since), "COUNT", F("pk"), IntegerField()
-    )
-    won_deals = Deal.objects.filter(
-        company=OuterRef("pk"), status=DealStatus.WON, closed_at__lt=as_of
-    )
-    subscriptions = Subscription.objects.filter(company=OuterRef("pk"))
-    started = subscriptions.filter(start_date__lte=last_day)
-    running = subscriptions.filter(active_on(last_day))
 
     def bought_within(days: int) -> Q:
         cutoff = as_of - timedelta(days=days)
-        return Q(Exists(won_deals.filter(closed_at__gte=cutoff))) | Q(
-            Exists(started.filter(start_date__gt=cutoff.date()))
+        return Q(GreaterThanOrEqual(won["last_won"], Value(cutoff))) | Q(
+            GreaterThan(subscriptions["last_start"], Value(cutoff.date()))
         )
 
-    return {
+    components = {
         "engagement": Least(engagement_count * 25, Value(100)),
         # No answers in the window: neutral, neither reward nor penalty.
         "surveys": Coalesce(survey_average, Value(50.0)),
         "tickets": Greatest(
-            Value(100) - Coalesce(open_tickets, 0) * 25 - Coalesce(recent_tickets, 0) * 10,
+            Value(100)
+            - _zero_if_null(tickets["open_tickets"]) * 25
+            - _zero_if_null(tickets["recent_tickets"]) * 10,
             Value(0),
         ),
         "purchase_recency": Case(
@@ -559,32 +633,20 @@ def health_components(period: Period) -> dict:
             default=Value(0),
         ),
         "renewal": Case(
-            # Cancelled, still running out its term.
-            When(
-                Exists(running.filter(status=SubscriptionStatus.CANCELLED, cancelled_at__lt=as_of)),
-                then=Value(0),
-            ),
-            When(
-                Exists(
-                    running.filter(
-                        Q(end_date__isnull=True)
-                        | Q(end_date__gt=last_day + HEALTH_WINDOW)
-                        | Q(renewal__isnull=False)
-                    )
-                ),
-                then=Value(100),
-            ),
+            When(GreaterThan(subscriptions["cancelled"], Value(0)), then=Value(0)),
+            When(GreaterThan(subscriptions["going_on"], Value(0)), then=Value(100)),
             # Up for renewal within the window and not renewed yet, or no subscription at all.
             default=Value(50),
         ),
     }
+    return companies, components
 
 
 def company_health_scores(period: Period) -> QuerySet:
     """Customers at the end of the period, annotated with `health_score` (0–100, weighted
     blend of the components) and `at_risk` (below CRM_HEALTH_RISK_THRESHOLD)."""
     weights = health_weights()
-    components = health_components(period)
+    companies, components = health_components(period, customers_at_end(period))
     total_weight = sum(weights.values())
     score = sum(
         (
@@ -595,8 +657,9 @@ def company_health_scores(period: Period) -> QuerySet:
         Value(0.0),
     ) / Value(float(total_weight))
     return (
-        customers_at_end(period)
-        .annotate(**{f"health_{name}": Cast(e, FloatField()) for name, e in components.items()})
+        companies.annotate(
+            **{f"health_{name}": Cast(e, FloatField()) for name, e in components.items()}
+        )
         .annotate(health_score=Cast(score, FloatField()))
         .annotate(at_risk=flag(Q(health_score__lt=health_risk_threshold())))
     )
