@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -32,8 +32,9 @@ from crm.timeline import (
 from .activities import render_panels
 from .tickets import NEXT_DUE, next_timer, view_filter
 
-SECTION_LIMIT = 100
-DONE_LIMIT = 20
+# Tasks per page of each section of My tasks; past MAX_SECTION_PAGE pages a section stops.
+SECTION_PAGE = 25
+MAX_SECTION_PAGE = 400
 ROW_RELATED = ("assignee", "parent", *LINK_MODELS)
 
 
@@ -65,29 +66,69 @@ def _subtask_count(condition: Q):
     return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
 
 
-def my_task_sections(user, *, limit=SECTION_LIMIT) -> dict[str, list[Task]]:
-    """The user's open tasks by when they are due, and the ones done lately."""
+class SectionRows(list):
+    """One page of a section's tasks, and where its previous and next pages are."""
+
+    def __init__(self, rows, *, key: str, number: int, has_next: bool, query):
+        super().__init__(rows)
+        self.key, self.number, self.has_next = key, number, has_next
+        self.has_previous = number > 1
+        self.previous_query = _page_query(query, key, number - 1) if self.has_previous else ""
+        self.next_query = _page_query(query, key, number + 1) if has_next else ""
+
+
+def section_page_param(key: str) -> str:
+    return f"{key}_page"
+
+
+def _page_query(query, key: str, number: int) -> str:
+    params = query.copy()
+    params[section_page_param(key)] = str(number)
+    return params.urlencode()
+
+
+def _page_number(query, key: str) -> int:
+    raw = query.get(section_page_param(key), "")
+    number = int(raw) if raw.isdigit() and len(raw) < 6 else 1
+    return min(max(number, 1), MAX_SECTION_PAGE)
+
+
+def _section_querysets(user) -> dict:
     start, end = day_bounds()
     mine = task_rows(own(Task, user))
     active = mine.filter(status__in=OPEN_TASK_STATUSES)
     return {
-        "overdue": decorate_tasks(active.filter(due_at__lt=start).order_by("due_at", "id")[:limit]),
-        "today": decorate_tasks(
-            active.filter(due_at__gte=start, due_at__lt=end).order_by("due_at", "id")[:limit]
+        "overdue": active.filter(due_at__lt=start).order_by("due_at", "id"),
+        "today": active.filter(due_at__gte=start, due_at__lt=end).order_by("due_at", "id"),
+        "upcoming": active.filter(Q(due_at__gte=end) | Q(due_at__isnull=True)).order_by(
+            F("due_at").asc(nulls_last=True), "id"
         ),
-        "upcoming": decorate_tasks(
-            active.filter(Q(due_at__gte=end) | Q(due_at__isnull=True)).order_by(
-                F("due_at").asc(nulls_last=True), "id"
-            )[:limit]
-        ),
-        "done": decorate_tasks(
-            mine.filter(status=TaskStatus.DONE).order_by("-completed_at", "-id")[:DONE_LIMIT]
-        ),
+        "done": mine.filter(status=TaskStatus.DONE).order_by("-completed_at", "-id"),
     }
 
 
+def my_task_sections(user, query=None) -> dict[str, SectionRows]:
+    """One page of each section of the user's tasks: open ones by when they are due, and the
+    ones done, latest first. A page reads one row more than it shows to know whether there is
+    a next one, so no section is ever counted."""
+    query = query if query is not None else QueryDict()
+    sections = {}
+    for key, queryset in _section_querysets(user).items():
+        number = _page_number(query, key)
+        offset = (number - 1) * SECTION_PAGE
+        rows = decorate_tasks(queryset[offset : offset + SECTION_PAGE + 1])
+        sections[key] = SectionRows(
+            rows[:SECTION_PAGE],
+            key=key,
+            number=number,
+            has_next=len(rows) > SECTION_PAGE,
+            query=query,
+        )
+    return sections
+
+
 def task_list(request):
-    sections = my_task_sections(request.user)
+    sections = my_task_sections(request.user, request.GET)
     titles = {
         "overdue": _("Overdue"),
         "today": _("Today"),
@@ -97,7 +138,6 @@ def task_list(request):
     context = {
         "section": "tasks",
         "sections": [(key, titles[key], tasks) for key, tasks in sections.items()],
-        "limit": SECTION_LIMIT,
     }
     return render(request, "crm/tasks/list.html", context)
 
