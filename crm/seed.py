@@ -472,9 +472,10 @@ class _Flow:
 
 
 # The larger scales' spread of business over the reps: the k-th best seller owns in proportion
-# to k ** -REP_SKEW (with forty reps the best owns about 9 %, the median about 2 %).
-REP_SKEW = 0.5
+# to k ** -REP_SKEW (with forty reps the best owns about 8 %, the median about 2 %).
+REP_SKEW = 0.4
 AGENT_SKEW = 0.3
+LEAD_ANSWERS = 0.05  # tickets the support team's manager answers
 MANAGER_OWNED = 0.03  # accounts a sales manager keeps for themself
 LATE_HIRES = 0.25  # share of reps who join during the window, so headcount grows
 BIG_ACCOUNTS = {SizeBand.LARGE, SizeBand.ENTERPRISE}
@@ -518,7 +519,7 @@ class _Staff:
         return self.reps_by_hiring[hired].pick(rng)
 
     def agent(self, rng: random.Random) -> User:
-        return self.agents.pick(rng) if rng.random() < 0.85 else self.support_lead
+        return self.support_lead if rng.random() < LEAD_ANSWERS else self.agents.pick(rng)
 
     def team(self, user: User) -> Team:
         return self.team_of.get(user.pk, self.default_team)
