@@ -13,6 +13,7 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -76,6 +77,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    # After authentication: the dashboards, KPI pages, exports and KPI API read from the
+    # replica, when there is one (crm/read_scope.py, crm/db_router.py).
+    "crm.read_scope.ReadOnlyRequestMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -110,6 +114,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
 
+# A read replica of the primary (PostgreSQL streaming replication), when configured: the
+# dashboards, KPI pages, their CSV exports and the KPI API read from it; everything else,
+# every write and every task uses the primary (crm/db_router.py). Migrations never run on it;
+# tests read it as a mirror of the test database. A replica that lags shows as staleness on
+# those pages: keep it synchronous where the numbers must agree at once everywhere.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+DATABASE_ROUTERS: list[str] = []
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **env.db_url_config(DATABASE_REPLICA_URL),
+        "ATOMIC_REQUESTS": False,
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["crm.db_router.ReplicaRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "crm.User"
 
@@ -129,6 +149,7 @@ AUTHENTICATION_BACKENDS = [
 # Login lockout (django-axes, counted in the database so every web process sees the same
 # failures): the same username from the same address is refused after 5 failures for 15
 # minutes; a success clears the count. Failures and lockouts are in the admin (Axes).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -196,6 +217,14 @@ else:
         "shared": {"BACKEND": "crm.cache.DatabaseCache", "LOCATION": "crm_cache"},
     }
 RATELIMIT_USE_CACHE = "shared"
+# Sessions: with Redis, read from it and written through to the database ("cached_db"), so a
+# Redis restart or an evicted key logs nobody out; without it, in the database. Either way
+# every web process sees every session. The login lockout (django-axes) counts in the
+# database (its default handler) on the primary, listed in the admin; locks (the nightly
+# fill's lease, claims of events and dedupe keys) are rows of the primary too.
+if REDIS_URL:
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_CACHE_ALIAS = "shared"
 
 # The proxies in front of the site (addresses or networks, comma-separated). Only when a
 # request comes from one of them is X-Forwarded-For read for the client's address (see
@@ -239,6 +268,27 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Queues by kind, so each kind scales on workers of its own and a slow one (a mail server, a
+# customer's webhook endpoint, the nightly fill) never holds up the others. A worker started
+# without -Q consumes every queue declared here (`make run` does); `-Q snapshots` only one
+# (README, "Running at scale"). Anything not routed goes to "celery".
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CRM_TASK_QUEUES = ["celery", "automations", "snapshots", "email", "webhooks"]
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in CRM_TASK_QUEUES]
+# Exact names first, then patterns in this order (celery.app.routes.MapRoute).
+CELERY_TASK_ROUTES = {
+    # Emails (surveys, ticket mails, notifications, invitations), whoever sends them.
+    "crm.send_*": {"queue": "email"},
+    "automations.send_survey_invitation": {"queue": "email"},
+    # Calls to other people's servers, retried with backoff.
+    "webhooks.*": {"queue": "webhooks"},
+    "automations.call_webhook": {"queue": "webhooks"},
+    # Rules run on events, on time and on KPI thresholds.
+    "automations.*": {"queue": "automations"},
+    # KPI snapshots, open periods, health scores and goal progress: long, database-heavy.
+    "metrics.*": {"queue": "snapshots"},
+    "goals.*": {"queue": "snapshots"},
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Every periodic task, one entry each with why it runs when it does.
