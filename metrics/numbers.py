@@ -79,6 +79,10 @@ def readable_snapshots(rows):
     return rows.filter(~unfinished_fill())
 
 
+def _digest(parts: Sequence[str]) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
 class Reader:
     """Reads numbers for one request; the records' version is asked once, when first needed."""
 
@@ -124,6 +128,53 @@ class Reader:
     def result(self, kpi: KPI, period: Period, segment: Segment) -> Result:
         return self.read([(kpi, period, segment)])[0].result
 
+    def breakdown(self, kpi: KPI, period: Period, field: str) -> dict[str, Result]:
+        """The KPI per value of `field`: a period that is over reads its snapshot rows (the fill
+        stores every named owner and team with the period), anything else is computed and
+        cached as the live values are."""
+        if not is_open(period, self.now) and snapshotted(period, Segment(field, "?")):
+            stored = self._stored_breakdown(kpi, period, field)
+            if stored is not None:
+                return stored
+        return self.cached(
+            ["breakdown", kpi.key, *self._period_parts(period), field],
+            lambda: kpi.breakdown(period, field),
+        )
+
+    def cached(self, parts: Sequence[str], compute):
+        """`compute()` once per version of the records: what a page derives from the records
+        besides the values (breakdowns, record counts), read again from the cache."""
+        key = "kpi-page:" + _digest([*parts, self.version])
+        value = cache.get(key)
+        if value is None:
+            value = compute()
+            cache.set(key, value, LIVE_CACHE_SECONDS)
+        return value
+
+    @staticmethod
+    def _period_parts(period: Period) -> list[str]:
+        return [period.start.isoformat(), period.end.isoformat()]
+
+    @staticmethod
+    def _stored_breakdown(kpi: KPI, period: Period, field: str) -> dict[str, Result] | None:
+        """The snapshot's rows of `field`, or None when the period's overall row is not
+        readable (not written, or its fill not done): then nothing of it is."""
+        rows = readable_snapshots(
+            KPISnapshot.objects.filter(
+                kpi=kpi.key,
+                grain=period.grain,
+                period_start=period.start_date,
+                segment_field__in=["", field],
+            )
+        )
+        found, whole = {}, False
+        for row in rows:
+            if not row.segment_field:
+                whole = True
+            elif row.segment_value:
+                found[row.segment_value] = Result(row.value, row.numerator, row.denominator)
+        return found if whole else None
+
     def _cache_key(self, kpi: KPI, period: Period, segment: Segment) -> str:
         parts = [
             kpi.key,
@@ -133,7 +184,7 @@ class Reader:
             segment.value,
             self.version,
         ]
-        return "kpi-live:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+        return "kpi-live:" + _digest(parts)
 
     @staticmethod
     def _stored(wanted) -> dict:

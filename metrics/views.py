@@ -206,21 +206,12 @@ def kpi_detail(request, key: str):
     }
     if context["available"]:
         numerator_only = _numerator_only(request, kpi)
+        reader = Reader()
         records = kpi.drill_down(period, segment, user=request.user, numerator_only=numerator_only)
-        page = Paginator(records.order_by("-pk"), DRILL_DOWN_PAGE_SIZE).get_page(
-            request.GET.get("page")
-        )
-        # A manager's company-wide number counts rows of teams they do not see: say how many.
-        hidden = (
-            0
-            if is_admin(request.user)
-            else kpi.record_count(period, segment, numerator_only=numerator_only)
-            - page.paginator.count
-        )
+        page, hidden = _drill_down_page(request, kpi, period, segment, numerator_only, reader)
         columns = _columns(records.model)
         # The same numbers as the dashboard cards (metrics.numbers): live while the period
         # runs, its snapshot once it is over; compared with the same elapsed part before.
-        reader = Reader()
         comparison = comparison_for(period, reader.now)
         current, before = reader.read([(kpi, period, segment), (kpi, comparison.period, segment)])
         result, previous = current.result, before.result
@@ -246,13 +237,13 @@ def kpi_detail(request, key: str):
             },
             breakdown_field=by,
             breakdown_fields=_breakdown_fields(request.user, kpi),
-            breakdown=_breakdown(request.user, kpi, period, by) if by else [],
+            breakdown=_breakdown(request.user, kpi, period, by, reader) if by else [],
             numerator_only=numerator_only,
             has_numerator_filter=kpi.numerator_filter is not None,
             page=page,
             hidden_count=hidden,
             header=[label for label, _getter in columns],
-            rows=[_row(record, columns) for record in _with_related(page.object_list)],
+            rows=[_row(record, columns) for record in page.object_list],
             page_query=query_string(period, segment, records=records_param, by=by),
             breakdown_query=query_string(period, segment, records=records_param),
             records_query=query_string(period, segment, by=by),
@@ -312,6 +303,54 @@ def csv_cell(value) -> str:
     return text
 
 
+class _CountedPaginator(Paginator):
+    """A paginator told its count (read from the cache) instead of counting the rows."""
+
+    def __init__(self, object_list, per_page, count: int):
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @property
+    def count(self) -> int:
+        return self._known_count
+
+
+def _drill_down_page(request, kpi, period, segment, numerator_only, reader):
+    """(page, hidden): the page of records the reader may see, and how many records behind the
+    value they do not see (a manager reading the company's number; 0 for an admin).
+
+    The counts and the page's keys are cached per version of the records (metrics.numbers),
+    so a page viewed again reads 50 rows by primary key: a KPI whose records are computed
+    (health scores of every customer) is computed once per change, not per view."""
+    user = request.user
+    parts = [kpi.key, period.start.isoformat(), period.end.isoformat()]
+    parts += [segment.field, segment.value, str(numerator_only)]
+    records = kpi.drill_down(period, segment, user=user, numerator_only=numerator_only)
+    total = reader.cached(
+        ["records", *parts],
+        lambda: kpi.record_count(period, segment, numerator_only=numerator_only),
+    )
+    seen = (
+        total
+        if is_admin(user)
+        else reader.cached(["seen", str(user.pk), *parts], lambda: records.count())
+    )
+    paginator = _CountedPaginator(records, DRILL_DOWN_PAGE_SIZE, seen)
+    page = paginator.get_page(request.GET.get("page"))
+    start = (page.number - 1) * DRILL_DOWN_PAGE_SIZE
+    keys = reader.cached(
+        ["page", str(user.pk), str(page.number), *parts],
+        lambda: list(
+            records.order_by("-pk").values_list("pk", flat=True)[
+                start : start + DRILL_DOWN_PAGE_SIZE
+            ]
+        ),
+    )
+    rows = _with_related(records.model.objects.filter(pk__in=keys).order_by("-pk"))
+    page.object_list = list(rows)
+    return page, 0 if is_admin(user) else total - seen
+
+
 def _numerator_only(request, kpi) -> bool:
     if kpi.numerator_filter is None:
         return False
@@ -337,15 +376,16 @@ def _breakdown_field(request, kpi) -> str | None:
     return "owner" if "owner" in fields else fields[0]
 
 
-def _breakdown(user, kpi, period, by: str) -> list[dict]:
-    """The KPI per value of `by` (one query), labelled, limited to what the user may read.
+def _breakdown(user, kpi, period, by: str, reader: Reader) -> list[dict]:
+    """The KPI per value of `by` (one query, or a closed period's snapshot rows: Reader),
+    labelled, limited to what the user may read.
 
     A person or team the user does not see (crm.access, as for segments) is never named. For
     a reader of the company's numbers (a manager) they are summed into one "Other" row (one
     more query), so the rows still add up to the number above; anyone else reads only their
     own people's and teams' numbers, so those rows are dropped.
     """
-    results = kpi.breakdown(period, by)
+    results = reader.breakdown(kpi, period, by)
     shown = {v: r for v, r in results.items() if v and can_view_segment(user, Segment(by, v))}
     others = [v for v in results if v and v not in shown]
     names = _segment_names(by, list(shown))
@@ -361,7 +401,10 @@ def _breakdown(user, kpi, period, by: str) -> list[dict]:
         rows.append({"label": _("(none)"), "result": results[""], "url": ""})
     rows.sort(key=lambda row: str(row["label"]).lower())
     if others and sees_everything(user):
-        other = kpi.value_among(period, by, others)
+        other = reader.cached(
+            ["among", kpi.key, period.start.isoformat(), period.end.isoformat(), by, *others],
+            lambda: kpi.value_among(period, by, others),
+        )
         rows.append({"label": _("Other"), "result": other, "url": "", "other": True})
     return rows
 
