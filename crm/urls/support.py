@@ -11,6 +11,7 @@ urlpatterns = [
     path("tickets/new/", tickets.create, name="ticket-create"),
     path("tickets/bulk/", tickets.bulk, name="ticket-bulk"),
     path("tickets/nps/", tickets.nps_send, name="tickets-nps"),
+    path("tickets/companies/", tickets.company_options, name="ticket-companies"),
     path("tickets/<int:pk>/", tickets.ticket_page, name="ticket-detail"),
     path("tickets/<int:pk>/reply/", tickets.reply, name="ticket-reply"),
     path("tickets/<int:pk>/handling/", tickets.handling, name="ticket-handling"),

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, F, Q, When
-from django.http import HttpResponseNotAllowed
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, When
+from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -31,6 +31,7 @@ from crm.forms.tickets import (
     TicketFilterForm,
     TicketHandlingForm,
 )
+from crm.forms.widgets import SearchSelect
 from crm.models import (
     DONE_STATUSES,
     Company,
@@ -43,6 +44,9 @@ from crm.models import (
     User,
 )
 from crm.redirects import next_url, redirect_to
+from crm.search import search
+
+from .search import MAX_TERM, OPTIONS_LIMIT
 
 PAGE_SIZE = 50
 # A timer turns amber when less than this share of its window is left, red once it is over.
@@ -53,6 +57,8 @@ PRIORITY_ORDER = Case(
     When(priority=TicketPriority.NORMAL, then=2),
     default=3,
 )
+# Tickets still being worked on; the views of the queue show only these (but a chosen status).
+WORKING = ~Q(status__in=DONE_STATUSES)
 # The next due time of a working ticket: its first response until answered, then resolution.
 NEXT_DUE = Case(
     When(status__in=DONE_STATUSES, then=None),
@@ -145,7 +151,7 @@ def about_to_breach(now: datetime) -> Q:
 
 def view_filter(view: str, user, now) -> Q:
     """The tickets of one view of the queue (My day's ticket lists use the same)."""
-    working = ~Q(status__in=DONE_STATUSES)
+    working = WORKING
     if view == QueueView.UNASSIGNED:
         return working & Q(assignee__isnull=True)
     if view == QueueView.MINE:
@@ -162,10 +168,51 @@ def view_filter(view: str, user, now) -> Q:
     return working
 
 
+class CompanySearchSelect(SearchSelect):
+    """The Company filter of the queue: only the chosen company is in the page; typing asks
+    `ticket-companies` for the companies of the user's tickets."""
+
+    def __init__(self, attrs=None):
+        super().__init__("company", attrs)
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["attrs"]["data-search-url"] = reverse("ticket-companies")
+        return context
+
+
+class QueueFilterForm(TicketFilterForm):
+    def __init__(self, *args, tickets, **kwargs):
+        super().__init__(*args, tickets=tickets, **kwargs)
+        field = self.fields["company"]
+        field.queryset = ticket_companies(tickets).only("pk", "name")
+        # Tens of thousands of companies have tickets: never list them all.
+        field.widget = CompanySearchSelect(attrs=field.widget.attrs)
+        field.widget.choices = field.choices
+
+
+def ticket_companies(tickets):
+    """The companies of `tickets` (a visible queryset): each company once, however many
+    tickets it has."""
+    with_ticket = tickets.filter(company=OuterRef("pk"))
+    return Company.objects.filter(Exists(with_ticket))
+
+
+def company_options(request):
+    """Companies of the user's tickets matching the typed words, as JSON for the queue's
+    Company filter: [{"id": 1, "label": "Acme"}], at most OPTIONS_LIMIT."""
+    term = " ".join(request.GET.get("q", "").split())[:MAX_TERM]
+    if not term:
+        return JsonResponse({"results": []})
+    companies = ticket_companies(access.visible(Ticket, request.user))
+    rows = search(companies, term).only("pk", "name")[:OPTIONS_LIMIT]
+    return JsonResponse({"results": [{"id": row.pk, "label": str(row)} for row in rows]})
+
+
 def queue(request):
     now = timezone.now()
     visible = access.visible(Ticket, request.user)
-    form = TicketFilterForm(request.GET or None, user=request.user, tickets=visible)
+    form = QueueFilterForm(request.GET or None, user=request.user, tickets=visible)
     data = form.cleaned_data if form.is_valid() else {}
     view = data.get("view") or QueueView.ALL
 
@@ -236,7 +283,9 @@ def _sorted(tickets, sort: str):
 
 def _views_with_counts(visible, user, now) -> list[tuple[str, str, int]]:
     """Each view with how many tickets it holds, counted in one query."""
-    counts = visible.aggregate(
+    # Every view holds working tickets only: counting those reads the working tickets' index,
+    # not the years of resolved ones.
+    counts = visible.filter(WORKING).aggregate(
         **{
             key: Count("pk", filter=view_filter(key, user, now))
             for key, _label in QueueView.CHOICES
@@ -443,6 +492,7 @@ def nps_send(request):
         raise PermissionDenied
     companies = access.visible(Company, request.user).order_by("name")
     form = NPSSendForm(request.POST or None, companies=companies)
+    _search_as_you_type(form.fields["company"])
     if request.method == "POST" and form.is_valid():
         company = form.cleaned_data["company"]
         contact_ids = list(
@@ -467,6 +517,12 @@ def nps_send(request):
     return render(
         request, "crm/tickets/nps.html", {"section": "tickets", "form": form}, status=status
     )
+
+
+def _search_as_you_type(field) -> None:
+    """Give a company field the select that holds only the chosen company."""
+    field.widget = SearchSelect("company", attrs=field.widget.attrs)
+    field.widget.choices = field.choices
 
 
 def _add_errors(form, error: ValidationError) -> None:
