@@ -2,8 +2,13 @@
 error shape of api/errors.py, so the schema lists those codes and clients (and schemathesis)
 know what a refusal looks like. The two request headers of api/base.py's conventions are
 documented where a view honours them: `Idempotency-Key` on POST, `If-Match` on PUT, PATCH and
-DELETE (and the ETag that GET detail answers with)."""
+DELETE (and the ETag that GET detail answers with).
 
+The custom field filters (`?cf_<key>=`, `__gte`, `__lte`) exist only once an admin defines the
+fields, so they are added to each list that takes them from the active definitions when the
+schema is made (it is made per request): clients and schemathesis see the filters of today."""
+
+from django.db import DatabaseError
 from django.utils.translation import gettext_lazy as _
 
 ERROR_SCHEMA = {
@@ -81,6 +86,35 @@ ETAG = {
 }
 CONDITIONAL_ACTIONS = {"update", "partial_update", "destroy"}
 
+# The query value of a custom field filter, by the field's type (crm.models.FieldType).
+CUSTOM_FILTER_SCHEMAS = {
+    "number": {"type": "number"},
+    "money": {"type": "number"},
+    "date": {"type": "string", "format": "date"},
+    "datetime": {"type": "string", "format": "date-time"},
+    "checkbox": {"type": "boolean"},
+    "user": {"type": "integer"},
+}
+RANGE_FIELD_TYPES = {"number", "money", "date", "datetime"}
+TEXT_FIELD_TYPES = {"text", "url", "email"}
+# Long text has no filter (crm.filters): nobody searches a paragraph by equality.
+UNFILTERED_FIELD_TYPES = {"long_text"}
+
+
+def custom_field_definitions() -> dict[str, list]:
+    """The active custom field definitions by record type, in their form order."""
+    from crm.models import CustomField
+
+    found: dict[str, list] = {}
+    try:
+        definitions = list(CustomField.objects.filter(is_active=True).order_by("order", "id"))
+    except DatabaseError:
+        # `check --deploy` makes the schema too, possibly before the database is migrated.
+        return found
+    for definition in definitions:
+        found.setdefault(definition.record_type, []).append(definition)
+    return found
+
 
 def _views(generator) -> dict[tuple[str, str], tuple[type | None, str | None]]:
     """(path, method) → (view class, viewset action) of each endpoint the generator read."""
@@ -113,6 +147,7 @@ def add_error_responses(result, generator, request, public):
 
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     views = _views(generator)
+    add_custom_field_filters(result, views)
     for path, path_item in result.get("paths", {}).items():
         for method, operation in path_item.items():
             codes = {**COMMON, **BY_METHOD.get(method, {})}
@@ -130,3 +165,70 @@ def add_error_responses(result, generator, request, public):
                 elif action == "retrieve" and "200" in responses:
                     responses["200"].setdefault("headers", {})["ETag"] = ETAG
     return result
+
+
+def add_custom_field_filters(result, views) -> None:
+    """`cf_<key>` (and `__gte`/`__lte` for numbers, money and dates) on every list whose
+    FilterSet takes custom field filters (api.records.ApiCustomFilters)."""
+    from .records import ApiCustomFilters
+
+    definitions = None
+    for (path, method), (view, action) in views.items():
+        filterset = getattr(view, "filterset_class", None)
+        record_type = getattr(filterset, "record_type", "")
+        if method != "get" or action != "list" or not record_type:
+            continue
+        if not (isinstance(filterset, type) and issubclass(filterset, ApiCustomFilters)):
+            continue
+        operation = result.get("paths", {}).get(path, {}).get(method)
+        if operation is None:
+            continue
+        if definitions is None:
+            definitions = custom_field_definitions()
+        for definition in definitions.get(record_type, []):
+            for parameter in custom_filter_parameters(definition):
+                _add_query(operation, parameter)
+
+
+def custom_filter_parameters(definition) -> list[dict]:
+    kind = definition.field_type
+    if kind in UNFILTERED_FIELD_TYPES:
+        return []
+    name = f"cf_{definition.key}"
+    value = dict(CUSTOM_FILTER_SCHEMAS.get(kind, {"type": "string"}))
+    if kind in ("select", "multi_select") and definition.choices:
+        value["enum"] = [str(choice) for choice in definition.choices]
+    label = str(definition.label)
+    if kind in TEXT_FIELD_TYPES:
+        description = _("%(label)s contains this text.") % {"label": label}
+    elif kind == "multi_select":
+        description = _("%(label)s includes this option.") % {"label": label}
+    else:
+        description = _("%(label)s is this value.") % {"label": label}
+    parameters = [_query(name, value, description)]
+    if kind in RANGE_FIELD_TYPES:
+        for suffix, wording in (("gte", _("at least")), ("lte", _("at most"))):
+            parameters.append(
+                _query(
+                    f"{name}__{suffix}",
+                    value,
+                    _("%(label)s is %(bound)s this value.") % {"label": label, "bound": wording},
+                )
+            )
+    return parameters
+
+
+def _query(name: str, schema: dict, description) -> dict:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": str(description),
+        "schema": dict(schema),
+    }
+
+
+def _add_query(operation: dict, parameter: dict) -> None:
+    parameters = operation.setdefault("parameters", [])
+    if not any(p.get("in") == "query" and p.get("name") == parameter["name"] for p in parameters):
+        parameters.append(parameter)

@@ -18,10 +18,16 @@ ALWAYS = {"400", "401", "403", "404", "429"}
 BY_METHOD = {"post": {"422"}, "put": {"412"}, "patch": {"412"}, "delete": {"412"}}
 
 
-@pytest.fixture(scope="module")
-def schema():
+def generated_schema() -> dict:
     generated = SchemaGenerator().get_schema(request=None, public=True)
     return json.loads(OpenApiJsonRenderer().render(generated))
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_setup, django_db_blocker):
+    # The schema reads the custom field definitions (none here) to document their filters.
+    with django_db_blocker.unblock():
+        return generated_schema()
 
 
 def operations(schema):
@@ -38,6 +44,7 @@ def test_the_schema_is_valid_openapi(schema):
     validate_schema(schema)
 
 
+@pytest.mark.django_db
 def test_the_schema_command_validates_without_a_warning(tmp_path):
     # As `manage.py spectacular --validate --fail-on-warn`: a warning raises.
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", tmp_path / "api.yaml")
@@ -74,3 +81,59 @@ def test_the_headers_of_the_conventions_are_documented_where_they_apply(schema):
     assert "ETag" in deal["get"]["responses"]["200"]["headers"]
     example = deal["patch"]["responses"]["412"]["content"]["application/json"]["examples"]
     assert example["412"]["value"]["errors"] == {}
+
+
+def query_parameters(schema, path) -> dict[str, dict]:
+    operation = schema["paths"][path]["get"]
+    return {p["name"]: p for p in operation.get("parameters", []) if p["in"] == "query"}
+
+
+@pytest.mark.django_db
+def test_each_list_documents_the_custom_field_filters_defined_today():
+    from crm.models import FieldType, RecordType
+    from tests.crm.factories import CustomFieldFactory
+
+    def custom_filters(document, path) -> set[str]:
+        return {name for name in query_parameters(document, path) if name.startswith("cf_")}
+
+    before = generated_schema()
+    CustomFieldFactory(record_type=RecordType.DEAL, key="seats", field_type=FieldType.NUMBER)
+    CustomFieldFactory(
+        record_type=RecordType.TICKET,
+        key="tier",
+        field_type=FieldType.SELECT,
+        choices=["gold", "silver"],
+    )
+    CustomFieldFactory(record_type=RecordType.COMPANY, key="notes", field_type=FieldType.LONG_TEXT)
+    CustomFieldFactory(
+        record_type=RecordType.TASK, key="old", field_type=FieldType.TEXT, is_active=False
+    )
+    after = generated_schema()
+    validate_schema(after)
+    deals = query_parameters(after, "/api/deals/")
+    added = custom_filters(after, "/api/deals/") - custom_filters(before, "/api/deals/")
+    assert {name: deals[name]["schema"] for name in added} == {
+        "cf_seats": {"type": "number"},
+        "cf_seats__gte": {"type": "number"},
+        "cf_seats__lte": {"type": "number"},
+    }
+    tickets = query_parameters(after, "/api/tickets/")
+    assert tickets["cf_tier"]["schema"] == {"type": "string", "enum": ["gold", "silver"]}
+    # A field of another record type, an unfilterable or retired one: no filter.
+    for path in ("/api/companies/", "/api/tasks/", "/api/leads/", "/api/contacts/"):
+        assert custom_filters(after, path) == custom_filters(before, path)
+    # Only lists: a record's own routes take no filter.
+    detail = after["paths"]["/api/deals/{id}/"]["get"].get("parameters", [])
+    assert not [p for p in detail if p["name"].startswith("cf_")]
+
+
+@pytest.mark.django_db
+def test_the_served_schema_is_made_per_request_with_the_filters(client, rep):
+    from crm.models import FieldType, RecordType
+    from tests.crm.factories import CustomFieldFactory
+
+    client.force_login(rep)
+    CustomFieldFactory(record_type=RecordType.LEAD, key="budget", field_type=FieldType.MONEY)
+    served = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert served.status_code == 200
+    assert "cf_budget__gte" in query_parameters(served.json(), "/api/leads/")

@@ -3,6 +3,7 @@ called with generated data as a rep and as an admin, in-process through the WSGI
 each answer must be no server error and conform to the schema (body and status code)."""
 
 import json
+from unittest import mock
 
 import pytest
 import schemathesis
@@ -20,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api.services import api_token_create
-from crm.models import Role
+from crm.models import CustomField, Role
 from crm.wsgi import application
 from tests.crm.factories import (
     CompanyFactory,
@@ -40,13 +41,48 @@ STATEFUL_STEPS = 10
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 
 
+# Custom fields the dataset defines, so the lists' `cf_<key>` filters (documented from the
+# definitions when the schema is made) are in the schema and fuzzed too: one per value type.
+FUZZ_FIELDS = [
+    {"record_type": "deal", "key": "seats", "label": "Seats", "field_type": "number"},
+    {"record_type": "company", "key": "arr", "label": "ARR", "field_type": "money"},
+    {"record_type": "contact", "key": "renewal", "label": "Renewal", "field_type": "date"},
+    {"record_type": "lead", "key": "called", "label": "Called", "field_type": "datetime"},
+    {"record_type": "lead", "key": "vip", "label": "VIP", "field_type": "checkbox"},
+    {
+        "record_type": "ticket",
+        "key": "tier",
+        "label": "Tier",
+        "field_type": "select",
+        "choices": ["gold", "silver"],
+    },
+    {
+        "record_type": "task",
+        "key": "tags",
+        "label": "Tags",
+        "field_type": "multi_select",
+        "choices": ["a", "b"],
+    },
+    {"record_type": "deal", "key": "region", "label": "Region", "field_type": "text"},
+    {"record_type": "company", "key": "csm", "label": "CSM", "field_type": "user"},
+]
+
+
+def fuzz_field_definitions() -> dict[str, list[CustomField]]:
+    found: dict[str, list[CustomField]] = {}
+    for spec in FUZZ_FIELDS:
+        found.setdefault(spec["record_type"], []).append(CustomField(**spec))
+    return found
+
+
 def load_schema() -> schemathesis.schemas.BaseSchema:
     """The schema drf-spectacular serves at /api/schema/ (built here: that view asks for a
     signed-in user, and the rows it would need do not exist at collection), called through
-    the WSGI app in-process. Schemathesis' lazy `from_fixture` loader fails under pytest 9."""
-    document = json.loads(
-        OpenApiJsonRenderer().render(SchemaGenerator().get_schema(request=None, public=True))
-    )
+    the WSGI app in-process. Schemathesis' lazy `from_fixture` loader fails under pytest 9.
+    The custom field definitions are FUZZ_FIELDS (the dataset saves them): no database yet."""
+    with mock.patch("api.schema.custom_field_definitions", fuzz_field_definitions):
+        generated = SchemaGenerator().get_schema(request=None, public=True)
+    document = json.loads(OpenApiJsonRenderer().render(generated))
     loaded = schemathesis.openapi.from_dict(document)
     loaded.app = application
     return loaded
@@ -65,6 +101,8 @@ def dataset(db, monkeypatch, request):
     for signal in (request_started, request_finished):
         signal.disconnect(close_old_connections)
         request.addfinalizer(lambda signal=signal: signal.connect(close_old_connections))
+    for spec in FUZZ_FIELDS:
+        CustomField.objects.create(**spec)
     rep = UserFactory(username="ana", role=Role.SALES_REP)
     admin = UserFactory(username="diego", role=Role.ADMIN, is_staff=True, is_superuser=True)
     team = TeamFactory(name="Sales", members=[rep])
@@ -140,3 +178,9 @@ def test_the_schema_documents_the_error_answers_in_their_one_shape():
         assert body == {"$ref": "#/components/schemas/Error"}
     assert "422" in document["paths"]["/api/deals/"]["post"]["responses"]
     assert "404" in document["paths"]["/api/me/"]["get"]["responses"]
+
+
+def test_the_lists_custom_field_filters_are_in_the_fuzzed_schema():
+    deals = schema.raw_schema["paths"]["/api/deals/"]["get"]["parameters"]
+    names = {parameter["name"] for parameter in deals}
+    assert {"cf_seats", "cf_seats__gte", "cf_seats__lte", "cf_region"} <= names
