@@ -9,7 +9,6 @@ owner is notified; resuming it sends what waited.
 """
 
 import json
-import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -21,10 +20,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from api.services import purge_in_batches
 from crm.models import Event, User
 from crm.services.notifications import notify
 
 from . import outbound
+from .event_types import ALL_EVENTS, known_event_types
 from .models import Delivery, DeliveryAttempt, DeliveryStatus, Subscription
 
 # Waits before the 2nd, 3rd, ... try: 1 min, 5 min, 30 min, 2 h, 6 h (six tries in all).
@@ -37,7 +38,6 @@ DISPATCH_BATCH = 1000
 # younger ones are looked at again (the unique delivery makes that harmless).
 SETTLE_SECONDS = 300
 USER_AGENT = "crm-webhooks/1"
-EVENT_TYPE = re.compile(r"^(\*|[a-z_]{1,40}\.(\*|[a-z_]{1,60}))$")
 
 
 def pause_after() -> int:
@@ -48,18 +48,22 @@ def pause_after() -> int:
 
 
 def clean_event_types(values: list[str]) -> list[str]:
+    """The subscription's types: known ones only (webhooks.event_types), `*` alone if chosen."""
+    if isinstance(values, str) or not all(isinstance(value, str) for value in values or []):
+        raise ValidationError({"event_types": _("Choose the event types from the list.")})
     types = list(dict.fromkeys(value.strip() for value in values if value.strip()))
     if not types:
         raise ValidationError({"event_types": _("Choose at least one event type, or *.")})
-    bad = [value for value in types if not EVENT_TYPE.match(value)]
-    if bad:
+    known = set(known_event_types())
+    unknown = [value for value in types if value not in known]
+    if unknown:
         raise ValidationError(
             {
                 "event_types": _("Not an event type: %(types)s (e.g. deal.stage_changed, deal.*)")
-                % {"types": ", ".join(bad[:5])[:200]}
+                % {"types": ", ".join(unknown[:5])[:200]}
             }
         )
-    return ["*"] if "*" in types else types
+    return [ALL_EVENTS] if ALL_EVENTS in types else types
 
 
 def subscription_create(*, actor: User, data: dict) -> Subscription:
@@ -291,3 +295,21 @@ def send_test(*, subscription: Subscription, actor: User) -> Delivery:
     )
     delivery.refresh_from_db()
     return delivery
+
+
+# --- Keeping the log short -----------------------------------------------------------------------
+
+
+def deliveries_keep() -> timedelta:
+    """How long a finished delivery (and its tries) stays in the subscription's log."""
+    return timedelta(days=int(getattr(settings, "WEBHOOK_DELIVERIES_KEEP_DAYS", 30)))
+
+
+def deliveries_purge(*, now: datetime | None = None) -> int:
+    """Delete delivered and failed deliveries older than the keep window, in bounded batches;
+    a pending one (a paused subscription's) waits to be sent, however old. The number deleted."""
+    cutoff = (now or timezone.now()) - deliveries_keep()
+    finished = Delivery.objects.filter(
+        created_at__lt=cutoff, status__in=[DeliveryStatus.OK, DeliveryStatus.FAILED]
+    )
+    return purge_in_batches(finished)
