@@ -1,7 +1,5 @@
 """The admins' form for a webhook subscription: input checks only (the service saves)."""
 
-import re
-
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -9,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.forms.settings import ServiceErrors
 
 from . import outbound
+from .event_types import event_type_choices
 from .services import clean_event_types
 
 
@@ -19,12 +18,13 @@ class SubscriptionForm(ServiceErrors, forms.Form):
         max_length=500,
         help_text=_("An https:// address on the public internet; each event is POSTed to it."),
     )
-    event_types = forms.CharField(
+    event_types = forms.MultipleChoiceField(
         label=_("Event types"),
-        max_length=2000,
+        choices=event_type_choices,
+        widget=forms.CheckboxSelectMultiple,
         help_text=_(
-            "Separated by commas or spaces: e.g. deal.stage_changed, lead.converted; "
-            "deal.* for every event of deals; * for all events."
+            "The events POSTed to the URL: all of them, every event of a kind of record "
+            "(deal.*), or single ones."
         ),
     )
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
@@ -35,7 +35,7 @@ class SubscriptionForm(ServiceErrors, forms.Form):
         return url
 
     def clean_event_types(self):
-        values = re.split(r"[\s,]+", self.cleaned_data["event_types"])
+        values = self.cleaned_data["event_types"]
         try:
             return clean_event_types(values)
         except ValidationError as error:

@@ -67,7 +67,7 @@ def subscription(request, pk: int):
         initial={
             "name": subscription.name,
             "url": subscription.url,
-            "event_types": ", ".join(subscription.event_types),
+            "event_types": subscription.event_types,
             "active": subscription.active,
         },
     )

@@ -62,7 +62,7 @@ def test_admin_adds_a_webhook_and_sees_its_secret(admin_client, admin_user):
         {
             "name": "Billing",
             "url": PUBLIC,
-            "event_types": "deal.stage_changed, lead.*",
+            "event_types": ["deal.stage_changed", "lead.*"],
             "active": "on",
         },
     )
@@ -99,12 +99,49 @@ def test_an_internal_or_bad_url_is_a_form_error_and_writes_nothing(admin_client,
     assert not Subscription.objects.exists()
 
 
-def test_bad_event_types_are_a_form_error(admin_client):
+@pytest.mark.parametrize(
+    "types",
+    [
+        ["deal.stage_changed", "DROP;"],
+        ["deal.made_up"],
+        ["nothing.*"],
+        "deal.stage_changed, lead.*",
+        [],
+    ],
+)
+def test_unknown_event_types_are_a_form_error(admin_client, types):
     response = admin_client.post(
-        reverse("settings-webhooks"), {"url": PUBLIC, "event_types": "deal.stage_changed DROP;"}
+        reverse("settings-webhooks"), {"url": PUBLIC, "event_types": types}
     )
     assert response.status_code == 400 and response.context["form"].errors["event_types"]
     assert not Subscription.objects.exists()
+
+
+def test_the_form_offers_the_known_event_types_as_checkboxes(admin_client, subscription):
+    page = admin_client.get(reverse("settings-webhooks")).content.decode()
+    for value in ("*", "deal.*", "deal.stage_changed", "ticket.resolved", "lead.converted"):
+        assert f'type="checkbox" name="event_types" value="{value}"' in page
+    edit = admin_client.get(reverse("settings-webhook", args=[subscription.pk])).content.decode()
+    assert 'value="deal.*" id="id_event_types_' in edit
+    checked = edit.split('value="deal.*"', 1)[1].split(">", 1)[0]
+    assert "checked" in checked
+    assert "checked" not in edit.split('value="lead.*"', 1)[1].split(">", 1)[0]
+
+
+def test_the_service_refuses_unknown_types_too(admin_user):
+    from django.core.exceptions import ValidationError
+
+    for types in (["deal.made_up"], "deal.*", [1], []):
+        with pytest.raises(ValidationError) as refused:
+            services.subscription_create(
+                actor=admin_user, data={"url": PUBLIC, "event_types": types}
+            )
+        assert "event_types" in refused.value.message_dict
+    assert not Subscription.objects.exists()
+    made = services.subscription_create(
+        actor=admin_user, data={"url": PUBLIC, "event_types": ["deal.*", "*"]}
+    )
+    assert made.event_types == ["*"]
 
 
 def test_admin_edits_pauses_and_resumes_a_webhook(admin_client, subscription):
