@@ -56,6 +56,8 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
+# No -Q: the worker consumes every queue of CELERY_TASK_QUEUES (automations, snapshots, email,
+# webhooks and the default one), so no kind of task waits for a worker that is not there.
 "$BIN/celery" -A crm worker --loglevel=info --concurrency=2 &
 pids+=($!)
 "$BIN/celery" -A crm beat --loglevel=info &

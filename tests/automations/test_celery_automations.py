@@ -32,7 +32,9 @@ WIN_A_DEAL = """
 import json, sys, time, django
 django.setup()
 from crm.celery import app
+# Every task to this test's queue, whatever its kind (the settings route by kind).
 app.conf.task_default_queue = sys.argv[1]
+app.conf.task_routes = {}
 wait = float(sys.argv[2])
 from automations.models import Rule
 from crm import services
@@ -59,7 +61,9 @@ SWEEP_AND_WAIT = """
 import sys, time, django
 django.setup()
 from crm.celery import app
+# Every task to this test's queue, whatever its kind (the settings route by kind).
 app.conf.task_default_queue = sys.argv[1]
+app.conf.task_routes = {}
 from automations.tasks import dispatch_events
 from crm.models import Company
 dispatch_events.delay()

@@ -179,7 +179,9 @@ MEASURE_LATENCY = """
 import json, sys, time, django
 django.setup()
 from crm.celery import app
+# Every task to this test's queue, whatever its kind (the settings route by kind).
 app.conf.task_default_queue = sys.argv[1]
+app.conf.task_routes = {}
 samples = int(sys.argv[2])
 from automations.models import Rule, RuleRun, RuleVersion
 from crm import services

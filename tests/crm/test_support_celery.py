@@ -27,7 +27,9 @@ RESOLVE_AND_WAIT = """
 import json, sys, time, django
 django.setup()
 from crm.celery import app
+# Every task to this test's queue, whatever its kind (the settings route by kind).
 app.conf.task_default_queue = sys.argv[1]
+app.conf.task_routes = {}
 from crm import services
 from crm.models import Company, Contact, SurveyInvitation, User
 agent = User.objects.create(username=f"worker-test-{time.time_ns()}")
