@@ -51,7 +51,7 @@ from ..registry import (
     rounded,
     to_decimal,
 )
-from .revenue import customers_at_start
+from .revenue import customers_at_start, flag
 
 HOUR = Decimal(3600)
 DAY = Decimal(86400)
@@ -166,8 +166,10 @@ def _customers_with_won(kind: str):
     """Customers at period start, flagged when they won a deal of `kind` during the period."""
 
     def records(period: Period) -> QuerySet:
-        won = deals_won_in(period).filter(company=OuterRef("pk"), kind=kind)
-        return customers_at_start(period).annotate(won_in_period=Exists(won))
+        # One set of the companies that won, where an EXISTS per customer read an index once
+        # per customer (a hundred thousand of them on the large seed).
+        won = deals_won_in(period).filter(kind=kind, company__isnull=False).values("company")
+        return customers_at_start(period).annotate(won_in_period=flag(Q(pk__in=won)))
 
     return records
 
