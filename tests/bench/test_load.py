@@ -154,6 +154,8 @@ def print_stats(rows: list[dict]) -> None:
         f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7}"
     )
     for row in rows:
+        if not _number(row, "Request Count"):
+            continue  # only asked before the statistics started over (the login page)
         p95 = _number(row, "95%")
         over = "  OVER" if p95 > TARGET_P95_MS and row["Name"] != "Aggregated" else ""
         print(
@@ -165,7 +167,11 @@ def print_stats(rows: list[dict]) -> None:
 
 
 def run_locust(port: int, plan: Path, prefix: Path, log: Path) -> None:
-    environment = {**os.environ, "LOAD_PLAN": str(plan)}
+    environment = {
+        **os.environ,
+        "LOAD_PLAN": str(plan),
+        "LOAD_SUMMARY": str(prefix.with_name("summary.json")),
+    }
     command = [
         str(BIN / "locust"),
         "-f",
@@ -238,6 +244,8 @@ def test_load_of_reps_agents_and_managers(seeded_database, tmp_path):
             assert server.poll() is None, f"gunicorn stopped during the run:\n{tail(server_log)}"
     finally:
         empty_redis()
+    summary_path = tmp_path / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     rows = read_rows(tmp_path / "load_stats.csv")
     failures = read_rows(tmp_path / "load_failures.csv")
     exceptions = read_rows(tmp_path / "load_exceptions.csv")
@@ -248,6 +256,12 @@ def test_load_of_reps_agents_and_managers(seeded_database, tmp_path):
         f"load average before {load_before[0]:.1f}, after {os.getloadavg()[0]:.1f}; "
         f"target p95 {TARGET_P95_MS} ms"
     )
+    login_ms = sorted(summary.get("login_ms", [])) or [0]
+    print(
+        f"logins (all at the start, left out of the table): {len(summary.get('login_ms', []))}"
+        f", median {login_ms[len(login_ms) // 2]:.0f} ms, max {login_ms[-1]:.0f} ms; "
+        f"failed requests in the whole run: {summary.get('failures')}"
+    )
     print_stats(rows)
     for failure in failures[:20]:
         print(f"failed {failure['Occurrences']}×: {failure['Method']} {failure['Name']}: ", end="")
@@ -256,6 +270,8 @@ def test_load_of_reps_agents_and_managers(seeded_database, tmp_path):
         print(f"exception {exception['Count']}×: {exception['Message'][:300]}")
     assert rows, f"locust wrote no statistics:\n{tail(tmp_path / 'locust.log')}"
     failed = sum(int(_number(row, "Failure Count")) for row in rows if row["Name"] != "Aggregated")
+    assert summary, f"locust wrote no summary:\n{tail(tmp_path / 'locust.log')}"
+    assert not summary["failures"], "failed requests:\n" + "\n".join(summary["failure_samples"])
     assert not failed and not exceptions, (
         f"{failed} failed requests, {len(exceptions)} exceptions; gunicorn's log:\n"
         f"{tail(server_log)}"
