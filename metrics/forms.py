@@ -55,11 +55,12 @@ class PeriodSegmentForm(forms.Form):
     end = pickable_date_field(_("To"))
     segment = forms.CharField(label=_("Segment"), required=False, max_length=300)
 
-    def __init__(self, data=None, *, user, default_segment=ALL, **kwargs):
+    def __init__(self, data=None, *, user, default_segment=ALL, options=None, **kwargs):
+        """`options`: the user's segment_options when the caller has them already."""
         super().__init__(data, **kwargs)
         self.user = user
         self.default_segment = default_segment
-        self.fields["segment"].widget = forms.Select(choices=_segment_choices(user))
+        self.fields["segment"].widget = forms.Select(choices=_segment_choices(user, options))
         bootstrap(self, small=True)
 
     def clean_segment(self):
@@ -98,8 +99,9 @@ class PeriodSegmentForm(forms.Form):
         return initial
 
 
-def _segment_choices(user) -> list:
-    return [(group, choices) if group else choices[0] for group, choices in segment_options(user)]
+def _segment_choices(user, options=None) -> list:
+    options = segment_options(user) if options is None else options
+    return [(group, choices) if group else choices[0] for group, choices in options]
 
 
 def card_choices() -> list:

@@ -77,7 +77,8 @@ def _filters(request, *, default=None, default_grain="month", fixed_segment=Fals
         data.pop("segment", None)
     if "grain" not in data:
         data["grain"] = default_grain
-    form = PeriodSegmentForm(data, user=request.user, default_segment=default)
+    options = _segment_options(request)
+    form = PeriodSegmentForm(data, user=request.user, default_segment=default, options=options)
     if form.is_valid():
         period, segment, status = form.cleaned_data["period"], form.cleaned_data["segment"], 200
         # Show the period actually displayed (a grain alone picks today's month, quarter...).
@@ -85,6 +86,7 @@ def _filters(request, *, default=None, default_grain="month", fixed_segment=Fals
             initial=PeriodSegmentForm.initial_for(period, segment),
             user=request.user,
             default_segment=default,
+            options=options,
         )
     else:
         period, segment, status = period_for("month", timezone.localdate()), default, 400
@@ -94,8 +96,16 @@ def _filters(request, *, default=None, default_grain="month", fixed_segment=Fals
     return form, period, segment, status
 
 
+def _segment_options(request):
+    """The user's segment menu, built once per request (the picker shows it, the form
+    validates against it)."""
+    if not hasattr(request, "_segment_options"):
+        request._segment_options = segment_options(request.user)
+    return request._segment_options
+
+
 def _picker_context(request, form, period, segment) -> dict:
-    options = segment_options(request.user)
+    options = _segment_options(request)
     previous, following = period.previous(), _next(period)
     return {
         "filter_form": form,
