@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Q, QuerySet
 
 from crm.access import visible
@@ -123,7 +124,11 @@ class KPI:
         the values (a user in two teams) counts once."""
         path = self.segment_path(segment_field)
         records = self.records(period)
-        among = records.filter(pk__in=records.filter(**{f"{path}__in": values}).values("pk"))
+        if _single_valued(records.model, path):
+            # One value per record: a plain filter, not the records computed twice.
+            among = records.filter(**{f"{path}__in": values})
+        else:
+            among = records.filter(pk__in=records.filter(**{f"{path}__in": values}).values("pk"))
         return self.combine(among.aggregate(**self.aggregates(period)))
 
     def drill_down(
@@ -158,6 +163,22 @@ class KPI:
         if segment_field not in self.segments:
             raise KeyError(f"{self.key} cannot be segmented by {segment_field}")
         return self.segments[segment_field]
+
+
+def _single_valued(model, path: str) -> bool:
+    """`path` names one value per record: it follows only foreign keys (and ends on a field),
+    never a many-to-many or reverse relation where a record has several."""
+    for name in path.split("__"):
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            return False  # a key inside a JSON field, or a lookup: not followed here
+        if field.many_to_many or field.one_to_many:
+            return False
+        if not field.is_relation:
+            return True
+        model = field.related_model
+    return True
 
 
 REGISTRY: dict[str, KPI] = {}
