@@ -21,7 +21,6 @@ import itertools
 import json
 import os
 import random
-import threading
 
 from locust import HttpUser, between, events, task
 
@@ -29,8 +28,9 @@ with open(os.environ["LOAD_PLAN"]) as plan_file:
     PLAN = json.load(plan_file)
 
 _slots = {role: itertools.count() for role in ("rep", "agent", "manager")}
-_slots_lock = threading.Lock()
-
+# What a form answered to htmx when it refused the input (htmx swaps only 2xx answers, so
+# the record panels come back with status 200 and the errors in them).
+FORM_ERRORS = (b"invalid-feedback d-block", b"alert alert-danger")
 
 LOGIN = "/accounts/login/"
 summary = {"logged_in": 0, "login_ms": [], "failures": 0, "failure_samples": []}
@@ -61,10 +61,8 @@ def login_done(environment) -> None:
 
 
 def next_slot(role: str) -> dict:
-    with _slots_lock:
-        index = next(_slots[role])
     slots = PLAN[role]
-    return slots[index % len(slots)]
+    return slots[next(_slots[role]) % len(slots)]
 
 
 class Person(HttpUser):
@@ -109,6 +107,7 @@ class Person(HttpUser):
         return response
 
     def post(self, path: str, name: str, data: dict, *, expect: int, headers=None):
+        """POST a form with the CSRF token; another status or a refused input fails."""
         with self.client.post(
             path,
             data=data,
@@ -119,6 +118,10 @@ class Person(HttpUser):
         ) as response:
             if response.status_code != expect:
                 response.failure(f"{path}: {response.status_code} {response.text[:200]}")
+            elif any(marker in response.content for marker in FORM_ERRORS):
+                response.failure(f"{path}: the form refused the input")
+            elif "json" in response.headers.get("Content-Type", "") and not response.json()["ok"]:
+                response.failure(f"{path}: {response.text[:200]}")
         return response
 
 
