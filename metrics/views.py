@@ -18,6 +18,7 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -217,9 +218,8 @@ def kpi_detail(request, key: str):
     if context["available"]:
         numerator_only = _numerator_only(request, kpi)
         reader = Reader()
-        records = kpi.drill_down(period, segment, user=request.user, numerator_only=numerator_only)
         page, hidden = _drill_down_page(request, kpi, period, segment, numerator_only, reader)
-        columns = _columns(records.model)
+        columns = _columns(_record_model(kpi, period))
         # The same numbers as the dashboard cards (metrics.numbers): live while the period
         # runs, its snapshot once it is over; compared with the same elapsed part before.
         comparison = comparison_for(period, reader.now)
@@ -335,7 +335,10 @@ def _drill_down_page(request, kpi, period, segment, numerator_only, reader):
     user = request.user
     parts = [kpi.key, period.start.isoformat(), period.end.isoformat()]
     parts += [segment.field, segment.value, str(numerator_only)]
-    records = kpi.drill_down(period, segment, user=user, numerator_only=numerator_only)
+    # Built only when something is not cached: building health's reads its settings.
+    records = SimpleLazyObject(
+        lambda: kpi.drill_down(period, segment, user=user, numerator_only=numerator_only)
+    )
     total = reader.cached(
         ["records", *parts],
         lambda: kpi.record_count(period, segment, numerator_only=numerator_only),
@@ -345,7 +348,7 @@ def _drill_down_page(request, kpi, period, segment, numerator_only, reader):
         if is_admin(user)
         else reader.cached(["seen", str(user.pk), *parts], lambda: records.count())
     )
-    paginator = _CountedPaginator(records, DRILL_DOWN_PAGE_SIZE, seen)
+    paginator = _CountedPaginator([], DRILL_DOWN_PAGE_SIZE, seen)
     page = paginator.get_page(request.GET.get("page"))
     start = (page.number - 1) * DRILL_DOWN_PAGE_SIZE
     keys = reader.cached(
@@ -356,9 +359,19 @@ def _drill_down_page(request, kpi, period, segment, numerator_only, reader):
             ]
         ),
     )
-    rows = _with_related(records.model.objects.filter(pk__in=keys).order_by("-pk"))
-    page.object_list = list(rows)
+    model = _record_model(kpi, period)
+    page.object_list = list(_with_related(model.objects.filter(pk__in=keys).order_by("-pk")))
     return page, 0 if is_admin(user) else total - seen
+
+
+def _record_model(kpi, period):
+    """The model of the records behind `kpi` (the same for every period)."""
+    if kpi.key not in _RECORD_MODELS:
+        _RECORD_MODELS[kpi.key] = kpi.records(period).model
+    return _RECORD_MODELS[kpi.key]
+
+
+_RECORD_MODELS: dict = {}
 
 
 def _numerator_only(request, kpi) -> bool:
