@@ -10,6 +10,7 @@ from crm.demo import DEMO_PASSWORD, DEMO_USERS, create_demo_users
 from crm.models import User
 from crm.seed import (
     SCALES,
+    backfill_session,
     has_records,
     reset_demo_records,
     seed_demo,
@@ -86,8 +87,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  {maintenance:<30} in {vacuum_elapsed:.1f} s")
         # Other apps extend seeding (e.g. metrics backfills KPI history) without crm importing
         # them: dotted paths in CRM_AFTER_SEED, each called with the seed's scale and last day.
-        for hook in getattr(settings, "CRM_AFTER_SEED", []):
-            started = time.monotonic()
-            import_string(hook)(scale=scale, today=today)
-            self.stdout.write(f"  {hook} in {time.monotonic() - started:.1f} s")
+        with backfill_session():
+            for hook in getattr(settings, "CRM_AFTER_SEED", []):
+                started = time.monotonic()
+                import_string(hook)(scale=scale, today=today)
+                self.stdout.write(f"  {hook} in {time.monotonic() - started:.1f} s")
         self.stdout.write(f"  all phases in {time.monotonic() - began:.1f} s")
