@@ -6,7 +6,8 @@ primary. Everything else goes to the primary: every write, every read of any oth
 every read of a Celery task or a command, and every read in a transaction (it may be about to
 write what it read). The rows that coordinate processes (sessions, the database cache's rate
 limits, the login lockout, API tokens, beat's schedule, the fill lock) are always read on the
-primary, where they were just written.
+primary, where they were just written; so are a user's own dashboards and their cards, which
+they open right after editing them.
 
 A replica that lags shows its lag on those pages as staleness: an open period computed live
 from the replica counts what the replica holds. Keep it synchronous (or its lag to a second)
@@ -28,6 +29,8 @@ PRIMARY_ONLY = frozenset(
         "api",
         "django_celery_beat",
         "metrics.filllock",
+        "metrics.dashboard",
+        "metrics.dashboardcard",
     }
 )
 

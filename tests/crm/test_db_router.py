@@ -19,7 +19,7 @@ from django.urls import reverse
 from crm import models as m
 from crm.db_router import REPLICA_DB_ALIAS
 from crm.read_scope import read_only_scope
-from metrics.models import Dashboard
+from metrics.models import Dashboard, DashboardCard
 from tests.crm.factories import DealFactory
 from tests.crm.test_settings import run_django
 from tests.metrics.test_dashboard_pages import at, won_deal
@@ -154,6 +154,26 @@ def test_the_kpi_api_reads_where_the_kpi_page_reads(client, replica, manager, wo
     assert captured.record_reads_on_primary() == []
 
 
+@transactional
+def test_a_custom_dashboard_reads_itself_on_the_primary_and_its_numbers_on_the_replica(
+    client, replica, rep, won_in_march
+):
+    board = Dashboard.objects.create(
+        owner=rep, name="Mine", segment_field="owner", segment_value=str(rep.pk)
+    )
+    DashboardCard.objects.create(dashboard=board, kind="kpi", key="deals_won_count", order=0)
+    client.force_login(rep)
+
+    with Captured() as captured:
+        response = client.get(f"{reverse('custom-dashboard', args=[board.pk])}?{MARCH}")
+
+    assert response.status_code == 200
+    # Opened right after it was edited: never missing on a replica that lags.
+    assert any('FROM "metrics_dashboard"' in sql for sql in captured.sql(DEFAULT_DB_ALIAS))
+    assert not any("metrics_dashboard" in sql for sql in captured.sql(REPLICA_DB_ALIAS))
+    assert any("crm_deal" in sql for sql in captured.sql(REPLICA_DB_ALIAS))
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="metrics.numbers.records_version reads django.db.connection (the primary), not "
@@ -229,7 +249,7 @@ def test_the_rows_that_coordinate_processes_are_read_on_the_primary(replica):
 
     with read_only_scope():
         assert router.db_for_read(m.Deal) == REPLICA_DB_ALIAS
-        for model in (Session, ApiToken, FillLock):
+        for model in (Session, ApiToken, FillLock, Dashboard, DashboardCard):
             assert router.db_for_read(model) == DEFAULT_DB_ALIAS
         assert router.db_for_write(m.Deal) == DEFAULT_DB_ALIAS
 
