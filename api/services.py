@@ -74,8 +74,8 @@ def purge_in_batches(queryset, *, batch: int = PURGE_BATCH, batches: int = PURGE
 
 def ticket_open(*, actor: User, data: dict) -> Ticket:
     """A ticket opened through the API as the agents' "new ticket" page opens one (the
-    customer's contact found or made by email, their team, the customer emailed), then its
-    custom values set, all in one transaction. The same request sent twice within minutes
+    customer's contact found or made by email, their team, its custom values, the customer
+    emailed), in one transaction. The same request sent twice within minutes
     answers the ticket the first one opened, if the user sees it; else nothing is written."""
     data = dict(data)
     custom = data.pop("custom", None)
@@ -89,11 +89,10 @@ def ticket_open(*, actor: User, data: dict) -> Ticket:
             channel=data["channel"],
             priority=data["priority"],
             assignee=data.get("assignee"),
+            custom=custom,
         )
         if not access.visible(Ticket, actor).filter(pk=ticket.pk).exists():
             raise ValidationError(
                 _("This request was already received as a ticket that you do not see.")
             )
-        if custom:
-            ticket = services.ticket_update(ticket=ticket, actor=actor, data={"custom": custom})
     return ticket

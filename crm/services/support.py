@@ -213,8 +213,10 @@ def ticket_open_for_customer(
     channel: str = TicketChannel.WEB,
     priority: str = TicketPriority.NORMAL,
     assignee: User | None = None,
+    custom: dict | None = None,
 ) -> Ticket:
-    """Open a ticket for whoever has that email address: their contact, or a new one.
+    """Open a ticket for whoever has that email address: their contact, or a new one, with
+    its custom values (validated by the caller) in the same write.
 
     The customer is emailed their private link once the ticket is committed.
     """
@@ -233,6 +235,8 @@ def ticket_open_for_customer(
             "priority": priority,
             "assignee": assignee,
         }
+        if custom:
+            data["custom"] = custom
         # A ticket an agent logs belongs to their team (or the assignee's); one from the
         # public form goes to the support team of the settings (ticket_create).
         team = _first_team(assignee) or _first_team(actor)

@@ -122,6 +122,9 @@ def test_custom_fields_are_written_validated_and_filtered_on_tickets(
     assert made.status_code == 201, made.content
     assert made.json()["custom"] == {"tier": "gold"}
     ticket = Ticket.objects.get()
+    # Opened with its custom values in one write: one event, as a ticket opened on the page.
+    events = Event.objects.filter(record_type="ticket", record_id=ticket.pk)
+    assert list(events.values_list("type", flat=True)) == ["ticket.created"]
     assert patch(api, ticket, {"custom": {"tier": "silver"}}).json()["custom"] == {"tier": "silver"}
     assert patch(api, ticket, {"custom": {"tier": ""}}).status_code == 400
     assert [row["id"] for row in api.get("/api/tickets/?cf_tier=silver").json()["results"]] == [
