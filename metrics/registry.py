@@ -96,6 +96,9 @@ class KPI:
     group: str = "sales"
     # Composite KPIs (clv, ltv_cac_ratio) compute from other KPIs instead of one aggregate.
     compute: Callable[[Period, Segment], Result] | None = None
+    # The numerator counts the numerator's records and the denominator all of them, so a
+    # computed value tells how many records are behind it without counting them again.
+    counts_records: bool = False
 
     def segmented_records(self, period: Period, segment: Segment = ALL) -> QuerySet:
         queryset = self.records(period)

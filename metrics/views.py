@@ -218,13 +218,15 @@ def kpi_detail(request, key: str):
     if context["available"]:
         numerator_only = _numerator_only(request, kpi)
         reader = Reader()
-        page, hidden = _drill_down_page(request, kpi, period, segment, numerator_only, reader)
-        columns = _columns(_record_model(kpi, period))
         # The same numbers as the dashboard cards (metrics.numbers): live while the period
         # runs, its snapshot once it is over; compared with the same elapsed part before.
         comparison = comparison_for(period, reader.now)
         current, before = reader.read([(kpi, period, segment), (kpi, comparison.period, segment)])
         result, previous = current.result, before.result
+        page, hidden = _drill_down_page(
+            request, kpi, period, segment, numerator_only, reader, _records_behind(kpi, current)
+        )
+        columns = _columns(_record_model(kpi, period))
         bands = effective_bands([kpi.key])[kpi.key]
         band = bands.band_for(result.value) if bands else None
         by = _breakdown_field(request, kpi)
@@ -325,11 +327,24 @@ class _CountedPaginator(Paginator):
         return self._known_count
 
 
-def _drill_down_page(request, kpi, period, segment, numerator_only, reader):
+def _records_behind(kpi, reading) -> dict | None:
+    """{numerator_only: record count} told by a value computed from the records now (not a
+    snapshot's, which may predate a change), when the KPI's numerator and denominator are
+    record counts; None otherwise."""
+    result = reading.result
+    if not kpi.counts_records or reading.computed_at is not None:
+        return None
+    if result.numerator is None or result.denominator is None:
+        return None
+    return {True: int(result.numerator), False: int(result.denominator)}
+
+
+def _drill_down_page(request, kpi, period, segment, numerator_only, reader, known=None):
     """(page, hidden): the page of records the reader may see, and how many records behind the
     value they do not see (a manager reading the company's number; 0 for an admin).
 
-    The counts and the page's keys are cached per version of the records (metrics.numbers),
+    `known`: the record counts, when the value told them (_records_behind). The counts and
+    the page's keys are otherwise cached per version of the records (metrics.numbers),
     so a page viewed again reads 50 rows by primary key: a KPI whose records are computed
     (health scores of every customer) is computed once per change, not per view."""
     user = request.user
@@ -339,9 +354,13 @@ def _drill_down_page(request, kpi, period, segment, numerator_only, reader):
     records = SimpleLazyObject(
         lambda: kpi.drill_down(period, segment, user=user, numerator_only=numerator_only)
     )
-    total = reader.cached(
-        ["records", *parts],
-        lambda: kpi.record_count(period, segment, numerator_only=numerator_only),
+    total = (
+        known[numerator_only]
+        if known is not None
+        else reader.cached(
+            ["records", *parts],
+            lambda: kpi.record_count(period, segment, numerator_only=numerator_only),
+        )
     )
     seen = (
         total

@@ -146,6 +146,7 @@ register(
         combine=lambda row: ratio(row["engaged_count"], row["customers"], scale=100),
         segments=COMPANY_SEGMENTS,
         numerator_filter=Q(engaged=True),
+        counts_records=True,
         group="perception",
     )
 )

@@ -233,6 +233,7 @@ register(
         combine=lambda row: ratio(row["lost_count"], row["customers"], scale=100),
         segments=COMPANY_SEGMENTS,
         numerator_filter=Q(lost=True),
+        counts_records=True,
         bands=Bands(typical=(10, 15), good=(5, 10), exceptional=(None, 5)),
         group="retention",
     )
@@ -574,6 +575,9 @@ def health_components(period: Period, companies: QuerySet) -> tuple[QuerySet, di
         last_won=DateTimeField(),
     )
     running = active_on(last_day)
+    renewed_subscriptions = Subscription.objects.filter(renewal_of__isnull=False).values(
+        "renewal_of"
+    )
     companies, subscriptions = _join(
         companies,
         "health_subscriptions",
@@ -593,7 +597,8 @@ def health_components(period: Period, companies: QuerySet) -> tuple[QuerySet, di
                 & (
                     Q(end_date__isnull=True)
                     | Q(end_date__gt=last_day + HEALTH_WINDOW)
-                    | Q(renewal__isnull=False)
+                    # Renewed: a set of the renewed subscriptions, not a join of every row.
+                    | Q(pk__in=renewed_subscriptions)
                 ),
             ),
         ),
@@ -697,6 +702,7 @@ register(
         combine=_health_combine,
         segments=COMPANY_SEGMENTS,
         numerator_filter=Q(at_risk=True),
+        counts_records=True,
         group="retention",
     )
 )

@@ -282,6 +282,7 @@ WIN_RATE = register(
         combine=_percent,
         segments=DEAL_SEGMENTS,
         numerator_filter=Q(status=DealStatus.WON),
+        counts_records=True,
     )
 )
 
@@ -494,6 +495,7 @@ def _expansion_rate(key: str, label, description, kind: str) -> KPI:
             combine=_percent,
             segments=CUSTOMER_SEGMENTS,
             numerator_filter=Q(won_in_period=True),
+            counts_records=True,
         )
     )
 
