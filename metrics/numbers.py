@@ -12,11 +12,12 @@ the KPI page, trends, goals), so they agree at every moment.
 
 import hashlib
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -79,6 +80,22 @@ def readable_snapshots(rows):
     return rows.filter(~unfinished_fill())
 
 
+@contextmanager
+def aggregate_settings():
+    """On PostgreSQL, for the queries inside (one transaction): no JIT, and memory enough to
+    group a hundred thousand companies without spilling to disk. Measured at a million deals:
+    compiling the health score's plan took 0.33 s of its 3.1 s and the engagement rate's
+    0.08-0.16 s of 0.9-1.2 s, saving nothing; with 4 MB the grouping went to disk."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+        yield
+
+
 def _digest(parts: Sequence[str]) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
@@ -119,7 +136,8 @@ class Reader:
                 kpi, period, segment = wanted[index]
                 result = cached.get(keys[index])
                 if result is None:
-                    result = fresh[keys[index]] = kpi.value(period, segment)
+                    with aggregate_settings():
+                        result = fresh[keys[index]] = kpi.value(period, segment)
                 readings[index] = Reading(result, live=is_open(period, self.now))
             if fresh:
                 cache.set_many(fresh, LIVE_CACHE_SECONDS)
@@ -144,12 +162,22 @@ class Reader:
     def cached(self, parts: Sequence[str], compute):
         """`compute()` once per version of the records: what a page derives from the records
         besides the values (breakdowns, record counts), read again from the cache."""
-        key = "kpi-page:" + _digest([*parts, self.version])
-        value = cache.get(key)
+        value = self.peek(parts)
         if value is None:
-            value = compute()
-            cache.set(key, value, LIVE_CACHE_SECONDS)
+            with aggregate_settings():
+                value = compute()
+            self.store(parts, value)
         return value
+
+    def peek(self, parts: Sequence[str]):
+        """What `cached` holds for `parts` at this version, or None."""
+        return cache.get(self._page_key(parts))
+
+    def store(self, parts: Sequence[str], value) -> None:
+        cache.set(self._page_key(parts), value, LIVE_CACHE_SECONDS)
+
+    def _page_key(self, parts: Sequence[str]) -> str:
+        return "kpi-page:" + _digest([*parts, self.version])
 
     @staticmethod
     def _period_parts(period: Period) -> list[str]:
