@@ -1,0 +1,58 @@
+"""The list pages' default orders are the indexes' orders (migration crm 0024): on PostgreSQL the
+plan of each page's row query reads its index rather than sorting. The plans are taken with
+sorting and whole-table scans discouraged, since on a few rows a sort would win anyway: what
+is checked is that the index *can* serve the query, i.e. that the ORDER BY and the filter
+still match the index's expressions and condition."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from crm import services
+from tests.crm.factories import CompanyFactory, ContactFactory
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL plans"),
+]
+
+
+def plan_of_rows_query(client, url, table: str, params=None) -> str:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url, params or {}).status_code == 200
+    [sql] = [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith(f'SELECT "{table}"."id"') and "LIMIT" in q["sql"]
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(f"EXPLAIN {sql}")
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.parametrize("view", ["all", "unassigned", "mine"])
+def test_the_ticket_queue_reads_the_working_tickets_index(client, admin_user, view):
+    for assignee in (None, admin_user):
+        data = {"subject": "Help", "description": "Please", "contact": ContactFactory()}
+        services.ticket_create(actor=None, data={**data, "assignee": assignee})
+    client.force_login(admin_user)
+    plan = plan_of_rows_query(client, reverse("tickets"), "crm_ticket", {"view": view})
+    assert "ticket_working_queue" in plan, plan
+
+
+def test_the_contacts_list_reads_its_index(client, admin_user):
+    ContactFactory.create_batch(3)
+    client.force_login(admin_user)
+    plan = plan_of_rows_query(client, reverse("contacts"), "crm_contact")
+    assert "contact_by_last_name" in plan, plan
+
+
+def test_the_companies_list_reads_its_index(client, admin_user):
+    CompanyFactory.create_batch(3)
+    client.force_login(admin_user)
+    plan = plan_of_rows_query(client, reverse("companies"), "crm_company")
+    assert "company_by_name" in plan, plan
