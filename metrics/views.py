@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, Window
+from django.db.models import Q
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -59,7 +59,7 @@ from .dashboards import (
 )
 from .forms import CardForm, DashboardForm, PeriodSegmentForm
 from .models import CardKind, Dashboard, DashboardCard
-from .numbers import Reader, aggregate_settings
+from .numbers import Reader
 from .periods import comparison_for, period_for
 from .registry import REGISTRY, Segment, all_kpis
 
@@ -364,24 +364,24 @@ def _drill_down_page(request, kpi, period, segment, numerator_only, reader, know
             lambda: kpi.record_count(period, segment, numerator_only=numerator_only),
         )
     )
-    seen_parts = ["seen", str(user.pk), *parts]
-    seen = total if is_admin(user) else reader.peek(seen_parts)
-    wanted = _requested_page(request)
-    keys = None
-    if seen is None:
-        # One query for the page and how many rows the reader sees (a count over the rows
-        # before the LIMIT), not the records computed twice.
-        with aggregate_settings():
-            keys, seen = _keys_and_count(records, wanted)
-            if seen is None:  # no row on that page: past the end, or none at all
-                seen = records.count()
-        reader.store(seen_parts, seen)
-    page = _CountedPaginator([], DRILL_DOWN_PAGE_SIZE, seen).get_page(wanted)
-    key_parts = ["page", str(user.pk), str(page.number), *parts]
-    if keys is not None and page.number == wanted:
-        reader.store(key_parts, keys)
-    else:
-        keys = reader.cached(key_parts, lambda: _keys_and_count(records, page.number)[0])
+    seen = (
+        total
+        if is_admin(user)
+        else reader.cached(["seen", str(user.pk), *parts], lambda: records.count())
+    )
+    page = _CountedPaginator([], DRILL_DOWN_PAGE_SIZE, seen).get_page(_requested_page(request))
+    start = (page.number - 1) * DRILL_DOWN_PAGE_SIZE
+    # Not one query with a count over the rows: a window over every row costs far more than
+    # the count and a page read backwards along the primary key (8 s against 0.4 s on the
+    # open deals of a million).
+    keys = reader.cached(
+        ["page", str(user.pk), str(page.number), *parts],
+        lambda: list(
+            records.order_by("-pk").values_list("pk", flat=True)[
+                start : start + DRILL_DOWN_PAGE_SIZE
+            ]
+        ),
+    )
     model = _record_model(kpi, period)
     page.object_list = list(_with_related(model.objects.filter(pk__in=keys).order_by("-pk")))
     return page, 0 if is_admin(user) else total - seen
@@ -392,18 +392,6 @@ def _requested_page(request) -> int:
         return min(MAX_PAGE, max(1, int(request.GET.get("page", 1))))
     except (TypeError, ValueError):
         return 1
-
-
-def _keys_and_count(records, number: int) -> tuple[list, int | None]:
-    """The primary keys on page `number`, newest first, and how many records there are in
-    all (None when the page holds no row)."""
-    start = (number - 1) * DRILL_DOWN_PAGE_SIZE
-    rows = list(
-        records.order_by("-pk")
-        .annotate(rows_in_all=Window(Count("pk")))
-        .values_list("pk", "rows_in_all")[start : start + DRILL_DOWN_PAGE_SIZE]
-    )
-    return [pk for pk, _count in rows], (rows[0][1] if rows else None)
 
 
 def _record_model(kpi, period):
