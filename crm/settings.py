@@ -347,6 +347,14 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 30.0,
         "options": {"expires": 25},
     },
+    # API and webhooks: idempotency keys past their replay window and finished webhook
+    # deliveries past their keep window, in bounded batches; hourly keeps each run short.
+    # Expires before the next run.
+    "purge-api-and-webhook-rows-hourly": {
+        "task": "api.purge_old_rows",
+        "schedule": crontab(minute=40),
+        "options": {"expires": 3000},
+    },
     # Automations: time-based rules (date reached, no activity for N days, cron schedules)
     # are looked for every minute and fanned out one task per rule.
     "run-time-rules-every-minute": {
@@ -403,6 +411,9 @@ CRM_EVENT_TASKS: list[str] = env.list(
 CRM_WEBHOOKS_ALLOW_PRIVATE = env.bool("CRM_WEBHOOKS_ALLOW_PRIVATE", default=False)
 # Deliveries in a row that may fail before a webhook subscription pauses (its owner is told).
 CRM_WEBHOOKS_PAUSE_AFTER = env.int("CRM_WEBHOOKS_PAUSE_AFTER", default=8)
+# How long a finished webhook delivery (and its attempts) and an API idempotency key are kept.
+WEBHOOK_DELIVERIES_KEEP_DAYS = env.int("WEBHOOK_DELIVERIES_KEEP_DAYS", default=30)
+API_IDEMPOTENCY_KEEP_HOURS = env.int("API_IDEMPOTENCY_KEEP_HOURS", default=24)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
