@@ -95,8 +95,10 @@ def aggregate_settings():
         return
     with transaction.atomic(using=alias):
         with connections[alias].cursor() as cursor:
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute("SET LOCAL work_mem = '64MB'")
+            # set_config(..., true) is SET LOCAL: both in one statement.
+            cursor.execute(
+                "SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)"
+            )
         yield
 
 
@@ -136,12 +138,15 @@ class Reader:
             keys = {index: self._cache_key(*wanted[index]) for index in live}
             cached = cache.get_many(list(keys.values()))
             fresh = {}
+            missing = [index for index in live if cached.get(keys[index]) is None]
+            if missing:
+                with aggregate_settings():
+                    for index in missing:
+                        kpi, period, segment = wanted[index]
+                        fresh[keys[index]] = kpi.value(period, segment)
             for index in live:
-                kpi, period, segment = wanted[index]
-                result = cached.get(keys[index])
-                if result is None:
-                    with aggregate_settings():
-                        result = fresh[keys[index]] = kpi.value(period, segment)
+                period = wanted[index][1]
+                result = cached.get(keys[index], fresh.get(keys[index]))
                 readings[index] = Reading(result, live=is_open(period, self.now))
             if fresh:
                 cache.set_many(fresh, LIVE_CACHE_SECONDS)
