@@ -50,6 +50,8 @@ class Company(Timestamped, Owned, WithCustomFields):
         indexes = [
             models.Index(fields=["lifecycle", "customer_since"]),
             models.Index(fields=["churned_at"]),
+            # The companies list's default order (crm 0024).
+            models.Index(fields=["name", "id"], name="company_by_name"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -111,6 +113,8 @@ class Contact(Timestamped, Owned, WithCustomFields):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         ordering = ["last_name", "first_name"]
+        # The contacts list's default order (crm 0024).
+        indexes = [models.Index(fields=["last_name", "id"], name="contact_by_last_name")]
 
     def __str__(self):
         return self.name

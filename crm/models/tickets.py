@@ -149,7 +149,24 @@ class Ticket(Timestamped, WithCustomFields):
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "resolution_due_at"])]
+        indexes = [
+            models.Index(fields=["status", "resolution_due_at"]),
+            # The queue's default order over working tickets (crm 0024); must stay identical
+            # to crm.views.tickets.NEXT_DUE.
+            models.Index(
+                models.Case(
+                    models.When(status__in=DONE_STATUSES, then=None),
+                    models.When(
+                        first_response_at__isnull=True, then=models.F("first_response_due_at")
+                    ),
+                    default=models.F("resolution_due_at"),
+                ),
+                models.F("created_at").desc(),
+                models.F("id").asc(),
+                condition=~Q(status__in=DONE_STATUSES),
+                name="ticket_working_queue",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status__in=["resolved", "closed"]) | Q(resolved_at__isnull=False),
