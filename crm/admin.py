@@ -45,6 +45,8 @@ from .models import (
     TicketMessage,
     User,
 )
+from .services import custom_field_definitions as definitions
+from .services.custom_field_definitions import FIELDS, FIXED_FIELDS
 from .services.records import CREATE_ONLY_FIELDS, EDITABLE_FIELDS
 
 MANAGED_BY_CRM = _("Set by the CRM")
@@ -763,6 +765,33 @@ class CustomFieldAdmin(DeletesThroughServices, admin.ModelAdmin):
     list_filter = ["record_type", "field_type", "is_active"]
     search_fields = ["label", "key"]
     prepopulated_fields = {"key": ["label"]}
+
+    # Through the settings pages' services: events, and a sortable field's sort indexes made
+    # and dropped (PostgreSQL).
+    def get_readonly_fields(self, request, obj=None):
+        return FIXED_FIELDS if obj is not None else ()
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj is not None else super().get_prepopulated_fields(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in form.changed_data if name in FIELDS}
+        if change:
+            field = CustomField.objects.get(pk=obj.pk)
+            definitions.custom_field_update(field=field, actor=request.user, data=data)
+        else:
+            data = {name: value for name, value in form.cleaned_data.items() if name in FIELDS}
+            obj.pk = definitions.custom_field_create(actor=request.user, data=data).pk
+            obj._state.adding = False
+        obj.refresh_from_db()
+
+    def delete_model(self, request, obj):
+        definitions.custom_field_delete(field=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for field in queryset.order_by("pk"):
+                definitions.custom_field_delete(field=field, actor=request.user)
 
 
 @admin.register(Event)

@@ -415,3 +415,32 @@ def test_invalid_custom_values_are_a_form_error_not_a_crash(staff_client, rows):
     assert "custom" in response.context["adminform"].form.errors
     company.refresh_from_db()
     assert company.custom.get("tier") is None
+
+
+@pytest.mark.django_db
+def test_a_custom_field_is_added_changed_and_deleted_through_the_services(staff_client, rows):
+    data = form_data(staff_client.get(url(m.CustomField, "add")))
+    data.update(
+        record_type=["deal"], key=["region_code"], label=["Region code"], field_type=["text"]
+    )
+    assert staff_client.post(url(m.CustomField, "add"), data).status_code == 302
+    field = m.CustomField.objects.get(key="region_code")
+
+    change_url = url(m.CustomField, "change", field.pk)
+    changed = form_data(staff_client.get(change_url))
+    # Its type and key are fixed once it exists: shown, not editable.
+    assert "key" not in changed and "field_type" not in changed
+    changed["label"] = ["Sales region"]
+    assert staff_client.post(change_url, changed).status_code == 302
+    field.refresh_from_db()
+    assert field.label == "Sales region"
+
+    delete = staff_client.post(url(m.CustomField, "delete", field.pk), {"post": "yes"})
+    assert delete.status_code == 302
+    assert not m.CustomField.objects.filter(pk=field.pk).exists()
+    events = m.Event.objects.filter(record_type="customfield", record_id=field.pk)
+    assert sorted(events.values_list("type", flat=True)) == [
+        "customfield.created",
+        "customfield.deleted",
+        "customfield.updated",
+    ]
