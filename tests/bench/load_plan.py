@@ -49,8 +49,8 @@ def _open_stages_by_pipeline() -> dict[int, list[int]]:
 
 
 def _movable_deals(user):
-    """Open deals the rep may change, in a pipeline with another open stage to move to."""
-    return visible(Deal.objects.filter(status=DealStatus.OPEN), user, write=True)
+    """Open deals the rep owns (so no two accounts share one) and may change."""
+    return visible(Deal.objects.filter(status=DealStatus.OPEN, owner=user), user, write=True)
 
 
 def _answerable_tickets(user):
