@@ -124,6 +124,24 @@ def test_the_seeded_tables_are_vacuumed_and_analysed(seeded):
         assert all_visible_pages > 0, table
 
 
+@pytest.mark.postgres
+def test_the_demo_fields_get_their_list_sort_indexes(seeded):
+    if connection.vendor != "postgresql":
+        pytest.skip("sort indexes are PostgreSQL's")
+    from crm.custom_fields import is_sortable, sort_index_names
+
+    wanted = {
+        name
+        for field in m.CustomField.objects.all()
+        if is_sortable(field)
+        for name in sort_index_names(field)
+    }
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname = ANY(%s)", [list(wanted)])
+        present = {row[0] for row in cursor.fetchall()}
+    assert wanted and present == wanted
+
+
 def test_small_scale_creates_each_model_in_the_expected_order_of_magnitude(seeded):
     expected = {
         "Company": (500, 700),
