@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote, urlparse
@@ -64,8 +65,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @contextmanager
-def celery_worker(env: dict, queue: str):
-    """A real Celery worker of this project, in its own process, consuming only `queue`."""
+def celery_worker(env: dict, queue: str | None = None):
+    """A real Celery worker of this project, in its own process, consuming only `queue` (every
+    queue of the settings, as `make run` starts it, without one)."""
+    queues = ["-Q", queue] if queue else []
     worker = subprocess.Popen(
         [
             sys.executable,
@@ -75,12 +78,12 @@ def celery_worker(env: dict, queue: str):
             "crm",
             "worker",
             "--pool=solo",
-            "-Q",
-            queue,
+            *queues,
             "--without-heartbeat",
             "--without-gossip",
             "--without-mingle",
             "--loglevel=warning",
+            f"--hostname=test-{uuid.uuid4().hex}@%h",
         ],
         cwd=ROOT,
         env=env,

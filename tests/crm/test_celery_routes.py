@@ -4,13 +4,12 @@ its own; the worker `make run` starts consumes every queue, so no task waits for
 import re
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 from django.conf import settings
 
 from crm.celery import app
-from tests.services import worker_env
+from tests.services import celery_worker, worker_env
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_SH = ROOT / "scripts" / "run.sh"
@@ -86,27 +85,7 @@ print(",".join(result.get(timeout=60).removeprefix("pong: ") for result in sent)
 def test_a_worker_started_without_queues_answers_on_every_queue(tmp_path):
     """As `make run` starts it (no -Q), on the embedded broker: nothing needs Redis here."""
     env = worker_env(CELERY_DATA_DIR=str(tmp_path / "celery"))
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "crm",
-            "worker",
-            "--pool=solo",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=warning",
-            f"--hostname=routes-{uuid.uuid4().hex}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with celery_worker(env):
         sent = subprocess.run(
             [sys.executable, "-c", PING_EVERY_QUEUE],
             cwd=ROOT,
@@ -115,12 +94,6 @@ def test_a_worker_started_without_queues_answers_on_every_queue(tmp_path):
             text=True,
             timeout=120,
         )
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
 
     assert sent.returncode == 0, sent.stderr
     assert sent.stdout.strip().splitlines()[-1] == ",".join(settings.CRM_TASK_QUEUES)
