@@ -154,10 +154,12 @@ def _survey_answer_q(user) -> Q:
 
 
 def _ticket_customers_q(user, field: str) -> Q:
-    """The contacts or companies (`field` of a ticket) of the tickets the user sees: a subquery
-    on the ticket rule, so a customer with many tickets is still one row."""
-    tickets = visible(Ticket, user).filter(**{f"{field}__isnull": False})
-    return Q(pk__in=tickets.values(field))
+    """The contacts or companies (`field` of a ticket) of the tickets the user sees: an
+    existence check per customer (through the ticket's foreign-key index), so a customer with
+    many tickets is still one row. Not `pk IN (tickets)`: once an agent's tickets outgrow
+    work_mem, PostgreSQL scans them again for every customer (minutes on 320k contacts)."""
+    tickets = visible(Ticket, user).filter(**{field: OuterRef("pk")})
+    return Q(Exists(tickets))
 
 
 # Rules that reach further for reading than for changing: (model, roles' check, extra rule).
