@@ -23,6 +23,7 @@ from crm.redirects import next_url, redirect_to
 from metrics.periods import GRAINS
 
 from . import catalog
+from .apps import runs_on_visible_records
 from .forms import DRY_RUN_DAYS, RuleDraft, action_type_choices, value_widget
 from .models import Rule, RuleRun, RunStatus
 from .schema import ACTION_TYPES, OPERATORS, RECORD_TYPES, TRIGGER_TYPES
@@ -434,9 +435,4 @@ def my_runs(request):
 def _visible_runs_q(user) -> Q:
     if access.is_admin(user):
         return Q()
-    condition = Q(pk__in=[])
-    for record_type in PANEL_TYPES | {"task"}:
-        model = catalog.record_model(record_type)
-        visible_ids = access.visible(model, user).values("pk")
-        condition |= Q(record_type=record_type, record_id__in=visible_ids)
-    return condition
+    return runs_on_visible_records(user, sorted(PANEL_TYPES | {"task"}))
