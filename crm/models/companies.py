@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from .common import Owned, Timestamped, WithCustomFields
@@ -52,6 +53,8 @@ class Company(Timestamped, Owned, WithCustomFields):
             models.Index(fields=["churned_at"]),
             # The companies list's default order (crm 0024).
             models.Index(fields=["name", "id"], name="company_by_name"),
+            # A lead's conversion and duplicate warning match a company by name, any case.
+            models.Index(Upper("name"), name="company_name_any_case"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -114,7 +117,11 @@ class Contact(Timestamped, Owned, WithCustomFields):
         verbose_name_plural = _("contacts")
         ordering = ["last_name", "first_name"]
         # The contacts list's default order (crm 0024).
-        indexes = [models.Index(fields=["last_name", "id"], name="contact_by_last_name")]
+        indexes = [
+            models.Index(fields=["last_name", "id"], name="contact_by_last_name"),
+            # A lead's conversion and duplicate warning match a contact by email, any case.
+            models.Index(Upper("email"), name="contact_email_any_case"),
+        ]
 
     def __str__(self):
         return self.name

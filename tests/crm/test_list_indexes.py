@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from crm import services
+from crm.models import Company, Contact
 from tests.crm.factories import CompanyFactory, ContactFactory
 
 pytestmark = [
@@ -56,3 +57,22 @@ def test_the_companies_list_reads_its_index(client, admin_user):
     client.force_login(admin_user)
     plan = plan_of_rows_query(client, reverse("companies"), "crm_company")
     assert "company_by_name" in plan, plan
+
+
+@pytest.mark.parametrize(
+    "model, lookup, index",
+    [
+        (Contact, {"email__iexact": "Maria@Example.com"}, "contact_email_any_case"),
+        (Company, {"name__iexact": "acme gmbh"}, "company_name_any_case"),
+    ],
+)
+def test_a_leads_matches_are_found_through_the_any_case_indexes(model, lookup, index):
+    """A lead's conversion and its duplicate warning look a contact up by email and a company
+    by name in any case (crm 0025)."""
+    ContactFactory.create_batch(3)
+    sql, params = model.objects.filter(**lookup).values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert index in plan, plan
