@@ -32,6 +32,7 @@ from crm.models import (
 )
 
 from .base import FieldsMixin, RecordViewSet
+from .filters import UtcIsoDateTimeFilter
 from .reading import ReadOnlyRecordViewSet, visible_choice, visible_team_choice
 from .record_serializers import RecordSerializer, VisibleRelatedField, checked_custom
 from .records import ApiCustomFilters
@@ -262,8 +263,8 @@ class SurveyAnswerFilter(django_filters.FilterSet):
     contact = visible_choice(Contact)
     company = visible_choice(Company)
     ticket = visible_choice(Ticket)
-    answered_after = django_filters.IsoDateTimeFilter(field_name="answered_at", lookup_expr="gte")
-    answered_before = django_filters.IsoDateTimeFilter(field_name="answered_at", lookup_expr="lt")
+    answered_after = UtcIsoDateTimeFilter(field_name="answered_at", lookup_expr="gte")
+    answered_before = UtcIsoDateTimeFilter(field_name="answered_at", lookup_expr="lt")
 
     class Meta:
         model = SurveyAnswer

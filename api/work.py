@@ -25,6 +25,7 @@ from crm.timeline import get_record_for_user
 
 from .base import FieldsMixin, RecordViewSet
 from .errors import django_errors
+from .filters import UtcIsoDateTimeFilter
 from .reading import ReadOnlyRecordViewSet, visible_choice
 from .records import ApiCustomFilters
 
@@ -115,8 +116,8 @@ class TaskFilter(ApiCustomFilters, CustomFieldFilterSet):
     company = visible_choice(Company)
     deal = visible_choice(Deal)
     ticket = visible_choice(Ticket)
-    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
-    due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+    due_before = UtcIsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    due_after = UtcIsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
 
     class Meta:
         model = Task

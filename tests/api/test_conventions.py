@@ -38,6 +38,16 @@ def test_fields_choose_the_fields_and_ordering_follows_the_allow_list(signed_in,
     assert signed_in.get("/api/deals/?ordering=owner__password").status_code == 200
 
 
+@pytest.mark.parametrize("url", ["/api/tasks/?due_before=", "/api/survey-answers/?answered_after="])
+def test_a_moment_filter_takes_any_offset_python_reads(signed_in, url):
+    # PostgreSQL refuses offsets past 15:59; the filter passes the moment on in UTC.
+    far = signed_in.get(url + "0855-06-20T19:00:12%2B21:27")
+    assert far.status_code == 200 and far.json()["results"] == []
+    # Before the year 1 once in UTC: a field error, not a server error.
+    early = signed_in.get(url + "0001-01-01T00:00:00%2B05:00")
+    assert early.status_code == 400 and len(early.json()["errors"]) == 1
+
+
 def test_errors_have_one_shape(signed_in):
     bad = signed_in.post("/api/companies/", {"name": ""}, format="json")
     assert bad.status_code == 400
