@@ -9,8 +9,10 @@ class CrmConfig(AppConfig):
 
     def ready(self):
         from .celery import ensure_embedded_broker_folders
+        from .db_moments import send_moments_in_utc
 
         ensure_embedded_broker_folders()
+        send_moments_in_utc()
         post_migrate.connect(create_cache_table, sender=self)
         post_migrate.connect(sync_role_permissions, sender=self)
 
