@@ -6,6 +6,7 @@ import django_filters
 from rest_framework import serializers
 
 from crm.models import Company, CustomField, Expense, Subscription
+from crm.services.custom_field_definitions import FIELDS as DEFINITION_FIELDS
 
 from .base import FieldsMixin
 from .reading import ReadOnlyRecordViewSet, visible_choice
@@ -14,18 +15,7 @@ from .reading import ReadOnlyRecordViewSet, visible_choice
 class CustomFieldSerializer(FieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = CustomField
-        fields = [
-            "id",
-            "record_type",
-            "key",
-            "label",
-            "field_type",
-            "help_text",
-            "required",
-            "choices",
-            "order",
-            "is_active",
-        ]
+        fields = ["id", *DEFINITION_FIELDS]
         read_only_fields = fields
 
 
