@@ -372,7 +372,7 @@ ROUTE_PERMISSIONS: dict[str, tuple[str, ...]] = {
 READ_ON_GET = frozenset({"task-detail"})
 
 # Writes any signed-in user may send: each touches only the user's own rows (password, list
-# columns, notifications, personal dashboards), which the view scopes to request.user.
+# columns, notifications, personal dashboards, language), which the view scopes to request.user.
 OWN_ROUTES = frozenset(
     {
         "logout",
@@ -393,6 +393,7 @@ OWN_ROUTES = frozenset(
         "dashboard-card-move",
         "api-tokens",
         "api-token-revoke",
+        "language",
     }
 )
 

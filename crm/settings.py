@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "crm.middleware.LoginRequiredExceptApiMiddleware",
+    # After login: a signed-in user's chosen language wins over the browser's (LocaleMiddleware).
+    "crm.languages.UserLanguageMiddleware",
     # The permission floor of every page that writes (crm.access.ROUTE_PERMISSIONS).
     "crm.middleware.RoutePermissionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -169,8 +171,21 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
-LANGUAGES = [("en", _("English"))]
+# Each user picks one (crm.User.language), else the browser's; a customer's is on the contact.
+LANGUAGES = [
+    ("en", _("English")),
+    ("pt-br", _("Brazilian Portuguese")),
+    ("es", _("Spanish")),
+    ("it", _("Italian")),
+]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One date and one date-and-time form per language, where Django's own differ from what a
+# native user reads on every page (crm/formats/<lang>/formats.py).
+FORMAT_MODULE_PATH = ["crm.formats"]
+# Off: templates print ids into URLs and data attributes ({{ deal.pk }}), which grouping would
+# turn into "1,234". Numbers meant for reading are grouped where they are shown (money and
+# KPI filters, floatformat's "g", intcomma).
+USE_THOUSAND_SEPARATOR = False
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

@@ -3,6 +3,8 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
+from crm.languages import language_choices
+
 from .common import Owned, Timestamped, WithCustomFields
 
 
@@ -110,6 +112,10 @@ class Contact(Timestamped, Owned, WithCustomFields):
     )
     lifecycle_stage = models.CharField(
         _("lifecycle stage"), max_length=12, choices=ContactStage, default=ContactStage.LEAD
+    )
+    # The language of the emails and surveys sent to them; empty: the installation's default.
+    language = models.CharField(
+        _("language"), max_length=10, choices=language_choices, blank=True, default=""
     )
 
     class Meta:

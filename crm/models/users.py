@@ -4,6 +4,8 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from crm.languages import language_choices
+
 
 class Role(models.TextChoices):
     """The four roles; each is a Group of the same name holding its permissions."""
@@ -17,6 +19,10 @@ class Role(models.TextChoices):
 class User(AbstractUser):
     # Per-user choices such as the columns shown on each list page, keyed by page.
     preferences = models.JSONField(_("preferences"), default=dict, blank=True)
+    # Empty: the browser's language (crm/languages.py).
+    language = models.CharField(
+        _("language"), max_length=10, choices=language_choices, blank=True, default=""
+    )
 
     class Meta:
         verbose_name = _("user")

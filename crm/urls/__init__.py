@@ -1,7 +1,10 @@
 from csp.constants import NONCE, SELF
 from csp.decorators import csp_update
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.decorators.cache import cache_control
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
@@ -9,7 +12,7 @@ from drf_spectacular.views import (
 )
 
 from crm import api, views
-from crm.views import accounts
+from crm.views import accounts, language
 
 # ReDoc draws with style elements of its own: those made once it starts carry this response's
 # nonce; the two its bundle makes as it loads (an empty one, perfect-scrollbar's rules) are
@@ -39,7 +42,15 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/me/", api.me, name="api-me"),
     path("api/", include("api.urls")),
+    path("account/language/", language.language_choose, name="language"),
     path("account/", include("api.urls_pages")),
+    # The JavaScript strings of the request's language; base.html asks for it with the language
+    # in the query, so a browser's cached copy never speaks another one.
+    path(
+        "jsi18n/",
+        login_not_required(cache_control(max_age=3600)(JavaScriptCatalog.as_view())),
+        name="javascript-catalog",
+    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its script from its own URL: the CSP refuses inline scripts.
     path(

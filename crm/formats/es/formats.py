@@ -1,0 +1,10 @@
+# Spanish: one date form everywhere, day first; the week starts on Monday. Thousands take a
+# point, as in money (Django's default is a space).
+DATE_FORMAT = "d/m/Y"
+SHORT_DATE_FORMAT = "d/m/Y"
+DATETIME_FORMAT = "d/m/Y H:i"
+SHORT_DATETIME_FORMAT = "d/m/Y H:i"
+MONTH_DAY_FORMAT = "d/m"
+YEAR_MONTH_FORMAT = "M Y"
+FIRST_DAY_OF_WEEK = 1  # Monday
+THOUSAND_SEPARATOR = "."
