@@ -6,9 +6,9 @@ PY := $(BIN)/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/crm
 CI_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test install lint format migrate bench services browser
+.PHONY: run test install lint format migrate bench services browser messages
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed node_modules/.installed messages
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,15 @@ $(VENV)/.installed: pyproject.toml
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The translations' .mo files are built from the committed .po files, never committed. Django's
+# compilemessages needs GNU gettext's msgfmt: installed like chromium below when missing.
+messages: $(VENV)/.installed
+	@command -v msgfmt >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext; \
+	  else echo "msgfmt missing: install GNU gettext (Debian: apt-get install gettext)" >&2; exit 1; fi; }
+	DEBUG=true $(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules --ignore=var -v 0
 
 migrate: install
 	DEBUG=true $(PY) manage.py migrate --noinput
