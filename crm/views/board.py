@@ -8,7 +8,6 @@ import functools
 import hashlib
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -26,7 +25,6 @@ from django.http import Http404, HttpResponseBadRequest, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
@@ -35,6 +33,7 @@ from crm import services
 from crm.access import get_deal_for_user, visible
 from crm.forms.deals import DealFilterForm, MoveInputForm
 from crm.models import Deal, DealStatus, Pipeline, Stage, StageOutcome, Task, TaskStatus
+from crm.money import format_money
 from crm.views.deals import render_deal_page
 
 CARDS_PER_PAGE = 50
@@ -150,9 +149,7 @@ def _decorate(deal: Deal, now) -> None:
     deal.days_label = ngettext("%(days)d day in stage", "%(days)d days in stage", days) % {
         "days": days
     }
-    deal.amount_label = (
-        f"{number_format(deal.amount, decimal_pos=2, force_grouping=True)} {deal.currency}"
-    )
+    deal.amount_label = format_money(deal.amount, deal.currency)
     deal.detail_url = _url("deal-detail", deal.pk)
     deal.move_url = _url("deal-move", deal.pk)
 
@@ -169,7 +166,7 @@ def _url(name: str, pk: int) -> str:
 
 
 def format_total(total) -> str:
-    return f"{number_format(total, decimal_pos=2, force_grouping=True)} {settings.CRM_CURRENCY}"
+    return format_money(total)
 
 
 def _pipeline(request, pipelines: list[Pipeline]) -> Pipeline:

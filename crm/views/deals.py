@@ -7,7 +7,6 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
@@ -18,6 +17,7 @@ from crm.custom_fields import definitions_for, missing_required
 from crm.filters import DealFilter
 from crm.forms.deals import DealBulkForm, DealCreateForm, DealForm, StageMoveForm
 from crm.models import Deal, FieldType, Pipeline, RecordType, User
+from crm.money import format_money
 from crm.redirects import next_url, redirect_to
 from crm.timeline import record_panels
 
@@ -26,7 +26,7 @@ REFUSALS_SHOWN = 10
 
 
 def _amount(deal: Deal) -> str:
-    return f"{number_format(deal.amount, decimal_pos=2, force_grouping=True)} {deal.currency}"
+    return format_money(deal.amount, deal.currency)
 
 
 DEALS = lists.ListPage(

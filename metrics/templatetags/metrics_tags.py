@@ -5,8 +5,9 @@ nothing but the context it already has."""
 from decimal import Decimal
 
 from django import template
-from django.conf import settings
 from django.utils.translation import gettext as _
+
+from crm.money import format_money, format_number
 
 from ..dashboards import MY_DAY_CARDS, build_cards, own_segment
 from ..health import component_labels, health_for_company, weights_and_threshold
@@ -24,18 +25,18 @@ def kpi_format(value, unit: str = "") -> str:
         return NO_DATA
     number = Decimal(str(value))
     if unit == "percent":
-        return f"{number:,.1f}%"
+        return _("%(n)s%%") % {"n": format_number(number, 1)}
     if unit == "money":
-        return f"{number:,.0f} {settings.CRM_CURRENCY}"
+        return format_money(number, decimals=0)
     if unit == "hours":
-        return _("%(n)s h") % {"n": f"{number:,.1f}"}
+        return _("%(n)s h") % {"n": format_number(number, 1)}
     if unit == "days":
-        return _("%(n)s d") % {"n": f"{number:,.1f}"}
+        return _("%(n)s d") % {"n": format_number(number, 1)}
     if unit == "count":
-        return f"{number:,.0f}"
+        return format_number(number)
     if unit == "ratio":
-        return f"{number:,.2f}×"
-    return f"{number:,.1f}"
+        return f"{format_number(number, 2)}×"
+    return format_number(number, 1)
 
 
 @register.filter
@@ -47,7 +48,7 @@ def kpi_delta(value, unit: str = "") -> str:
     sign = "+" if number > 0 else ("−" if number < 0 else "±")
     magnitude = abs(number)
     if unit == "percent":
-        return _("%(sign)s%(n)s pts") % {"sign": sign, "n": f"{magnitude:,.1f}"}
+        return _("%(sign)s%(n)s pts") % {"sign": sign, "n": format_number(magnitude, 1)}
     return sign + kpi_format(magnitude, unit)
 
 
@@ -58,8 +59,8 @@ def plain_number(value) -> str:
         return NO_DATA
     number = Decimal(str(value))
     if number == number.to_integral_value():
-        return f"{number:,.0f}"
-    return f"{number:,.2f}"
+        return format_number(number)
+    return format_number(number, 2)
 
 
 @register.inclusion_tag("metrics/_health_card.html")

@@ -74,7 +74,7 @@ def test_board_shows_a_column_per_stage_with_count_and_total(client, rep, sales_
     assert names == [s.name for s in Pipeline.objects.get(is_default=True).stages.all()]
     prospecting = column(response, "Prospecting")
     assert prospecting["count"] == 2
-    assert prospecting["total"] == "5,150.00 USD"  # 5000 + 100 × 1.5
+    assert prospecting["total"] == "$5,150.00"  # 5000 + 100 × 1.5
     assert column(response, "Proposal")["count"] == 0
     content = response.content.decode()
     assert "Acme renewal" in content and "Acme" in content
@@ -276,7 +276,7 @@ def test_dragging_a_card_moves_the_deal_and_records_history(client, rep, deal):
         rep,
     )
     # The columns' new counts and totals come back for the board to show.
-    assert data["columns"][str(proposal.pk)] == {"count": 1, "total": "5,000.00 USD"}
+    assert data["columns"][str(proposal.pk)] == {"count": 1, "total": "$5,000.00"}
     assert str(stage_named("Prospecting").pk) not in data["columns"]
     assert data["empty"]["count"] == 0
 
@@ -289,7 +289,7 @@ def test_column_totals_after_a_move_follow_the_board_filters(client, rep, teamma
     data = move(client, deal, proposal, filters=f"owner={teammate.pk}").json()
 
     assert data["columns"] == {
-        str(stage_named("Prospecting").pk): {"count": 1, "total": "7.00 USD"}
+        str(stage_named("Prospecting").pk): {"count": 1, "total": "$7.00"}
     }
 
 

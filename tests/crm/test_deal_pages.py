@@ -88,7 +88,7 @@ def test_deal_page_shows_stage_path_history_and_amounts(client, rep, deal):
     assert [row["change"].to_stage.name for row in history] == ["Prospecting", "Proposal"]
     assert history[0]["seconds"] == (2 * 24 + 3) * 3600 and history[0]["duration"] == "2 d 3 h"
     assert history[1]["current"] is True
-    assert "5,000.00 USD" in html and "New business" in html and "Acme" in html
+    assert "$5,000.00" in html and "New business" in html and "Acme" in html
     assert response.context["panel_record"] == deal  # timeline/tasks panels get the record
 
 
@@ -388,7 +388,7 @@ def test_every_standard_column_can_be_shown(client, rep, sales_team, deal):
     row = client.get(LIST).context["rows"][0]
 
     values = [cell["value"] for cell in row["cells"]]
-    assert values[:5] == ["Acme renewal", "Acme", "Prospecting", "Open", "5,000.00 USD"]
+    assert values[:5] == ["Acme renewal", "Acme", "Prospecting", "Open", "$5,000.00"]
     assert values[6:8] == [str(rep), "New business"]
 
 
