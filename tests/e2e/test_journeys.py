@@ -3,15 +3,24 @@ form, with screenshots at the main steps under var/screenshots/<journey>/ and no
 or CSP refusal allowed. The rep's journey also runs whole in Brazilian Portuguese, so the
 journeys find elements by role, name, URL, data attributes and ids, never by English words."""
 
+import re
+from urllib.parse import urlparse
+
 import pytest
+from django.core import mail
 from playwright.sync_api import expect
 
+from crm import services
 from crm.models import (
     ActivityKind,
+    ArticleStatus,
     DealStatus,
     FieldType,
     LeadStatus,
     RecordType,
+    SurveyAnswer,
+    SurveyKind,
+    TicketStatus,
 )
 from tests.crm.factories import (
     CompanyFactory,
@@ -21,6 +30,8 @@ from tests.crm.factories import (
     LeadFactory,
     default_pipeline,
 )
+from tests.e2e.conftest import PHONE
+from tests.factories import TeamFactory
 
 # The live server reads committed rows; the rollback restores the rows migrations wrote
 # (roles, the default pipeline) that a transactional test flushes.
@@ -30,6 +41,12 @@ pytestmark = [
 ]
 
 PHONE_NUMBER = "+55 11 98765-4321"
+LINK = re.compile(r"https?://\S+")
+
+
+def assert_fits(page):
+    """The page itself does not scroll sideways."""
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def column(page, stage):
@@ -171,3 +188,134 @@ def test_a_rep_works_a_lead_to_a_deal_moves_deals_and_finds_a_contact(
     page.locator(f'main a[href="/contacts/{contact.pk}/"]').first.click()
     page.wait_for_url(f"**/contacts/{contact.pk}/")
     day.shot(page, "contact")
+
+
+def emailed_path(to: str, path_start: str) -> str:
+    """The path of the link emailed to `to` that starts with `path_start`, as a customer
+    follows it (the live server's address differs from the installation's)."""
+    for message in reversed(mail.outbox):
+        if to in message.to:
+            for link in LINK.findall(message.body):
+                path = urlparse(link).path
+                if path.startswith(path_start):
+                    return path
+    raise AssertionError(f"no {path_start} link emailed to {to}")
+
+
+@pytest.fixture
+def agent_day(agent):
+    """Two tickets in the support team's queue, the urgent one closer to breaching its SLA,
+    and a published article to link."""
+    support = TeamFactory(name="Support", members=[agent])
+    customer = ContactFactory(first_name="Marta", email="marta@cliente.example")
+    calm = services.ticket_create(
+        actor=None,
+        data={
+            "subject": "Question about invoices",
+            "priority": "low",
+            "team": support,
+            "contact": customer,
+            "company": customer.company,
+        },
+    )
+    urgent = services.ticket_create(
+        actor=None,
+        data={
+            "subject": "Cannot log in since this morning",
+            "description": "The login page says my password is wrong.",
+            "priority": "urgent",
+            "team": support,
+            "contact": customer,
+            "company": customer.company,
+        },
+    )
+    article = services.article_create(
+        actor=agent,
+        data={
+            "title": "Resetting your password",
+            "summary": "Reset it from the login page.",
+            "body": "Open the login page and choose *Forgot your password?*.",
+            "status": ArticleStatus.PUBLISHED,
+        },
+    )
+    return {"urgent": urgent, "calm": calm, "customer": customer, "article": article}
+
+
+def test_an_agent_answers_and_resolves_a_ticket_and_the_customer_answers_from_a_phone(
+    journey, agent, agent_day, eager_tasks, mailoutbox
+):
+    ticket, customer = agent_day["urgent"], agent_day["customer"]
+    day = journey("agent")
+    page = day.login(agent)
+
+    # The queue: the ticket closest to breaching its SLA first.
+    page.locator('#main-nav a[href="/tickets/"]').click()
+    rows = page.get_by_test_id("ticket-row")
+    expect(rows.first.locator(f'a[href="/tickets/{ticket.pk}/"]')).to_be_visible()
+    assert rows.count() == 2
+    day.shot(page, "queue")
+    rows.first.locator(f'a[href="/tickets/{ticket.pk}/"]').click()
+    page.wait_for_url(f"**/tickets/{ticket.pk}/")
+
+    # A reply with a knowledge-base link picked from the reply box.
+    reply = page.get_by_test_id("reply-form")
+    reply.locator("textarea[name=body]").fill("Hello Marta, this article explains it: ")
+    page.locator("#kb-search").fill("password")
+    page.locator("[data-kb-results] button").first.click()
+    article_url = f"/help/{agent_day['article'].slug}/"  # the customer's page
+    expect(reply.locator("textarea[name=body]")).to_have_value(re.compile(re.escape(article_url)))
+    day.shot(page, "reply")
+    reply.locator("button[type=submit]").click()
+    expect(page.get_by_test_id("message-agent")).to_have_count(1)
+    ticket.refresh_from_db()
+    assert ticket.first_response_at is not None
+
+    # An internal note for a colleague: not a response, not emailed.
+    emails_before = len(mail.outbox)
+    reply = page.get_by_test_id("reply-form")
+    reply.locator("textarea[name=body]").fill("Checked the account: the password was reset.")
+    reply.locator("input[name=internal]").check()
+    reply.locator("button[type=submit]").click()
+    expect(page.get_by_test_id("message-note")).to_have_count(1)
+    assert len(mail.outbox) == emails_before
+    ticket.refresh_from_db()
+    assert ticket.agent_reply_count == 1
+    day.shot(page, "note")
+
+    page.locator(f'form[action="/tickets/{ticket.pk}/resolve/"] button[type=submit]').click()
+    expect(page.locator(f'form[action="/tickets/{ticket.pk}/reopen/"]')).to_be_visible()
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.RESOLVED
+    day.shot(page, "resolved")
+
+    # The customer answers the emailed survey from a phone: 4 of 5.
+    phone = day.open(viewport=PHONE)
+    phone.goto(emailed_path(customer.email, "/surveys/"))
+    form = phone.get_by_test_id("survey-form")
+    score = form.locator('input[name=score][value="4"]')
+    form.locator(f'label[for="{score.get_attribute("id")}"]').click()
+    form.locator("textarea[name=comment]").fill("Quick and kind.")
+    day.shot(phone, "survey-phone")
+    assert_fits(phone)
+    form.locator("button[type=submit]").click()
+    phone.wait_for_load_state()
+    day.shot(phone, "survey-thanks")
+    answer = SurveyAnswer.objects.get(ticket=ticket, kind=SurveyKind.CSAT)
+    assert (answer.score, answer.contact) == (4, customer)
+    page.reload()
+    expect(page.get_by_test_id("survey-answers")).to_contain_text("4")
+
+    # The customer replies through the link of the agent's email: the ticket reopens.
+    phone.goto(emailed_path(customer.email, "/support/ticket/"))
+    phone.get_by_test_id("customer-reply-form").locator("textarea[name=body]").fill(
+        "It happened again today."
+    )
+    phone.get_by_test_id("customer-reply-form").locator("button[type=submit]").click()
+    phone.wait_for_load_state()
+    day.shot(phone, "customer-reply-phone")
+    assert_fits(phone)
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.reopen_count) == (TicketStatus.OPEN, 1)
+    page.reload()
+    expect(page.locator(f'form[action="/tickets/{ticket.pk}/resolve/"]')).to_be_visible()
+    day.shot(page, "reopened")
