@@ -281,7 +281,7 @@ def explanation(*, forecast: Decimal | None, pipeline: Decimal | None, end: date
         return _("Not enough history for a forecast yet.")
     sentence = _("At the current pace %(share)s %% of target by %(end)s") % {
         "share": f"{forecast:.0f}",
-        "end": date_format(end, "j M"),
+        "end": date_format(end, "SHORT_DATE_FORMAT"),
     }
     if pipeline:
         sentence += _("; weighted pipeline adds %(share)s %%") % {"share": f"{pipeline:.0f}"}

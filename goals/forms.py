@@ -242,7 +242,7 @@ class TargetForm(forms.ModelForm):
 
 def task_label(task: Task) -> str:
     who = task.assignee.get_full_name() if task.assignee else _("nobody")
-    due = date_format(timezone.localtime(task.due_at), "j M") if task.due_at else "—"
+    due = date_format(timezone.localtime(task.due_at), "SHORT_DATE_FORMAT") if task.due_at else "—"
     return f"{task.title} · {who} · {due} · {task.get_status_display()}"
 
 

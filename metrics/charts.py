@@ -11,19 +11,21 @@ outside in, in "rings".
 from datetime import date, timedelta
 from decimal import Decimal
 
+from babel.dates import format_skeleton
 from django.core.cache import cache
 from django.db.models import Avg, Count, Exists, OuterRef, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from crm.models import Deal, Subscription, SurveyAnswer, SurveyKind
+from crm.money import active_locale
 
 from .dashboards import stored_series, supports
 from .kpis.sales import REVENUE, deals_open_at_end, stage_exits_in
 from .numbers import Reader, is_open, snapshotted
-from .periods import Period, period_for, periods_between
+from .periods import Period, period_for, periods_between, quarter_name
 from .registry import REGISTRY, Segment, all_kpis
 
 TREND_POINTS = {"day": 30, "week": 12, "month": 12, "quarter": 8}
@@ -70,6 +72,8 @@ def build(key: str, period: Period, segment: Segment, *, reader: Reader | None =
             segment.field,
             segment.value,
             reader.version if is_open(period, reader.now) else "",
+            # Titles and labels are in the reader's language.
+            get_language() or "",
         ]
     )
     return cache.get_or_set(cache_key, lambda: BUILDERS[key](period, segment), CHART_CACHE_SECONDS)
@@ -404,11 +408,14 @@ def _month_start(value) -> date:
 
 
 def _point_label(period: Period) -> str:
-    if period.grain == "day":
-        return period.start_date.strftime("%d %b")
+    """A point on a trend's axis in the reader's language ("Nov 26", "26 de nov."): a day or a
+    week by its first day, a month by month and year."""
+    first = period.start_date
+    if period.grain in ("day", "week"):
+        return format_skeleton("MMMd", first, locale=active_locale())
     if period.grain == "quarter":
-        return f"Q{(period.start_date.month - 1) // 3 + 1} {period.start_date.year}"
-    return period.start_date.strftime("%b %Y")
+        return quarter_name(first)
+    return format_skeleton("yMMM", first, locale=active_locale())
 
 
 def _number(value, places: int = 4):

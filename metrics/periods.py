@@ -75,7 +75,7 @@ def comparison_for(period: Period, now: datetime | None = None) -> Comparison:
             return Comparison(previous, False, period_name(previous))
         label = gettext("%(day)s until %(time)s") % {
             "day": period_name(previous),
-            "time": time_format(timezone.localtime(cut), "H:i"),
+            "time": time_format(timezone.localtime(cut)),
         }
         return Comparison(Period(previous.start, cut, "custom"), True, label)
     days = (timezone.localtime(now).date() - period.start_date).days + 1
@@ -88,19 +88,27 @@ def comparison_for(period: Period, now: datetime | None = None) -> Comparison:
 
 
 def period_name(period: Period) -> str:
-    """A period in words: "25 November 2026", "October 2026", "Q3 2026", "2025"..."""
+    """A period in words, in the reader's language and date form: "Nov 25, 2026",
+    "October 2026", "Q3 2026", "2025"..."""
     first = period.start_date
     if period.grain == "day":
-        return date_format(first, "j F Y")
+        return date_format(first)
     if period.grain == "week":
-        return gettext("the week of %(day)s") % {"day": date_format(first, "j F Y")}
+        return gettext("the week of %(day)s") % {"day": date_format(first)}
     if period.grain == "month":
-        return date_format(first, "F Y")
+        return date_format(first, "YEAR_MONTH_FORMAT")
     if period.grain == "quarter":
-        return f"Q{(first.month - 1) // 3 + 1} {first.year}"
+        return quarter_name(first)
     if period.grain == "year":
         return str(first.year)
-    return f"{date_format(first, 'j M Y')} – {date_format(period.end_date, 'j M Y')}"
+    return f"{date_format(first)} – {date_format(period.end_date)}"
+
+
+def quarter_name(first: date) -> str:
+    return gettext("Q%(quarter)s %(year)s") % {
+        "quarter": (first.month - 1) // 3 + 1,
+        "year": first.year,
+    }
 
 
 def local_midnight(day: date) -> datetime:

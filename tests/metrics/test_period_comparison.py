@@ -36,7 +36,7 @@ def test_a_running_day_compares_with_yesterday_up_to_the_same_hour():
     assert comparison.partial
     assert comparison.period.start == moment(2026, 11, 25)
     assert comparison.period.end == moment(2026, 11, 25, 6)
-    assert comparison.label == "25 November 2026 until 06:00"
+    assert comparison.label == "Nov 25, 2026 until 6:00 AM"
 
 
 @pytest.mark.parametrize(
