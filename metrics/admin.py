@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.admin import DeletesThroughServices
 
+from . import services
 from .models import (
     CompanyHealth,
     Dashboard,
@@ -110,12 +111,19 @@ class KPIBandOverrideAdmin(DeletesThroughServices, admin.ModelAdmin):
 
 @admin.register(HealthSettings)
 class HealthSettingsAdmin(DeletesThroughServices, admin.ModelAdmin):
-    """One row: the health score's weights and risk threshold (used from the next nightly run)."""
+    """One row: the health score's weights and risk threshold."""
 
     list_display = ["__str__", *HealthSettings.WEIGHT_FIELDS, "risk_threshold", "updated_at"]
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and not HealthSettings.objects.exists()
+
+    def save_model(self, request, obj, form, change):
+        # Through the service, so the stored scores are blended again with the new weights.
+        fields = [*HealthSettings.WEIGHT_FIELDS, "risk_threshold"]
+        data = {name: form.cleaned_data[name] for name in fields if name in form.cleaned_data}
+        saved = services.health_settings_update(actor=request.user, data=data)
+        obj.pk, obj.updated_at = saved.pk, saved.updated_at
 
 
 @admin.register(CompanyHealth)

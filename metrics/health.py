@@ -6,15 +6,21 @@ the nightly task, so the company page and the retention dashboard read one row e
 from datetime import date
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import DecimalField, F, QuerySet
+from django.db.models.functions import Cast, Round
 from django.utils import timezone
 
 from crm.access import is_admin, visible
 from crm.models import Company
 
 from . import fill
-from .kpis.revenue import company_health_scores, health_risk_threshold, health_weights
-from .models import CompanyHealth
+from .kpis.revenue import (
+    company_health_scores,
+    health_blend,
+    health_risk_threshold,
+    health_weights,
+)
+from .models import CompanyHealth, FillStatus, SnapshotFill
 from .periods import period_for
 
 BATCH_SIZE = 2_000
@@ -58,6 +64,32 @@ def store_company_health(*, day: date) -> int:
             grain=HEALTH_GRAIN, start=day, rows=scored, final=day < timezone.localdate()
         )
     return scored
+
+
+def stored_for(day: date) -> bool:
+    """Every customer's score as of `day` is stored (its fill done)."""
+    return SnapshotFill.objects.filter(
+        grain=HEALTH_GRAIN, period_start=day, status=FillStatus.DONE
+    ).exists()
+
+
+def store_if_missing(*, day: date) -> int:
+    """`store_company_health` unless `day` is stored already: the nightly snapshots score
+    health first, so the day's health KPI reads these rows instead of scoring again."""
+    return 0 if stored_for(day) else store_company_health(day=day)
+
+
+def rescore_stored() -> int:
+    """Blend the stored components again with the weights and threshold of now, in two
+    UPDATEs: the health KPI, the company page and the at-risk list follow a change of
+    weights at once, not from the next night."""
+    components = {name: F(name) for name in CompanyHealth.COMPONENTS}
+    exact = DecimalField(max_digits=12, decimal_places=6)
+    rows = CompanyHealth.objects.update(score=Round(Cast(health_blend(components), exact), 2))
+    threshold = health_risk_threshold()
+    CompanyHealth.objects.filter(score__lt=threshold).update(at_risk=True)
+    CompanyHealth.objects.exclude(score__lt=threshold).update(at_risk=False)
+    return rows
 
 
 def _upsert(rows: list[CompanyHealth]) -> int:

@@ -145,9 +145,13 @@ class Reader:
                         kpi, period, segment = wanted[index]
                         fresh[keys[index]] = kpi.value(period, segment)
             for index in live:
-                period = wanted[index][1]
+                kpi, period, _segment = wanted[index]
                 result = cached.get(keys[index], fresh.get(keys[index]))
-                readings[index] = Reading(result, live=is_open(period, self.now))
+                stored_at = kpi.stored_at(period) if kpi.stored_at else None
+                if stored_at is not None:
+                    readings[index] = Reading(result, computed_at=stored_at)
+                else:
+                    readings[index] = Reading(result, live=is_open(period, self.now))
             if fresh:
                 cache.set_many(fresh, LIVE_CACHE_SECONDS)
         return readings

@@ -7,7 +7,7 @@ The value, the per-segment breakdown and the drill-down all come from that one q
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import FieldDoesNotExist
@@ -99,6 +99,9 @@ class KPI:
     # The numerator counts the numerator's records and the denominator all of them, so a
     # computed value tells how many records are behind it without counting them again.
     counts_records: bool = False
+    # Too costly to compute per page view, a running period's value may come from rows the
+    # nightly run stored: this tells when they were computed (None when they do not tell it).
+    stored_at: Callable[[Period], datetime | None] | None = None
 
     def segmented_records(self, period: Period, segment: Segment = ALL) -> QuerySet:
         queryset = self.records(period)

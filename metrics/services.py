@@ -37,8 +37,13 @@ def snapshot_day(
 
 
 def snapshot_nightly(*, today: date | None = None) -> FillReport:
-    """The nightly fill: every closed period not done yet, up to yesterday, and yesterday's
-    running month and quarter (metrics.fill.fill_closed_periods)."""
+    """The nightly fill: yesterday's health scores first (the health KPI of yesterday and of
+    the running periods reads them), then every closed period not done yet, up to yesterday,
+    and yesterday's running month and quarter (metrics.fill.fill_closed_periods)."""
+    from .health import store_if_missing
+
+    today = min(today or timezone.localdate(), timezone.localdate())
+    store_if_missing(day=today - timedelta(days=1))
     return fill_closed_periods(today=today)
 
 
@@ -205,13 +210,17 @@ def kpi_bands_save(*, kpi: str, actor, data: dict) -> KPIBandOverride | None:
 
 def health_settings_update(*, actor, data: dict) -> HealthSettings:
     """The health score's weights and risk threshold (the one settings row, made if missing);
-    the next nightly run scores with them."""
+    the stored scores are blended again with them at once."""
     allowed = [*HealthSettings.WEIGHT_FIELDS, "risk_threshold"]
     extra = sorted(set(data) - set(allowed))
     if extra:
         raise ValidationError({name: _("This field cannot be set here.") for name in extra})
+    from .health import rescore_stored
+
     with transaction.atomic():
         current = HealthSettings.objects.select_for_update().order_by("pk").first()
-        return reference_save(
+        saved = reference_save(
             HealthSettings, actor=actor, data=dict(data), pk=current.pk if current else None
         )
+        rescore_stored()
+    return saved

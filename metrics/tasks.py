@@ -32,8 +32,11 @@ def snapshot_kpis(day: str | None = None) -> int:
     time_limit=2000,
 )
 def store_company_health(day: str | None = None) -> int:
-    """Store every customer's health score as of `day` (ISO date; yesterday by default)."""
-    return health.store_company_health(day=date.fromisoformat(day) if day else services.yesterday())
+    """Store every customer's health score as of `day` (ISO date), or as of yesterday when
+    the nightly snapshots have not already done so."""
+    if day:
+        return health.store_company_health(day=date.fromisoformat(day))
+    return health.store_if_missing(day=services.yesterday())
 
 
 @shared_task(

@@ -10,7 +10,7 @@ term ends in, unless it stopped before (a mid-term cancellation is churn); month
 subscriptions (no term end) never do.
 """
 
-from datetime import timedelta
+from datetime import time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -650,10 +650,28 @@ def health_components(period: Period, companies: QuerySet) -> tuple[QuerySet, di
 def company_health_scores(period: Period) -> QuerySet:
     """Customers at the end of the period, annotated with `health_score` (0–100, weighted
     blend of the components) and `at_risk` (below CRM_HEALTH_RISK_THRESHOLD)."""
-    weights = health_weights()
     companies, components = health_components(period, customers_at_end(period))
+    return _scored(companies, components)
+
+
+def stored_health_scores() -> QuerySet:
+    """The customers the nightly run scored (metrics.CompanyHealth), annotated as
+    `company_health_scores` is. Stored scores follow the weights of now: changing them
+    rescores the stored rows (metrics.health.rescore_stored)."""
+    from ..models import CompanyHealth
+
+    return Company.objects.filter(health__isnull=False).annotate(
+        **{f"health_{name}": F(f"health__{name}") for name in CompanyHealth.COMPONENTS},
+        health_score=F("health__score"),
+        at_risk=F("health__at_risk"),
+    )
+
+
+def health_blend(components: dict):
+    """The health score: the components (0–100 each) weighted by the installation's weights."""
+    weights = health_weights()
     total_weight = sum(weights.values())
-    score = sum(
+    return sum(
         (
             Cast(expression, FloatField()) * Value(float(weights[name]))
             for name, expression in components.items()
@@ -661,13 +679,45 @@ def company_health_scores(period: Period) -> QuerySet:
         ),
         Value(0.0),
     ) / Value(float(total_weight))
+
+
+def _scored(companies: QuerySet, components: dict) -> QuerySet:
     return (
         companies.annotate(
             **{f"health_{name}": Cast(e, FloatField()) for name, e in components.items()}
         )
-        .annotate(health_score=Cast(score, FloatField()))
+        .annotate(health_score=Cast(health_blend(components), FloatField()))
         .annotate(at_risk=flag(Q(health_score__lt=health_risk_threshold())))
     )
+
+
+def stored_health_time(period: Period):
+    """When the stored scores that tell `period`'s health were computed, or None when they
+    do not tell it. They do for a period ending with the day they are as of (its day, or a
+    month ending that day), and for a period still running once the nightly run scored
+    yesterday: a running period's health is last night's, never recomputed per page view
+    (scoring every customer takes seconds on a large installation)."""
+    from ..models import CompanyHealth
+
+    stored = CompanyHealth.objects.order_by().values_list("as_of", "computed_at").first()
+    if stored is None:
+        return None
+    as_of, computed_at = stored
+    end = timezone.localtime(period.end)
+    if end.time() == time(0) and period.end_date == as_of:
+        return computed_at
+    yesterday = timezone.localdate() - timedelta(days=1)
+    if period.end > timezone.now() and as_of >= yesterday:
+        return computed_at
+    return None
+
+
+def health_scores(period: Period) -> QuerySet:
+    """The health KPI's records: the stored scores where they tell the period, else every
+    customer scored from the records."""
+    if stored_health_time(period) is not None:
+        return stored_health_scores()
+    return company_health_scores(period)
 
 
 def _health_combine(row: dict) -> Result:
@@ -693,7 +743,8 @@ register(
         ),
         unit="score",
         higher_is_better=True,
-        records=company_health_scores,
+        records=health_scores,
+        stored_at=stored_health_time,
         aggregates=lambda period: {
             "mean": Avg("health_score"),
             "at_risk_count": Count("pk", filter=Q(at_risk=True)),

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django import template
 from django.utils.translation import gettext as _
 
-from crm.money import format_money, format_number
+from crm.money import format_money, format_number, format_percent
 
 from ..dashboards import MY_DAY_CARDS, build_cards, own_segment
 from ..health import component_labels, health_for_company, weights_and_threshold
@@ -25,7 +25,7 @@ def kpi_format(value, unit: str = "") -> str:
         return NO_DATA
     number = Decimal(str(value))
     if unit == "percent":
-        return _("%(n)s%%") % {"n": format_number(number, 1)}
+        return format_percent(number)
     if unit == "money":
         return format_money(number, decimals=0)
     if unit == "hours":

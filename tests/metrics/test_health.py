@@ -1,15 +1,18 @@
 """Customer health: stored per company by the nightly task, configurable weights, shown on the
 company page (metrics/_company_health.html) and the retention dashboard."""
 
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.template import Context, Template
 from django.urls import reverse
+from django.utils import timezone
 
 from crm import models as m
 from metrics.health import store_company_health
-from metrics.models import CompanyHealth, HealthSettings
+from metrics.models import CompanyHealth, HealthSettings, KPISnapshot
+from metrics.services import health_settings_update, snapshot_nightly
 from metrics.tasks import store_company_health as store_task
 from tests.crm.factories import CompanyFactory, SubscriptionFactory, SurveyAnswerFactory
 from tests.metrics.test_dashboard_pages import at
@@ -112,3 +115,71 @@ def test_health_settings_need_one_positive_weight():
         HealthSettings.objects.create(
             engagement=0, surveys=0, tickets=0, purchase_recency=0, renewal=0
         )
+
+
+# The health KPI reads the stored scores ----------------------------------------------------
+
+
+def _yesterday():
+    return timezone.localdate() - timedelta(days=1)
+
+
+def _stored_mean() -> Decimal:
+    scores = list(CompanyHealth.objects.values_list("score", flat=True))
+    return Decimal(str(sum(scores) / len(scores))).quantize(Decimal("0.01"))
+
+
+def test_the_running_months_health_is_last_nights_stored_scores(client, admin_user, companies):
+    happy, quiet, _prospect = companies
+    store_company_health(day=_yesterday())
+    # Today's answer would lift the quiet customer's score if every customer were scored again.
+    SurveyAnswerFactory(company=quiet, contact__company=quiet, score=10, answered_at=timezone.now())
+
+    client.force_login(admin_user)
+    response = client.get(reverse("kpi", args=["health_score"]) + "?grain=month")
+
+    assert response.status_code == 200
+    assert response.context["result"].value == _stored_mean()
+    assert response.context["result"].denominator == 2
+    assert not response.context["live"]
+    assert response.context["computed_at"] == CompanyHealth.objects.get(company=quiet).computed_at
+    assert 'data-testid="as-of"' in response.content.decode()
+
+
+def test_without_stored_scores_the_running_month_is_scored_from_the_records(
+    client, admin_user, companies
+):
+    client.force_login(admin_user)
+    response = client.get(reverse("kpi", args=["health_score"]) + "?grain=month")
+    assert response.context["live"] and response.context["result"].denominator == 2
+
+
+def test_new_weights_rescore_the_stored_scores_at_once(client, admin_user, companies):
+    happy, quiet, _prospect = companies
+    recently = timezone.now() - timedelta(days=3)
+    SurveyAnswerFactory(company=happy, contact__company=happy, score=10, answered_at=recently)
+    store_company_health(day=_yesterday())
+    weights = {"engagement": 0, "surveys": 1, "tickets": 0, "purchase_recency": 0, "renewal": 0}
+    health_settings_update(actor=admin_user, data={**weights, "risk_threshold": 60})
+
+    # Only surveys count: the quiet customer (no answers) is neutral, 50, and now at risk.
+    rows = {row.company: row for row in CompanyHealth.objects.all()}
+    assert rows[quiet].score == 50 and rows[quiet].at_risk
+    assert rows[happy].score == 100 and not rows[happy].at_risk
+    client.force_login(admin_user)
+    response = client.get(reverse("kpi", args=["health_score"]) + "?grain=month")
+    assert response.context["result"].value == Decimal("75.00")
+    assert response.context["result"].numerator == 1
+
+
+def test_the_nightly_run_scores_health_first_and_yesterdays_snapshot_reads_it(companies):
+    report = snapshot_nightly()
+
+    assert report.periods >= 1
+    assert set(CompanyHealth.objects.values_list("as_of", flat=True)) == {_yesterday()}
+    day_row = KPISnapshot.objects.get(
+        kpi="health_score", grain="day", period_start=_yesterday(), segment_field=""
+    )
+    assert day_row.value == _stored_mean() and day_row.denominator == 2
+    # The 02:15 safety net finds yesterday stored and scores nobody again.
+    assert store_task.apply().get() == 0
