@@ -3,6 +3,7 @@ form, with screenshots at the main steps under var/screenshots/<journey>/ and no
 or CSP refusal allowed. The rep's journey also runs whole in Brazilian Portuguese, so the
 journeys find elements by role, name, URL, data attributes and ids, never by English words."""
 
+import csv
 import re
 from urllib.parse import urlparse
 
@@ -22,6 +23,7 @@ from crm.models import (
     SurveyKind,
     TicketStatus,
 )
+from goals.models import Goal
 from tests.crm.factories import (
     CompanyFactory,
     ContactFactory,
@@ -29,6 +31,7 @@ from tests.crm.factories import (
     DealFactory,
     LeadFactory,
     default_pipeline,
+    stage_named,
 )
 from tests.e2e.conftest import PHONE
 from tests.factories import TeamFactory
@@ -319,3 +322,80 @@ def test_an_agent_answers_and_resolves_a_ticket_and_the_customer_answers_from_a_
     page.reload()
     expect(page.locator(f'form[action="/tickets/{ticket.pk}/resolve/"]')).to_be_visible()
     day.shot(page, "reopened")
+
+
+@pytest.fixture
+def manager_month(rep, teammate, sales_team):
+    """This month the team won two deals and lost two: a win rate of 50 % with records behind
+    it."""
+    won, lost = stage_named("Won"), stage_named("Lost")
+    for n, owner in enumerate((rep, teammate, rep, teammate)):
+        deal = DealFactory(name=f"Closed {n}", owner=owner, team=sales_team)
+        if n < 2:
+            services.deal_move_stage(deal=deal, stage=won, actor=owner)
+        else:
+            services.deal_move_stage(deal=deal, stage=lost, actor=owner, lost_reason="Price")
+
+
+def test_a_manager_follows_a_kpi_to_its_records_exports_them_and_sets_a_team_goal(
+    journey, manager, sales_team, manager_month, eager_tasks
+):
+    day = journey("manager")
+    page = day.login(manager)
+
+    page.locator('#main-nav a[href="/dashboards/"]').click()
+    page.locator('main a[href="/dashboards/executive/"]').click()
+    card = page.locator('.kpi-card[data-kpi="win_rate"]')
+    expect(card).to_be_visible()
+    day.shot(page, "executive-dashboard")
+
+    # The win rate card opens its KPI page: numerator, denominator, breakdown, records.
+    card.locator("a.kpi-value").click()
+    page.wait_for_url("**/dashboards/kpi/win_rate/**")
+    expect(page.get_by_test_id("kpi-numerator")).to_have_text("2")
+    expect(page.get_by_test_id("kpi-denominator")).to_have_text("4")
+    expect(page.get_by_test_id("breakdown").locator("tbody tr").first).to_be_visible()
+    expect(page.get_by_test_id("drill-count")).to_have_text("2")
+    # The denominator's records: the lost deals too.
+    page.locator('main a[href*="records=all"]').click()
+    expect(page.get_by_test_id("drill-count")).to_have_text("4")
+    drill = page.get_by_test_id("drill-down")
+    expect(drill.locator("tbody tr")).to_have_count(4)
+    day.shot(page, "kpi-drill-down")
+
+    # Its records as CSV: the columns of the list on the page.
+    with page.expect_download() as download:
+        page.get_by_test_id("csv-export").click()
+    with open(download.value.path(), encoding="utf-8-sig", newline="") as exported:
+        rows = list(csv.reader(exported))
+    assert rows[0] == [th.strip() for th in drill.locator("thead th").all_inner_texts()]
+    assert len(rows) == 1 + 4
+
+    # A team goal for the month, bound to the deals won, with its progress.
+    page.locator('#main-nav a[href="/goals/"]').click()
+    page.locator('main a[href="/goals/new/"]').first.click()
+    form = page.get_by_test_id("goal-form")
+    form.locator("[name=name]").fill("Sales team, this month")
+    form.locator("[name=scope]").select_option("team")
+    form.locator("[name=team]").select_option(str(sales_team.pk))
+    form.locator("[name=grain]").select_option("month")
+    form.locator("[name=status]").select_option("active")
+    day.shot(page, "goal-form")
+    form.locator("button").click()
+    page.wait_for_url(re.compile(r"/goals/\d+/$"))
+    goal = Goal.objects.get(name="Sales team, this month")
+    assert (goal.scope, goal.team) == ("team", sales_team)
+
+    page.locator(f'main a[href="/goals/{goal.pk}/targets/new/"]').first.click()
+    target = page.get_by_test_id("target-form")
+    target.locator("[name=name]").fill("Deals won")
+    target.locator("[name=kind]").select_option("kpi")
+    target.locator("[name=kpi_key]").select_option("deals_won_count")
+    target.locator("[name=direction]").select_option("increase")
+    target.locator("[name=start_value]").fill("0")
+    target.locator("[name=target_value]").fill("4")
+    target.locator("button").click()
+    page.wait_for_url(f"**/goals/{goal.pk}/")
+    expect(page.get_by_test_id("target-current")).to_have_text("2")
+    expect(page.get_by_test_id("goal-progress")).to_contain_text("50")
+    day.shot(page, "goal-progress")
