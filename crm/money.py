@@ -43,9 +43,21 @@ def format_number(value, decimals: int = 0) -> str:
     return format_decimal(number, format=f"#,##{places}", locale=active_locale())
 
 
+def format_percent(value, decimals: int = 1) -> str:
+    """A percentage (12.5 for 12.5 %) with the language's sign and spacing: "12.5%", "12,5 %"."""
+    number = _decimal(value)
+    if number is None:
+        return ""
+    return _pattern(active_locale(), decimals, "percent").apply(
+        number / 100, Locale.parse(active_locale())
+    )
+
+
 @functools.cache
-def _pattern(locale: str, decimals: int):
-    pattern = copy.copy(Locale.parse(locale).currency_formats["standard"])
+def _pattern(locale: str, decimals: int, kind: str = "currency"):
+    formats = Locale.parse(locale)
+    standard = formats.currency_formats if kind == "currency" else formats.percent_formats
+    pattern = copy.copy(standard["standard"] if kind == "currency" else standard[None])
     pattern.frac_prec = (decimals, decimals)
     return pattern
 

@@ -23,7 +23,7 @@
     close.type = "button";
     close.className = "btn-close";
     close.setAttribute("data-bs-dismiss", "alert");
-    close.setAttribute("aria-label", "Close");
+    close.setAttribute("aria-label", gettext("Close"));
     alert.appendChild(close);
     messages.replaceChildren(alert);
   }

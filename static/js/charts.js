@@ -7,22 +7,25 @@
   }
   var PALETTE = ["#0d6efd", "#198754", "#dc3545", "#ffc107", "#6f42c1", "#20c997", "#fd7e14", "#6c757d"];
   var MOVEMENT = { 0: "#198754", 1: "#0d6efd", 2: "#dc3545" };
+  // Numbers in the page's language (the user's choice), not the browser's.
+  var LANGUAGE = document.documentElement.lang || undefined;
 
   function format(value, unit) {
     if (value === null || value === undefined) {
       return "—";
     }
     var number = Number(value);
+    var oneDecimal = number.toLocaleString(LANGUAGE, { maximumFractionDigits: 1 });
     if (unit === "percent") {
-      return number.toLocaleString(undefined, { maximumFractionDigits: 1 }) + "%";
+      return new Intl.NumberFormat(LANGUAGE, { style: "percent", maximumFractionDigits: 1 }).format(number / 100);
     }
     if (unit === "hours") {
-      return number.toLocaleString(undefined, { maximumFractionDigits: 1 }) + " h";
+      return interpolate(gettext("%s h"), [oneDecimal]);
     }
     if (unit === "days") {
-      return number.toLocaleString(undefined, { maximumFractionDigits: 1 }) + " d";
+      return interpolate(gettext("%s d"), [oneDecimal]);
     }
-    return number.toLocaleString(undefined, { maximumFractionDigits: unit === "money" ? 0 : 2 });
+    return number.toLocaleString(LANGUAGE, { maximumFractionDigits: unit === "money" ? 0 : 2 });
   }
 
   function config(payload) {

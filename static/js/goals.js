@@ -7,6 +7,20 @@
   }
   var COLOURS = ["#0d6efd", "#6c757d", "#fd7e14"];
   var DASHES = [[], [6, 4], [2, 3]];
+  // Numbers and dates in the page's language (the user's choice), not the browser's.
+  var LANGUAGE = document.documentElement.lang || undefined;
+  var PERCENT = new Intl.NumberFormat(LANGUAGE, { style: "percent", maximumFractionDigits: 1 });
+  var DAY = new Intl.DateTimeFormat(LANGUAGE, { month: "short", day: "numeric", timeZone: "UTC" });
+
+  function percent(value) {
+    return PERCENT.format(value / 100);
+  }
+
+  // The server sends days as ISO dates (2026-11-26).
+  function dayLabel(iso) {
+    var day = new Date(iso + "T00:00:00Z");
+    return Number.isNaN(day.getTime()) ? iso : DAY.format(day);
+  }
 
   document.querySelectorAll("canvas[data-goal-chart]").forEach(function (canvas) {
     var source = document.getElementById(canvas.dataset.goalChart);
@@ -28,21 +42,21 @@
     });
     new Chart(canvas, {
       type: "line",
-      data: { labels: payload.labels, datasets: datasets },
+      data: { labels: payload.labels.map(dayLabel), datasets: datasets },
       options: {
         responsive: true,
         maintainAspectRatio: false,
         animation: false,
         interaction: { mode: "index", intersect: false },
         scales: {
-          y: { beginAtZero: true, suggestedMax: 100, ticks: { callback: function (v) { return v + "%"; } } },
+          y: { beginAtZero: true, suggestedMax: 100, ticks: { callback: function (v) { return percent(v); } } },
           x: { ticks: { maxTicksLimit: 8 } }
         },
         plugins: {
           tooltip: {
             callbacks: {
               label: function (context) {
-                return context.dataset.label + ": " + context.parsed.y.toLocaleString(undefined, { maximumFractionDigits: 1 }) + "%";
+                return context.dataset.label + ": " + percent(context.parsed.y);
               }
             }
           }

@@ -47,7 +47,7 @@
     var ticked = document.querySelectorAll('input[name="ids"][form="bulk-form"]:checked');
     if (ticked.length === 0) {
       event.preventDefault();
-      window.alert(form.dataset.emptyMessage || "Tick at least one row.");
+      window.alert(form.dataset.emptyMessage || gettext("Tick at least one row."));
     }
   });
 })();

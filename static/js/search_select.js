@@ -9,7 +9,7 @@
     var input = document.createElement("input");
     input.type = "search";
     input.className = "form-control form-control-sm mb-1";
-    input.placeholder = select.dataset.searchPlaceholder || "Type to search…";
+    input.placeholder = select.dataset.searchPlaceholder || gettext("Type to search…");
     input.setAttribute("aria-label", input.placeholder);
     input.autocomplete = "off";
     select.parentNode.insertBefore(input, select);

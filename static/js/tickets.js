@@ -9,7 +9,7 @@
   function updateCount() {
     if (!countLabel) return;
     const n = boxes().filter((box) => box.checked).length;
-    if (n) countLabel.textContent = n + " ✓";
+    if (n) countLabel.textContent = interpolate(ngettext("%s selected", "%s selected", n), [n]);
   }
   if (selectAll) {
     selectAll.addEventListener("change", () => {
