@@ -11,16 +11,20 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
+from automations.models import Rule
 from crm import services
 from crm.models import (
     ActivityKind,
     ArticleStatus,
+    CustomField,
     DealStatus,
     FieldType,
     LeadStatus,
+    Pipeline,
     RecordType,
     SurveyAnswer,
     SurveyKind,
+    Task,
     TicketStatus,
 )
 from goals.models import Goal
@@ -399,3 +403,98 @@ def test_a_manager_follows_a_kpi_to_its_records_exports_them_and_sets_a_team_goa
     expect(page.get_by_test_id("target-current")).to_have_text("2")
     expect(page.get_by_test_id("goal-progress")).to_contain_text("50")
     day.shot(page, "goal-progress")
+
+
+def choose(page, select, value: str) -> None:
+    """Picks a builder menu entry that redraws the builder, and waits for the redraw."""
+    with page.expect_response(lambda response: response.request.method == "POST"):
+        select.select_option(value)
+    # htmx wires the swapped-in menus once they settle.
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
+    page.wait_for_timeout(100)
+
+
+def test_an_admin_adds_a_field_a_pipeline_and_an_automation_dry_run_then_enabled(
+    journey, admin_user, rep, sales_team
+):
+    # A deal won this week: what the dry run replays.
+    won = stage_named("Won")
+    deal = DealFactory(name="Won last week", owner=rep, team=sales_team)
+    services.deal_move_stage(deal=deal, stage=won, actor=rep)
+    day = journey("admin")
+    page = day.login(admin_user)
+
+    page.locator('#main-nav a[href="/settings/"]').click()
+    menu = page.get_by_test_id("settings-menu")
+    day.shot(page, "settings")
+
+    # A required select field on deals.
+    menu.locator('a[href="/settings/fields/"]').click()
+    page.get_by_test_id("field-new").click()
+    form = page.get_by_test_id("field-form")
+    form.locator("[name=record_type]").select_option("deal")
+    form.locator("[name=label]").fill("Region")
+    form.locator("[name=key]").fill("region")
+    form.locator("[name=field_type]").select_option("select")
+    form.locator("[name=choices]").fill("North\nSouth")
+    form.locator("[name=required]").check()
+    day.shot(page, "custom-field")
+    form.locator("button[type=submit]").click()
+    field = CustomField.objects.get(record_type="deal", key="region")
+    expect(
+        page.get_by_test_id("fields-deal").locator(f'a[href="/settings/fields/{field.pk}/"]')
+    ).to_be_visible()
+    assert (field.field_type, field.required) == ("select", True)
+
+    # A second pipeline with its own stages.
+    menu.locator('a[href="/settings/pipelines/"]').click()
+    page.get_by_test_id("pipeline-create").locator("[name=name]").fill("Renewals")
+    page.get_by_test_id("pipeline-create").locator("button[type=submit]").click()
+    for name, probability in (("Due", "30"), ("Quoted", "70")):
+        adder = page.get_by_test_id("stage-create")
+        adder.locator("[name=name]").fill(name)
+        adder.locator("[name=probability]").fill(probability)
+        adder.locator("button[type=submit]").click()
+        expect(page.get_by_test_id("stage-name").filter(has_text=name)).to_have_count(1)
+    pipeline = Pipeline.objects.get(name="Renewals")
+    assert [(s.name, s.probability) for s in pipeline.stages.filter(outcome="open")] == [
+        ("Due", 30),
+        ("Quoted", 70),
+    ]
+    day.shot(page, "pipeline")
+
+    # When a deal is won, create a task: dry-run over 30 days, save, switch on.
+    page.locator('#main-nav a[href="/automations/"]').click()
+    page.get_by_test_id("new-rule").click()
+    page.locator("#id-name").fill("Onboard won deals")
+    choose(page, page.locator("#id-trigger-type"), "field.changed")
+    choose(page, page.locator("#id-trigger-record_type"), "deal")
+    choose(page, page.locator("#id-trigger-field"), "stage")
+    page.locator("#id-trigger-to").select_option(str(won.pk))
+    choose(page, page.locator("select[name=action-0-type]"), "create_task")
+    page.locator("input[name=action-0-title]").fill("Onboarding call")
+    page.locator("#id-dry_run_days").select_option("30")
+    page.get_by_test_id("dry-run-draft").click()
+    expect(page.get_by_test_id("dry-run-report")).to_be_visible()
+    expect(page.get_by_test_id("dry-run-report")).to_contain_text(deal.name)
+    day.shot(page, "dry-run")
+    assert not Task.objects.filter(title="Onboarding call").exists()
+    page.get_by_test_id("save-rule").click()
+    page.get_by_test_id("rule-trigger").first.wait_for()
+    rule = Rule.objects.get(name="Onboard won deals")
+    assert not rule.enabled
+    toggle = page.locator(f'form[action="/automations/{rule.pk}/toggle/"]')
+    toggle.locator("button[type=submit]").click()
+    expect(toggle.locator("input[name=enabled]")).to_have_value("false")
+    rule.refresh_from_db()
+    assert rule.enabled
+    assert rule.trigger == {
+        "type": "field.changed",
+        "record_type": "deal",
+        "field": "stage",
+        "to": won.pk,
+    }
+    assert [action["type"] for action in rule.actions] == ["create_task"]
+    day.shot(page, "rule-enabled")
