@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from django.core.cache import cache
 from django.db import connections, router, transaction
@@ -50,6 +50,22 @@ def snapshotted(period: Period, segment: Segment) -> bool:
     return period.grain in SNAPSHOT_GRAINS and (
         segment.is_all or segment.field in SNAPSHOT_SEGMENTS
     )
+
+
+def snapshot_source(kpi: KPI, period: Period, segment: Segment) -> tuple[str, date] | None:
+    """(grain, start) of the snapshot that holds the KPI for this period that is over, or
+    None: the period's own, or, for a KPI measured at the period's end (as_of_end), the day
+    it ends with: 1-25 October's pipeline is the pipeline at the end of 25 October."""
+    if snapshotted(period, segment):
+        return period.grain, period.start_date
+    day = Period(period.end - timedelta(days=1), period.end, "day")
+    if kpi.as_of_end and ends_at_midnight(period) and snapshotted(day, segment):
+        return "day", period.end_date
+    return None
+
+
+def ends_at_midnight(period: Period) -> bool:
+    return timezone.localtime(period.end).time() == time(0)
 
 
 def records_version() -> str:
@@ -123,13 +139,20 @@ class Reader:
         """A Reading per (kpi, period, segment): snapshots in one query per grain and
         segment, live values from the cache in one call, the rest computed and cached."""
         readings: list[Reading | None] = [None] * len(wanted)
+        sources = {
+            index: source
+            for index, (kpi, period, segment) in enumerate(wanted)
+            if not is_open(period, self.now)
+            and (source := snapshot_source(kpi, period, segment)) is not None
+        }
         stored = self._stored(
-            [item for item in wanted if not is_open(item[1], self.now) and snapshotted(*item[1:])]
+            [(wanted[index][0], *source, wanted[index][2]) for index, source in sources.items()]
         )
         live = []
-        for index, (kpi, period, segment) in enumerate(wanted):
-            row = stored.get((kpi.key, period.grain, period.start_date, segment))
-            if row is not None and not is_open(period, self.now):
+        for index, (kpi, _period, segment) in enumerate(wanted):
+            source = sources.get(index)
+            row = stored.get((kpi.key, *source, segment)) if source else None
+            if row is not None:
                 result = Result(row.value, row.numerator, row.denominator)
                 readings[index] = Reading(result, computed_at=row.computed_at)
             else:
@@ -229,11 +252,13 @@ class Reader:
 
     @staticmethod
     def _stored(wanted) -> dict:
+        """{(kpi key, grain, period start, segment): snapshot row} for (kpi, grain, period
+        start, segment) items, in one query per grain and segment."""
         groups: dict[tuple, tuple[set, set]] = {}
-        for kpi, period, segment in wanted:
-            keys, starts = groups.setdefault((period.grain, segment), (set(), set()))
+        for kpi, grain, start, segment in wanted:
+            keys, starts = groups.setdefault((grain, segment), (set(), set()))
             keys.add(kpi.key)
-            starts.add(period.start_date)
+            starts.add(start)
         found = {}
         for (grain, segment), (keys, starts) in groups.items():
             rows = readable_snapshots(

@@ -102,6 +102,9 @@ class KPI:
     # Too costly to compute per page view, a running period's value may come from rows the
     # nightly run stored: this tells when they were computed (None when they do not tell it).
     stored_at: Callable[[Period], datetime | None] | None = None
+    # Measured at the period's end (a balance, not a flow): the value of any period ending at
+    # midnight is that of the day it ends with, so a day's snapshot answers for it.
+    as_of_end: bool = False
 
     def segmented_records(self, period: Period, segment: Segment = ALL) -> QuerySet:
         queryset = self.records(period)

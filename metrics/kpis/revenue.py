@@ -178,6 +178,7 @@ register(
         combine=_mrr_combine,
         segments=SUBSCRIPTION_SEGMENTS,
         group="retention",
+        as_of_end=True,
     )
 )
 
@@ -755,5 +756,6 @@ register(
         numerator_filter=Q(at_risk=True),
         counts_records=True,
         group="retention",
+        as_of_end=True,
     )
 )

@@ -248,6 +248,7 @@ PIPELINE_VALUE = register(
         aggregates=_money(REVENUE),
         combine=_total,
         segments=DEAL_SEGMENTS,
+        as_of_end=True,
     )
 )
 
@@ -267,6 +268,7 @@ WEIGHTED_PIPELINE_VALUE = register(
         aggregates=_money(WEIGHTED_REVENUE),
         combine=_weighted_total,
         segments=DEAL_SEGMENTS,
+        as_of_end=True,
     )
 )
 
