@@ -141,6 +141,7 @@ class ContactSerializer(RecordSerializer):
             "title",
             "company",
             "lifecycle_stage",
+            "language",
             "owner",
             "team",
             "custom",

@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from webhooks import outbound
 
@@ -955,14 +956,21 @@ def describe_trigger(trigger, *, refs: References | None = None) -> str:
         "record.deleted": _("A %(record)s is deleted"),
         "field.changed": _("The %(field)s of a %(record)s changes"),
         "date.reached": _date_words(trigger.get("offset_days")),
-        "no_activity": _("A %(record)s has no activity for %(idle)s days"),
+        "no_activity": ngettext(
+            "A %(record)s has no activity for %(idle)s day",
+            "A %(record)s has no activity for %(idle)s days",
+            _int_in(trigger.get("days"), 0, 10**6) or 0,
+        ),
         "schedule": _("On the schedule “%(cron)s” (%(cron_words)s)"),
         "kpi.threshold": _("%(kpi)s (%(grain)s) goes %(op)s %(value)s"),
     }.get(kind, str(TRIGGER_TYPES[kind]))
     if is_per_company(trigger):
-        words = _(
+        words = ngettext(
             "A customer's engagement (activities and survey answers) over the last "
-            "%(window)s days goes %(op)s %(value)s"
+            "%(window)s day goes %(op)s %(value)s",
+            "A customer's engagement (activities and survey answers) over the last "
+            "%(window)s days goes %(op)s %(value)s",
+            _int_in(trigger.get("window_days"), 0, 10**6) or 0,
         )
     params = {
         "record": record,
@@ -997,9 +1005,17 @@ def describe_trigger(trigger, *, refs: References | None = None) -> str:
 def _date_words(offset) -> str:
     days = _int_in(offset, -(10**6), 10**6) or 0
     if days > 0:
-        return _("%(days)s days after the “%(field)s” of the %(record)s")
+        return ngettext(
+            "%(days)s day after the “%(field)s” of the %(record)s",
+            "%(days)s days after the “%(field)s” of the %(record)s",
+            days,
+        )
     if days < 0:
-        return _("%(days)s days before the “%(field)s” of the %(record)s")
+        return ngettext(
+            "%(days)s day before the “%(field)s” of the %(record)s",
+            "%(days)s days before the “%(field)s” of the %(record)s",
+            -days,
+        )
     return _("On the “%(field)s” of the %(record)s")
 
 

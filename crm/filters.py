@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from crm import access
 from crm.custom_fields import CLEANERS, definitions_for, filter_custom
@@ -306,7 +307,10 @@ class DealFilter(CustomFieldFilterSet):
     amount = filters.RangeFilter(label=_("Amount"))
     quiet = filters.ChoiceFilter(
         label=_("No activity for"),
-        choices=lambda: [(str(days), _("%(days)d days") % {"days": days}) for days in QUIET_DAYS],
+        choices=lambda: [
+            (str(days), ngettext("%(days)d day", "%(days)d days", days) % {"days": days})
+            for days in QUIET_DAYS
+        ],
         method="filter_quiet",
     )
 

@@ -19,6 +19,7 @@ from django.db.models import F, Max
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from api.services import purge_in_batches
 from crm.models import Event, User
@@ -258,7 +259,11 @@ def _count_failure(subscription: Subscription) -> None:
         notify(
             recipients=[subscription.owner],
             title=_("Webhook paused: %(name)s") % {"name": str(subscription)[:120]},
-            body=_("%(count)s deliveries in a row failed, so no more are sent until you resume it.")
+            body=ngettext(
+                "%(count)s delivery failed, so no more are sent until you resume it.",
+                "%(count)s deliveries in a row failed, so no more are sent until you resume it.",
+                subscription.failure_count,
+            )
             % {"count": subscription.failure_count},
             url=reverse("settings-webhook", args=[subscription.pk]),
             kind="webhook",

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from crm.models import Notification, User
 
@@ -71,8 +71,10 @@ def notification_email(*, notification_id: int) -> bool:
     from django.conf import settings
 
     context = {"notification": notification, "base_url": settings.CRM_BASE_URL.rstrip("/")}
-    subject = render_to_string("crm/email/notification_subject.txt", context)
-    body = render_to_string("crm/email/notification.txt", context)
+    # In the language the user chose, else the installation's.
+    with translation.override(recipient.language or settings.LANGUAGE_CODE):
+        subject = render_to_string("crm/email/notification_subject.txt", context)
+        body = render_to_string("crm/email/notification.txt", context)
     try:
         send_mail(" ".join(subject.split()), body, None, [recipient.email])
     except Exception:

@@ -24,6 +24,7 @@ EDITABLE_FIELDS: dict[type[models.Model], list[str]] = {
         "title",
         "company",
         "lifecycle_stage",
+        "language",
         "owner",
         "team",
     ],

@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from crm.languages import for_customer
 from crm.models import (
     DONE_STATUSES,
     Contact,
@@ -361,11 +362,13 @@ def _nps_invited_since(since):
 # Emails (sent by the tasks in crm.tasks)
 
 
-def _send(template: str, context: dict, to: str, *, html: bool = False) -> None:
-    subject = render_to_string(f"crm/email/{template}_subject.txt", context).strip()
-    body = render_to_string(f"crm/email/{template}.txt", context)
-    # An HTML part where the email carries a message whose links should be clickable.
-    html_body = render_to_string(f"crm/email/{template}.html", context) if html else None
+def _send(template: str, context: dict, to: str, *, contact, html: bool = False) -> None:
+    # In the customer's language (Contact.language), else the installation's.
+    with for_customer(contact):
+        subject = render_to_string(f"crm/email/{template}_subject.txt", context).strip()
+        body = render_to_string(f"crm/email/{template}.txt", context)
+        # An HTML part where the email carries a message whose links should be clickable.
+        html_body = render_to_string(f"crm/email/{template}.html", context) if html else None
     send_mail(" ".join(subject.split()), body, None, [to], html_message=html_body)
 
 
@@ -378,6 +381,7 @@ def email_ticket_reply(*, message: TicketMessage) -> bool:
         "ticket_reply",
         {"ticket": ticket, "message": message, "link": customer_link(ticket)},
         email,
+        contact=ticket.contact,
         html=True,
     )
     return True
@@ -387,7 +391,12 @@ def email_ticket_opened(*, ticket: Ticket) -> bool:
     email = ticket.contact.email if ticket.contact else ""
     if not email:
         return False
-    _send("ticket_opened", {"ticket": ticket, "link": customer_link(ticket)}, email)
+    _send(
+        "ticket_opened",
+        {"ticket": ticket, "link": customer_link(ticket)},
+        email,
+        contact=ticket.contact,
+    )
     return True
 
 
@@ -403,7 +412,12 @@ def email_survey_invitation(*, invitation: SurveyInvitation) -> bool:
         # a failed send rolls the stamp back, so a retry sends it.
         if not survey_invitation_mark_sent(invitation=invitation):
             return False
-        _send("survey", {"invitation": invitation, "link": link}, invitation.email)
+        _send(
+            "survey",
+            {"invitation": invitation, "link": link},
+            invitation.email,
+            contact=invitation.contact,
+        )
     return True
 
 

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from crm import access, lists, services
@@ -87,7 +87,11 @@ def bulk_assign_owner(request, model, list_url: str):
         for record in records:
             services.record_update(record, actor=request.user, data={"owner": owner})
     if records:
-        messages.success(request, _("%(count)d records updated.") % {"count": len(records)})
+        messages.success(
+            request,
+            ngettext("%(count)d record updated.", "%(count)d records updated.", len(records))
+            % {"count": len(records)},
+        )
     else:
         messages.warning(request, _("None of the ticked records can be changed."))
     return redirect_to(target)

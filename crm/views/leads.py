@@ -8,7 +8,7 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from crm import access, lists, services
@@ -82,7 +82,10 @@ def lead_bulk(request):
             else:
                 done += 1
     if done:
-        messages.success(request, _("%(count)d leads updated.") % {"count": done})
+        messages.success(
+            request,
+            ngettext("%(count)d lead updated.", "%(count)d leads updated.", done) % {"count": done},
+        )
     for message in refused[:10]:
         messages.warning(request, message)
     if not leads:

@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from crm import access, services
@@ -448,7 +449,11 @@ def user_deactivate(request, pk: int):
         else:
             messages.success(
                 request,
-                _("%(user)s is deactivated; %(rows)d records now belong to %(to)s.")
+                ngettext(
+                    "%(user)s is deactivated; %(rows)d record now belongs to %(to)s.",
+                    "%(user)s is deactivated; %(rows)d records now belong to %(to)s.",
+                    sum(moved.values()),
+                )
                 % {"user": user, "rows": sum(moved.values()), "to": successor},
             )
             return redirect("settings-users")

@@ -3,7 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from crm.models import User
+from crm.models import Contact, ContactStage, User
+from tests.crm.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +82,55 @@ def test_the_javascript_catalog_is_public(client):
 
     assert response.status_code == 200
     assert "django.gettext" in response.content.decode()
+
+
+def test_a_contact_s_language_is_set_on_the_contact_form(client, rep):
+    contact = ContactFactory(owner=rep, last_name="Roe")
+    client.force_login(rep)
+    data = {
+        "first_name": "Jane",
+        "last_name": "Roe",
+        "email": "",
+        "phone": "",
+        "title": "",
+        "company": "",
+        "lifecycle_stage": ContactStage.LEAD,
+        "language": "pt-br",
+        "owner": "",
+        "team": "",
+    }
+
+    response = client.post(reverse("contact-edit", args=[contact.pk]), data)
+
+    assert response.status_code == 302
+    assert Contact.objects.get(pk=contact.pk).language == "pt-br"
+
+
+def test_a_contact_s_language_is_refused_when_unknown(client, rep):
+    contact = ContactFactory(owner=rep, last_name="Roe")
+    client.force_login(rep)
+
+    response = client.post(
+        reverse("contact-edit", args=[contact.pk]),
+        {"last_name": "Roe", "lifecycle_stage": ContactStage.LEAD, "language": "klingon"},
+    )
+
+    assert response.status_code == 400
+    assert Contact.objects.get(pk=contact.pk).language == ""
+
+
+def test_the_api_reads_and_writes_a_contact_s_language(client, rep):
+    client.force_login(rep)
+
+    created = client.post(
+        "/api/contacts/", {"last_name": "Doe", "language": "it"}, content_type="application/json"
+    )
+    refused = client.post(
+        "/api/contacts/", {"last_name": "Poe", "language": "xx"}, content_type="application/json"
+    )
+
+    assert created.status_code == 201, created.json()
+    assert created.json()["language"] == "it"
+    assert Contact.objects.get(pk=created.json()["id"]).language == "it"
+    assert refused.status_code == 400
+    assert not Contact.objects.filter(last_name="Poe").exists()

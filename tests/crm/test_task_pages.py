@@ -180,7 +180,7 @@ def test_subtasks(client, rep, sales_team):
     assert child.parent == parent and child.deal == deal
     response = client.get(reverse("task-detail", args=[parent.pk]))
     assert [t.title for t in response.context["subtasks"]] == ["Kick-off call"]
-    assert "1 of 1 subtasks open" in client.get(reverse("tasks")).content.decode()
+    assert "1 of 1 subtask open" in client.get(reverse("tasks")).content.decode()
     # A task cannot become its own ancestor's subtask.
     response = client.post(
         reverse("task-detail", args=[parent.pk]),
