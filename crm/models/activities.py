@@ -48,19 +48,44 @@ class Activity(models.Model):
         related_name="activities",
     )
     lead = models.ForeignKey(
-        "crm.Lead", on_delete=models.PROTECT, null=True, blank=True, related_name="activities"
+        "crm.Lead",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="activities",
+        verbose_name=_("lead"),
     )
     contact = models.ForeignKey(
-        "crm.Contact", on_delete=models.PROTECT, null=True, blank=True, related_name="activities"
+        "crm.Contact",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="activities",
+        verbose_name=_("contact"),
     )
     company = models.ForeignKey(
-        "crm.Company", on_delete=models.PROTECT, null=True, blank=True, related_name="activities"
+        "crm.Company",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="activities",
+        verbose_name=_("company"),
     )
     deal = models.ForeignKey(
-        "crm.Deal", on_delete=models.PROTECT, null=True, blank=True, related_name="activities"
+        "crm.Deal",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="activities",
+        verbose_name=_("deal"),
     )
     ticket = models.ForeignKey(
-        "crm.Ticket", on_delete=models.PROTECT, null=True, blank=True, related_name="activities"
+        "crm.Ticket",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="activities",
+        verbose_name=_("ticket"),
     )
     created_at = models.DateTimeField(_("logged"), default=timezone.now)
 

@@ -150,16 +150,36 @@ class Deal(Timestamped, Owned, WithCustomFields):
 class DealStageChange(models.Model):
     """One move of a deal between stages; time in the left stage is stored for velocity KPIs."""
 
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
-    from_stage = models.ForeignKey(
-        "crm.Stage", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    deal = models.ForeignKey(
+        Deal, on_delete=models.CASCADE, related_name="stage_changes", verbose_name=_("deal")
     )
-    to_stage = models.ForeignKey("crm.Stage", on_delete=models.PROTECT, related_name="+")
-    from_stage_entered_at = models.DateTimeField(null=True, blank=True)
-    seconds_in_from_stage = models.PositiveBigIntegerField(null=True, blank=True)
-    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    from_stage = models.ForeignKey(
+        "crm.Stage",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("from stage"),
+    )
+    to_stage = models.ForeignKey(
+        "crm.Stage", on_delete=models.PROTECT, related_name="+", verbose_name=_("to stage")
+    )
+    from_stage_entered_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("entered the previous stage")
+    )
+    seconds_in_from_stage = models.PositiveBigIntegerField(
+        null=True, blank=True, verbose_name=_("seconds in the previous stage")
+    )
+    changed_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=_("changed at")
+    )
     changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
     )
 
     class Meta:

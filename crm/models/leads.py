@@ -43,13 +43,28 @@ class Lead(Timestamped, Owned, WithCustomFields):
     disqualified_reason = models.CharField(_("disqualified because"), max_length=200, blank=True)
     converted_at = models.DateTimeField(_("converted"), null=True, blank=True)
     converted_contact = models.ForeignKey(
-        "crm.Contact", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "crm.Contact",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("converted to contact"),
     )
     converted_company = models.ForeignKey(
-        "crm.Company", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "crm.Company",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("converted to company"),
     )
     converted_deal = models.ForeignKey(
-        "crm.Deal", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "crm.Deal",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("converted to deal"),
     )
 
     class Meta:

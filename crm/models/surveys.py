@@ -23,6 +23,7 @@ class SurveyAnswer(models.Model):
         null=True,
         blank=True,
         related_name="survey_answers",
+        verbose_name=_("contact"),
     )
     company = models.ForeignKey(
         "crm.Company",
@@ -30,6 +31,7 @@ class SurveyAnswer(models.Model):
         null=True,
         blank=True,
         related_name="survey_answers",
+        verbose_name=_("company"),
     )
     ticket = models.ForeignKey(
         "crm.Ticket",
@@ -37,6 +39,7 @@ class SurveyAnswer(models.Model):
         null=True,
         blank=True,
         related_name="survey_answers",
+        verbose_name=_("ticket"),
     )
     answered_at = models.DateTimeField(_("answered"), default=timezone.now)
 
@@ -82,6 +85,7 @@ class SurveyInvitation(models.Model):
         null=True,
         blank=True,
         related_name="survey_invitations",
+        verbose_name=_("contact"),
     )
     company = models.ForeignKey(
         "crm.Company",
@@ -89,6 +93,7 @@ class SurveyInvitation(models.Model):
         null=True,
         blank=True,
         related_name="survey_invitations",
+        verbose_name=_("company"),
     )
     ticket = models.ForeignKey(
         "crm.Ticket",
@@ -96,6 +101,7 @@ class SurveyInvitation(models.Model):
         null=True,
         blank=True,
         related_name="survey_invitations",
+        verbose_name=_("ticket"),
     )
     email = models.EmailField(_("sent to"), blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
@@ -108,6 +114,7 @@ class SurveyInvitation(models.Model):
         null=True,
         blank=True,
         related_name="invitation",
+        verbose_name=_("answer"),
     )
 
     class Meta:

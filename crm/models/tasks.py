@@ -39,7 +39,12 @@ class Task(Timestamped, WithCustomFields):
         related_name="tasks",
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     parent = models.ForeignKey(
@@ -52,19 +57,44 @@ class Task(Timestamped, WithCustomFields):
     )
     # The record the task is about (at most one is usual, none is allowed).
     lead = models.ForeignKey(
-        "crm.Lead", on_delete=models.PROTECT, null=True, blank=True, related_name="tasks"
+        "crm.Lead",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tasks",
+        verbose_name=_("lead"),
     )
     contact = models.ForeignKey(
-        "crm.Contact", on_delete=models.PROTECT, null=True, blank=True, related_name="tasks"
+        "crm.Contact",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tasks",
+        verbose_name=_("contact"),
     )
     company = models.ForeignKey(
-        "crm.Company", on_delete=models.PROTECT, null=True, blank=True, related_name="tasks"
+        "crm.Company",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tasks",
+        verbose_name=_("company"),
     )
     deal = models.ForeignKey(
-        "crm.Deal", on_delete=models.PROTECT, null=True, blank=True, related_name="tasks"
+        "crm.Deal",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tasks",
+        verbose_name=_("deal"),
     )
     ticket = models.ForeignKey(
-        "crm.Ticket", on_delete=models.PROTECT, null=True, blank=True, related_name="tasks"
+        "crm.Ticket",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tasks",
+        verbose_name=_("ticket"),
     )
 
     class Meta:
