@@ -2,12 +2,14 @@
 the KPI page, trends, goals), so they agree at every moment.
 
 - A period that is over reads its snapshot (metrics.fill), once its fill is done.
-- A period still running, or over but not yet filled, is the live value: computed from the
-  records and cached until a record changes. Every change a service makes writes an outbox
-  event in its own transaction (crm.services.events) and a login writes a login row, so the
-  newest of those ids is the records' version: cache keys carry it, and the first read after
-  a change computes afresh, as the board's column sums do with the deals' latest change. A
-  write that bypasses the services (a bulk import, the seed) shows within LIVE_CACHE_SECONDS.
+- A period still running is the live value: computed from the records and cached until a
+  record changes. Every change a service makes writes an outbox event in its own transaction
+  (crm.services.events) and a login writes a login row, so the newest of those ids is the
+  records' version: cache keys carry it, and the first read after a change computes afresh,
+  as the board's column sums do with the deals' latest change. A write that bypasses the
+  services (a bulk import, the seed) shows within LIVE_CACHE_SECONDS.
+- A period over but not yet filled (the same days of last month, yesterday before the
+  nightly fill) is computed from the records once a day (Reader.closed_version).
 """
 
 import hashlib
@@ -29,6 +31,9 @@ from .periods import Period
 from .registry import KPI, Result, Segment
 
 LIVE_CACHE_SECONDS = 5 * 60
+# A period that is over and has no snapshot yet (the same days of last month, yesterday
+# before the nightly fill): computed once a day (Reader.closed_version).
+CLOSED_CACHE_SECONDS = 6 * 60 * 60
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,15 @@ class Reader:
             self._version = records_version()
         return self._version
 
+    @property
+    def closed_version(self) -> str:
+        """What a value of a period that is over is cached under: today and the health
+        settings, not every change of a record. A change today rarely reaches into a period
+        already over; when it does, the period shows it once the nightly fill stores its
+        snapshot, as a snapshot shows what the records were when it was written."""
+        health_changed = self.version.rsplit(":", 1)[-1]
+        return f"closed:{timezone.localdate().isoformat()}:{health_changed}"
+
     def read(self, wanted: Sequence[tuple[KPI, Period, Segment]]) -> list[Reading]:
         """A Reading per (kpi, period, segment): snapshots in one query per grain and
         segment, live values from the cache in one call, the rest computed and cached."""
@@ -175,9 +189,22 @@ class Reader:
                     readings[index] = Reading(result, computed_at=stored_at)
                 else:
                     readings[index] = Reading(result, live=is_open(period, self.now))
-            if fresh:
-                cache.set_many(fresh, LIVE_CACHE_SECONDS)
+            self._store_values(fresh, {keys[i] for i in missing if self._running(wanted[i][1])})
         return readings
+
+    @staticmethod
+    def _store_values(fresh: dict, running: set) -> None:
+        """Running periods' values for LIVE_CACHE_SECONDS, those of periods over for
+        CLOSED_CACHE_SECONDS."""
+        for seconds, values in (
+            (LIVE_CACHE_SECONDS, {k: v for k, v in fresh.items() if k in running}),
+            (CLOSED_CACHE_SECONDS, {k: v for k, v in fresh.items() if k not in running}),
+        ):
+            if values:
+                cache.set_many(values, seconds)
+
+    def _running(self, period: Period) -> bool:
+        return is_open(period, self.now)
 
     def result(self, kpi: KPI, period: Period, segment: Segment) -> Result:
         return self.read([(kpi, period, segment)])[0].result
@@ -246,7 +273,7 @@ class Reader:
             period.end.isoformat(),
             segment.field,
             segment.value,
-            self.version,
+            self.version if self._running(period) else self.closed_version,
         ]
         return "kpi-live:" + _digest(parts)
 

@@ -19,7 +19,7 @@ from goals.services import goals_recompute
 from metrics import services as metric_services
 from metrics.models import KPISnapshot
 from metrics.numbers import Reader
-from metrics.periods import period_for
+from metrics.periods import custom_period, period_for
 from metrics.registry import Segment, get_kpi
 from tests.crm.factories import DealFactory, LeadFactory, default_pipeline
 from tests.goals.factories import make_goal, make_target
@@ -142,6 +142,19 @@ def test_a_live_value_is_cached_until_a_service_changes_a_record(rep, deals):
     with CaptureQueriesContext(connection) as fresh:
         assert Reader().result(kpi, period, Segment()).value == Decimal("33.3333")
     assert len(fresh) > 1
+
+
+def test_a_period_over_and_not_yet_filled_is_computed_once_a_day_not_per_change(rep, sales_team):
+    # 1-10 March: over, and no snapshot holds a part of a month.
+    kpi, first_days = get_kpi("deals_won_count"), custom_period(date(2026, 3, 1), date(2026, 3, 10))
+    won_deal(rep, sales_team, at(2026, 3, 5))
+    assert Reader().result(kpi, first_days, Segment()).value == 1
+
+    # A change today (a deal won now) is none of March's business: no recomputation.
+    win(open_deal(rep, sales_team), rep)
+    with CaptureQueriesContext(connection) as cached:
+        assert Reader().result(kpi, first_days, Segment()).value == 1
+    assert len(cached) == 1  # the records' version (for the health settings' part)
 
 
 def test_a_chart_of_the_running_period_moves_with_the_cards(client, admin_user, rep, deals):
