@@ -288,7 +288,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # without -Q consumes every queue declared here (`make run` does); `-Q snapshots` only one
 # (README, "Running at scale"). Anything not routed goes to "celery".
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CRM_TASK_QUEUES = ["celery", "automations", "snapshots", "email", "webhooks"]
+CRM_TASK_QUEUES = ["celery", "automations", "snapshots", "email", "webhooks", "transfers"]
 CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in CRM_TASK_QUEUES]
 # Exact names first, then patterns in this order (celery.app.routes.MapRoute).
 CELERY_TASK_ROUTES = {
@@ -303,6 +303,9 @@ CELERY_TASK_ROUTES = {
     # KPI snapshots, open periods, health scores and goal progress: long, database-heavy.
     "metrics.*": {"queue": "snapshots"},
     "goals.*": {"queue": "snapshots"},
+    # Imports and large exports: a file streamed through the services, minutes at a time.
+    "imports.*": {"queue": "transfers"},
+    "exports.*": {"queue": "transfers"},
 }
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
