@@ -311,6 +311,11 @@ def test_an_agent_answers_and_resolves_a_ticket_and_the_customer_answers_from_a_
     assert (answer.score, answer.contact) == (4, customer)
     page.reload()
     expect(page.get_by_test_id("survey-answers")).to_contain_text("4")
+    # ... and on the customer's page.
+    page.locator(f'main a[href="/contacts/{customer.pk}/"]').first.click()
+    expect(page.get_by_test_id("related-answers")).to_contain_text("Quick and kind.")
+    day.shot(page, "customer-answer")
+    page.go_back()
 
     # The customer replies through the link of the agent's email: the ticket reopens.
     phone.goto(emailed_path(customer.email, "/support/ticket/"))
