@@ -77,11 +77,19 @@ def test_an_anonymous_visitor_gets_the_login_page_in_their_browser_language(clie
     assert '<html lang="es">' in page.content.decode()
 
 
-def test_the_javascript_catalog_is_public(client):
+def test_the_javascript_catalog_is_public_and_speaks_the_page_s_language(client):
     response = client.get(reverse("javascript-catalog"), headers={"accept-language": "it"})
 
     assert response.status_code == 200
     assert "django.gettext" in response.content.decode()
+    assert '"Close": "Chiudi"' in response.content.decode()
+
+
+def test_every_page_loads_the_javascript_catalog_before_its_scripts(client):
+    html = client.get(reverse("login"), headers={"accept-language": "es"}).content.decode()
+
+    catalog = html.index(reverse("javascript-catalog") + "?lang=es")
+    assert catalog < html.index("<script src=\"/static/")
 
 
 def test_a_contact_s_language_is_set_on_the_contact_form(client, rep):
