@@ -214,31 +214,7 @@ def queue(request):
     form = QueueFilterForm(request.GET or None, user=request.user, tickets=visible)
     data = form.cleaned_data if form.is_valid() else {}
     view = data.get("view") or QueueView.ALL
-
-    tickets = visible
-    if data.get("status"):
-        # Choosing a status shows it whatever the view (resolved tickets included).
-        tickets = tickets.filter(status=data["status"])
-        if view != QueueView.ALL:
-            tickets = tickets.filter(view_filter(view, request.user, now))
-    else:
-        tickets = tickets.filter(view_filter(view, request.user, now))
-    for name in ("priority", "channel", "company"):
-        if data.get(name):
-            tickets = tickets.filter(**{name: data[name]})
-    if data.get("assignee") == NO_ASSIGNEE:
-        tickets = tickets.filter(assignee__isnull=True)
-    elif data.get("assignee"):
-        tickets = tickets.filter(assignee_id=int(data["assignee"]))
-    if data.get("q"):
-        term = data["q"].strip()
-        tickets = tickets.filter(
-            Q(subject__icontains=term)
-            | Q(contact__email__icontains=term)
-            | Q(company__name__icontains=term)
-            | (Q(pk=int(term.lstrip("#"))) if term.lstrip("#").isdigit() else Q(pk__in=[]))
-        )
-    tickets = _sorted(tickets.annotate(next_due=NEXT_DUE), data.get("sort") or "sla")
+    tickets = queue_tickets(visible, data, request.user, now)
     tickets = tickets.select_related("contact", "company", "assignee", "team")
 
     views = _views_with_counts(visible, request.user, now)
@@ -268,6 +244,36 @@ def queue(request):
             "can_change": request.user.has_perm("crm.change_ticket"),
         },
     )
+
+
+def queue_tickets(visible, data: dict, user, now):
+    """The queue's tickets for the filter form's cleaned data, sorted as the page shows them
+    (the queue and its export read the same rows)."""
+    view = data.get("view") or QueueView.ALL
+    tickets = visible
+    if data.get("status"):
+        # Choosing a status shows it whatever the view (resolved tickets included).
+        tickets = tickets.filter(status=data["status"])
+        if view != QueueView.ALL:
+            tickets = tickets.filter(view_filter(view, user, now))
+    else:
+        tickets = tickets.filter(view_filter(view, user, now))
+    for name in ("priority", "channel", "company"):
+        if data.get(name):
+            tickets = tickets.filter(**{name: data[name]})
+    if data.get("assignee") == NO_ASSIGNEE:
+        tickets = tickets.filter(assignee__isnull=True)
+    elif data.get("assignee"):
+        tickets = tickets.filter(assignee_id=int(data["assignee"]))
+    if data.get("q"):
+        term = data["q"].strip()
+        tickets = tickets.filter(
+            Q(subject__icontains=term)
+            | Q(contact__email__icontains=term)
+            | Q(company__name__icontains=term)
+            | (Q(pk=int(term.lstrip("#"))) if term.lstrip("#").isdigit() else Q(pk__in=[]))
+        )
+    return _sorted(tickets.annotate(next_due=NEXT_DUE), data.get("sort") or "sla")
 
 
 # Filters that narrow a view's tickets (the sort only orders them).
