@@ -157,3 +157,6 @@ def journey(chromium, live_server):
     yield start
     for started in journeys:
         started.close()
+    # What went wrong after a journey's last screenshot fails it too.
+    for started in journeys:
+        started.assert_clean()
