@@ -229,6 +229,12 @@ def can_change(user, obj: Model | type[Model]) -> bool:
     return True
 
 
+def may_export_all(user) -> bool:
+    """Whether the user may export every record of a type at once, whatever list filters
+    (the settings area's "export everything"): admins. Lists export what their user sees."""
+    return is_admin(user)
+
+
 def get_for_user(queryset_or_model, user, pk, *, write: bool = False):
     """The record the user asked for: 404 if they may not see it, 403 if not change it."""
     try:
@@ -394,6 +400,8 @@ OWN_ROUTES = frozenset(
         "api-tokens",
         "api-token-revoke",
         "language",
+        # A large export of what the user sees, written for them alone (exports app).
+        "export-start",
     }
 )
 
