@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "metrics",
     "goals",
     "automations",
+    "imports",
+    "exports",
 ]
 
 MIDDLEWARE = [
@@ -206,6 +208,8 @@ STATICFILES_DIRS = [
 ]
 # Files browsers and tools ask for at the site's root (/favicon.ico), served by whitenoise.
 WHITENOISE_ROOT = BASE_DIR / "root"
+# Uploaded files (imports read them from a Celery worker): a folder every process can reach.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
