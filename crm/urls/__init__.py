@@ -75,5 +75,6 @@ urlpatterns = [
     path("", include("metrics.urls")),
     path("", include("goals.urls")),
     path("", include("automations.urls")),
+    path("", include("exports.urls")),
     path("", include("webhooks.urls")),
 ]
