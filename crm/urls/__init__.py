@@ -68,6 +68,7 @@ urlpatterns = [
         name="api-redoc",
     ),
     path("", include("crm.urls.records")),
+    path("", include("crm.urls.duplicates")),
     path("", include("crm.urls.deals")),
     path("", include("crm.urls.work")),
     path("", include("crm.urls.support")),
@@ -75,6 +76,7 @@ urlpatterns = [
     path("", include("metrics.urls")),
     path("", include("goals.urls")),
     path("", include("automations.urls")),
+    path("", include("imports.urls")),
     path("", include("exports.urls")),
     path("", include("webhooks.urls")),
 ]
