@@ -30,6 +30,11 @@ TEXT_LIMITS = {
     "crm.ticketmessage.body": MESSAGE_MAX_LENGTH,
 }
 
+# Imports (issue 13): a file is streamed, never read whole, but a web request still receives it.
+IMPORT_MAX_BYTES = 50_000_000
+# A row wider than this is a broken file, not data (a 5,000-column row was one).
+IMPORT_MAX_COLUMNS = 500
+
 
 def text_limit(model_field: models.Field) -> int:
     opts = model_field.model._meta
