@@ -275,6 +275,29 @@ def get_ticket_for_user(user, pk, *, write: bool = False) -> Ticket:
     return get_for_user(queryset, user, pk, write=write)
 
 
+# Imports (imports app): a file adds records of one type and may update those it matches, so
+# importing needs both permissions of that type. Its upload page is one route per type
+# (ROUTE_PERMISSIONS below); a job's own pages (OWN_ROUTES) check the same for the job's type.
+IMPORT_RECORD_TYPES = (
+    "company",
+    "contact",
+    "lead",
+    "deal",
+    "task",
+    "ticket",
+    "subscription",
+    "expense",
+)
+
+
+def import_permissions(record_type: str) -> tuple[str, ...]:
+    return (f"crm.add_{record_type}", f"crm.change_{record_type}")
+
+
+def may_import(user, record_type: str) -> bool:
+    return record_type in IMPORT_RECORD_TYPES and user.has_perms(import_permissions(record_type))
+
+
 # --- Writes: the permission floor of every page that changes something ------------------------
 #
 # One entry per named route that takes a write (POST, PUT, PATCH, DELETE): the permissions the
@@ -299,6 +322,10 @@ ROUTE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "company-create": ("crm.add_company",),
     "company-edit": ("crm.change_company",),
     "company-bulk": ("crm.change_company",),
+    # Merging keeps one record and deletes the other (crm.services.merge).
+    "contact-merge": ("crm.change_contact", "crm.delete_contact"),
+    "company-merge": ("crm.change_company", "crm.delete_company"),
+    "lead-merge": ("crm.change_lead", "crm.delete_lead"),
     "deal-create": ("crm.add_deal",),
     "deal-edit": ("crm.change_deal",),
     "deal-bulk": ("crm.change_deal",),
@@ -321,6 +348,8 @@ ROUTE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "tickets-nps": ("crm.add_surveyinvitation",),
     "article-create": ("crm.add_article",),
     "article-edit": ("crm.change_article",),
+    # Imports, one upload page per record type
+    **{f"import-{name}": import_permissions(name) for name in IMPORT_RECORD_TYPES},
     # Goals (hand-kept targets: goals.access.can_keep narrows to the goal's people)
     "goal-new": ("goals.add_goal",),
     "goal-edit": ("goals.change_goal",),
@@ -400,6 +429,10 @@ OWN_ROUTES = frozenset(
         "api-tokens",
         "api-token-revoke",
         "language",
+        # An import's mapping and undo: the importer's own job (imports.views.get_job_for_user
+        # answers 404 to anyone else, 403 once they may no longer import its type).
+        "import-job",
+        "import-undo",
         # A large export of what the user sees, written for them alone (exports app).
         "export-start",
     }
