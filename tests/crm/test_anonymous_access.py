@@ -14,6 +14,8 @@ PUBLIC_PREFIXES = (
     "/support/",
     "/surveys/",
     "/help/",
+    # The JavaScript strings of the login page and the customer pages (issue 14).
+    "/jsi18n/",
 )
 # Answer an anonymous caller with 401/403 instead of a redirect.
 API_PREFIX = "/api/"
