@@ -18,6 +18,7 @@ from crm.forms.contacts import OwnerBulkForm
 from crm.models import Company, Contact
 from crm.redirects import next_url, redirect_to
 from crm.timeline import record_panels
+from crm.views.duplicates import create_warning
 
 from .contacts import (
     RELATED_LIMIT,
@@ -88,7 +89,10 @@ def company_create(request):
     if not request.user.has_perm("crm.add_company"):
         raise PermissionDenied
     form = CompanyForm(request.POST or None, user=request.user, initial={"owner": request.user})
+    warning = {}
     if request.method == "POST" and form.is_valid():
+        warning = create_warning(request, form, Company)
+    if request.method == "POST" and form.is_valid() and not warning:
         try:
             company = services.record_create(Company, actor=request.user, data=form.service_data())
         except ValidationError as error:
@@ -96,7 +100,7 @@ def company_create(request):
         else:
             messages.success(request, _("Company “%(name)s” created.") % {"name": company})
             return redirect("company-detail", company.pk)
-    return _form_page(request, form, company=None)
+    return _form_page(request, form, company=None, warning=warning)
 
 
 def company_edit(request, pk):
@@ -114,7 +118,7 @@ def company_edit(request, pk):
     return _form_page(request, form, company=company, title=title)
 
 
-def _form_page(request, form, *, company, title=""):
+def _form_page(request, form, *, company, title="", warning=None):
     status = 400 if form.is_bound and form.errors else 200
     context = {
         "form": lists.bootstrap(form),
@@ -122,6 +126,7 @@ def _form_page(request, form, *, company, title=""):
         "title": title,
         "section": "companies",
     }
+    context.update(warning or {})
     return render(request, "crm/companies/form.html", context, status=status)
 
 

@@ -18,6 +18,7 @@ from crm.forms.contacts import ContactForm, OwnerBulkForm
 from crm.models import Company, Contact, Deal, SurveyAnswer, Ticket
 from crm.redirects import next_url, redirect_to
 from crm.timeline import record_panels
+from crm.views.duplicates import create_warning
 
 # Related records shown on a detail page, newest first; the full lists live on their pages.
 RELATED_LIMIT = 50
@@ -105,7 +106,10 @@ def contact_create(request):
     if company_id.isdigit():
         initial["company"] = company_id
     form = ContactForm(request.POST or None, user=request.user, initial=initial)
+    warning = {}
     if request.method == "POST" and form.is_valid():
+        warning = create_warning(request, form, Contact)
+    if request.method == "POST" and form.is_valid() and not warning:
         try:
             contact = services.record_create(Contact, actor=request.user, data=form.service_data())
         except ValidationError as error:
@@ -113,7 +117,7 @@ def contact_create(request):
         else:
             messages.success(request, _("Contact “%(name)s” created.") % {"name": contact})
             return redirect("contact-detail", contact.pk)
-    return _form_page(request, form, contact=None)
+    return _form_page(request, form, contact=None, warning=warning)
 
 
 def contact_edit(request, pk):
@@ -131,7 +135,7 @@ def contact_edit(request, pk):
     return _form_page(request, form, contact=contact, title=title)
 
 
-def _form_page(request, form, *, contact, title=""):
+def _form_page(request, form, *, contact, title="", warning=None):
     status = 400 if form.is_bound and form.errors else 200
     context = {
         "form": lists.bootstrap(form),
@@ -139,6 +143,7 @@ def _form_page(request, form, *, contact, title=""):
         "title": title,
         "section": "contacts",
     }
+    context.update(warning or {})
     return render(request, "crm/contacts/form.html", context, status=status)
 
 

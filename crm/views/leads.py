@@ -18,6 +18,7 @@ from crm.forms.leads import DisqualifyForm, LeadBulkForm, LeadConvertForm, LeadF
 from crm.models import Company, Contact, Deal, Lead, LeadStatus
 from crm.redirects import next_url, redirect_to
 from crm.timeline import record_panels
+from crm.views.duplicates import create_warning
 
 LEADS = lists.ListPage(
     name="leads",
@@ -108,7 +109,10 @@ def lead_create(request):
     if not request.user.has_perm("crm.add_lead"):
         raise PermissionDenied
     form = LeadForm(request.POST or None, user=request.user, initial={"owner": request.user})
+    warning = {}
     if request.method == "POST" and form.is_valid():
+        warning = create_warning(request, form, Lead)
+    if request.method == "POST" and form.is_valid() and not warning:
         try:
             lead = services.record_create(Lead, actor=request.user, data=form.service_data())
         except ValidationError as error:
@@ -122,7 +126,7 @@ def lead_create(request):
                     _("A contact with this email exists: %(contact)s.") % {"contact": known},
                 )
             return redirect("lead-detail", lead.pk)
-    return _form_page(request, form, lead=None)
+    return _form_page(request, form, lead=None, warning=warning)
 
 
 def lead_edit(request, pk):
@@ -140,9 +144,10 @@ def lead_edit(request, pk):
     return _form_page(request, form, lead=lead, title=title)
 
 
-def _form_page(request, form, *, lead, title=""):
+def _form_page(request, form, *, lead, title="", warning=None):
     status = 400 if form.is_bound and form.errors else 200
     context = {"form": lists.bootstrap(form), "lead": lead, "title": title, "section": "leads"}
+    context.update(warning or {})
     return render(request, "crm/leads/form.html", context, status=status)
 
 
