@@ -6,7 +6,7 @@ list's user may see (exports.sources starts from crm.access).
 """
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,7 +24,7 @@ from .services import (
 )
 from .sources import SOURCES, WHOLE_TYPES
 from .tables import Table
-from .writers import CONTENT_TYPES, CSV, XLSX, csv_lines, xlsx_tempfile
+from .writers import CONTENT_TYPES, CSV, XLSX, csv_lines, xlsx_response
 
 # Jobs shown on "My exports".
 JOBS_SHOWN = 20
@@ -78,12 +78,9 @@ def stream(table: Table, fmt: str):
     """The table as a download: CSV streamed row by row, XLSX from a temporary file."""
     filename = f"{table.filename}-{timezone.localdate():%Y-%m-%d}.{fmt}"
     if fmt == XLSX:
-        file = xlsx_tempfile(table.headers, table.rows(), title=table.filename)
-        return FileResponse(
-            file, as_attachment=True, filename=filename, content_type=CONTENT_TYPES[XLSX]
-        )
+        return xlsx_response(table.headers, table.rows(), filename, title=table.filename)
     response = StreamingHttpResponse(
-        csv_lines(table.headers, table.rows()), content_type=CONTENT_TYPES[CSV]
+        csv_lines(table.headers, table.rows(), bom=True), content_type=CONTENT_TYPES[CSV]
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -139,12 +136,4 @@ def export_download(request, pk: int):
         as_attachment=True,
         filename=job.download_name or path.name,
         content_type=CONTENT_TYPES.get(job.format, "application/octet-stream"),
-    )
-
-
-def kpi_xlsx(headers: list[str], rows, filename: str) -> HttpResponse:
-    """A KPI drill-down as XLSX (metrics.views.kpi_export), the same rows as its CSV."""
-    file = xlsx_tempfile(headers, rows, title=filename)
-    return FileResponse(
-        file, as_attachment=True, filename=f"{filename}.xlsx", content_type=CONTENT_TYPES[XLSX]
     )

@@ -34,9 +34,10 @@ class _Echo:
         return value
 
 
-def csv_lines(headers: list[str], rows: Iterable[list]) -> Iterator[str]:
+def csv_lines(headers: list[str], rows: Iterable[list], *, bom: bool = False) -> Iterator[str]:
+    """CSV lines, every cell made safe; `bom` for a file Excel opens as UTF-8."""
     writer = csv.writer(_Echo())
-    yield BOM + writer.writerow([csv_cell(label) for label in headers])
+    yield (BOM if bom else "") + writer.writerow([csv_cell(label) for label in headers])
     for row in rows:
         yield writer.writerow([csv_cell(value) for value in row])
 
@@ -44,7 +45,7 @@ def csv_lines(headers: list[str], rows: Iterable[list]) -> Iterator[str]:
 def write_csv(table: Table, file: IO[str]) -> int:
     """Write the table to a text file; returns the number of rows written."""
     count = -1  # the header line is not a row
-    for line in csv_lines(table.headers, table.rows()):
+    for line in csv_lines(table.headers, table.rows(), bom=True):
         file.write(line)
         count += 1
     return count
@@ -86,3 +87,13 @@ def xlsx_tempfile(headers: list[str], rows: Iterable[list], *, title: str = "") 
     write_xlsx_rows(headers, rows, file, title=title)
     file.seek(0)
     return file
+
+
+def xlsx_response(headers: list[str], rows: Iterable[list], filename: str, *, title: str = ""):
+    """A download of the rows as XLSX (also the KPI drill-down's, metrics.views.kpi_export)."""
+    from django.http import FileResponse
+
+    file = xlsx_tempfile(headers, rows, title=title or filename.rsplit(".", 1)[0])
+    return FileResponse(
+        file, as_attachment=True, filename=filename, content_type=CONTENT_TYPES[XLSX]
+    )
