@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.utils.translation import gettext_lazy as _
 
 from crm.custom_fields import definitions_for
 from crm.lists import display_value, format_custom
@@ -45,7 +44,7 @@ class MergeForm(forms.Form):
                 label=label,
                 choices=[(KEEP, KEEP), (REMOVE, REMOVE)],
                 initial=REMOVE if _empty(ours) and not _empty(theirs) else KEEP,
-                error_messages={"required": _("Choose which value to keep.")},
+                required=False,  # a field left unchosen takes the proposed value
             )
             self.rows.append(
                 MergeRow(
@@ -59,7 +58,10 @@ class MergeForm(forms.Form):
             row.bound = self[row.name]
 
     def choices(self) -> dict[str, str]:
-        return {name: self.cleaned_data[name] for name in self.fields}
+        return {
+            name: self.cleaned_data.get(name) or field.initial
+            for name, field in self.fields.items()
+        }
 
 
 def _raw(record, name: str, definition):
