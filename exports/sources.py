@@ -61,6 +61,15 @@ def _screen(value):
 # --- the record lists (crm.lists.ListPage) ---------------------------------------------------
 
 
+# Columns a list shows formatted ("$1,000.00") that a spreadsheet needs as numbers.
+NUMERIC_COLUMNS = {
+    ("deals", "amount"): [
+        ExportColumn(gettext_lazy("Amount"), lambda deal: deal.amount),
+        ExportColumn(gettext_lazy("Currency"), lambda deal: deal.currency),
+    ],
+}
+
+
 def list_page_table(page: lists.ListPage, queryset: QuerySet, user, params: QueryDict) -> Table:
     """The rows and chosen columns of a ListPage, filtered and sorted as `params` say."""
     definitions = definitions_for(page.record_type)
@@ -82,6 +91,8 @@ def list_page_table(page: lists.ListPage, queryset: QuerySet, user, params: Quer
         definition = custom_by_key.get(column.key)
         if definition is not None:
             columns.extend(custom_columns([definition]))
+        elif (page.name, column.key) in NUMERIC_COLUMNS:
+            columns.extend(NUMERIC_COLUMNS[(page.name, column.key)])
         else:
             columns.append(ExportColumn(column.label, lambda r, c=column: _screen(c.value(r))))
     return Table(rows.order_by(*ordering), columns, filename=page.name)
