@@ -58,13 +58,8 @@ def import_new(request, record_type):
 
 
 def _upload(request, record_type):
-    # Refused before the body is read: a 100 MB file is not taken in to be turned down.
-    length = request.META.get("CONTENT_LENGTH") or "0"
-    size = int(length) if length.isdigit() else 0
-    form = UploadForm()
-    if size > limits.IMPORT_MAX_BYTES + 100_000:
-        form.add_error("file", services.too_big_message(size))
-        return form, 413, None
+    # Django has streamed the upload to a temporary file by now (never whole into memory);
+    # the service refuses it by its size before reading a byte of it.
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return form, 400, None
