@@ -157,8 +157,10 @@ def comparable(queryset: QuerySet, rule: str) -> QuerySet:
     if rule == Rule.DOMAIN:
         return queryset.exclude(domain="")
     if rule == Rule.PHONE:
-        return queryset.exclude(phone="").alias(digits=Length(PhoneDigits("phone"))).filter(
-            digits__gte=PHONE_DIGITS
+        return (
+            queryset.exclude(phone="")
+            .alias(digits=Length(PhoneDigits("phone")))
+            .filter(digits__gte=PHONE_DIGITS)
         )
     return queryset
 

@@ -30,9 +30,7 @@ class MergeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.keep, self.remove = keep, remove
         self.rows: list[MergeRow] = []
-        definitions = {
-            f"{CUSTOM_PREFIX}{d.key}": d for d in definitions_for(keep._meta.model_name)
-        }
+        definitions = {f"{CUSTOM_PREFIX}{d.key}": d for d in definitions_for(keep._meta.model_name)}
         users = _users_named(keep, remove, definitions.values())
         for name in merge_field_names(type(keep)):
             definition = definitions.get(name)
