@@ -89,7 +89,7 @@ def test_every_page_loads_the_javascript_catalog_before_its_scripts(client):
     html = client.get(reverse("login"), headers={"accept-language": "es"}).content.decode()
 
     catalog = html.index(reverse("javascript-catalog") + "?lang=es")
-    assert catalog < html.index("<script src=\"/static/")
+    assert catalog < html.index('<script src="/static/')
 
 
 def test_a_contact_s_language_is_set_on_the_contact_form(client, rep):
