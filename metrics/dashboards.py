@@ -384,7 +384,6 @@ def build_cards(
     reader = reader or Reader()
     keys = [key for key in keys if key in REGISTRY]
     bands = effective_bands(keys)
-    comparison = comparison_for(period, reader.now)
     cards = [
         Card(
             REGISTRY[key],
@@ -392,13 +391,13 @@ def build_cards(
             segment,
             bands=bands[key],
             available=False,
-            comparison=comparison,
+            comparison=comparison_for(period, reader.now, balance=REGISTRY[key].as_of_end),
         )
         for key in keys
     ]
     usable = [card for card in cards if supports(card.kpi, segment)]
     readings = reader.read(
-        [(card.kpi, p, segment) for card in usable for p in (period, comparison.period)]
+        [(card.kpi, p, segment) for card in usable for p in (period, card.comparison.period)]
     )
     for card, current, before in zip(usable, readings[::2], readings[1::2], strict=True):
         card.available = True

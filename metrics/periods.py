@@ -60,13 +60,19 @@ class Comparison:
     label: str
 
 
-def comparison_for(period: Period, now: datetime | None = None) -> Comparison:
+def comparison_for(
+    period: Period, now: datetime | None = None, *, balance: bool = False
+) -> Comparison:
     """Whole days of the previous period as many as have begun in this one (today counts);
     for a day, yesterday up to the same hour. Whole days and hours keep the compared period
-    the same through the day (or hour), so its value can be cached."""
+    the same through the day (or hour), so its value can be cached.
+
+    A balance (a KPI measured at the period's end: pipeline, MRR, health) compares with the
+    whole previous period, that is with where it stood when that period closed, as MRR
+    growth does; the same elapsed days only make sense for what accumulates over a period."""
     previous = period.previous()
     now = now or timezone.now()
-    if not period.start <= now < period.end:
+    if balance or not period.start <= now < period.end:
         return Comparison(previous, False, period_name(previous))
     if period.grain == "day":
         hours = ceil((now - period.start).total_seconds() / 3600)

@@ -223,7 +223,7 @@ def kpi_detail(request, key: str):
         reader = Reader()
         # The same numbers as the dashboard cards (metrics.numbers): live while the period
         # runs, its snapshot once it is over; compared with the same elapsed part before.
-        comparison = comparison_for(period, reader.now)
+        comparison = comparison_for(period, reader.now, balance=kpi.as_of_end)
         current, before = reader.read([(kpi, period, segment), (kpi, comparison.period, segment)])
         result, previous = current.result, before.result
         page, hidden = _drill_down_page(

@@ -103,4 +103,17 @@ def _own_cards(context, keys: list[str]) -> dict:
     from django.utils import timezone
 
     period = period_for("month", timezone.localdate())
-    return {"cards": build_cards(keys, period, own_segment(user)), "period": period}
+    cards = build_cards(keys, period, own_segment(user))
+    return {"cards": cards, "period": period, "comparison_labels": _one_card_per_label(cards)}
+
+
+def _one_card_per_label(cards) -> list:
+    """A card for each different comparison, to say once what the changes compare with (a
+    balance compares with the end of last month, the rest with its same days)."""
+    seen, chosen = set(), []
+    for card in cards:
+        label = card.comparison.label if card.comparison else None
+        if label is not None and (label, card.kpi.as_of_end) not in seen:
+            seen.add((label, card.kpi.as_of_end))
+            chosen.append(card)
+    return chosen

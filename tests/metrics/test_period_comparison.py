@@ -3,6 +3,7 @@ item 2): on the 26th, November 1–26 against October 1–26, not against all of
 page says so."""
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.test import override_settings
@@ -93,3 +94,31 @@ def test_cards_and_the_kpi_page_compare_with_the_elapsed_part_and_say_so(
 
     home = client.get(reverse("home")).content.decode()
     assert "Changes compare with" in home
+
+
+def test_a_balance_compares_with_the_end_of_the_previous_period(client, manager, rep, sales_team):
+    # The same running range: the pipeline compares with where it stood when the range
+    # before closed, the deals won with the same days of it.
+    today = timezone.localdate()
+    period = custom_period(today - timedelta(days=10), today + timedelta(days=10))
+    before = period.previous()
+    open_deal = won_deal(rep, sales_team, before.start + timedelta(days=15))
+    open_deal.__class__.objects.filter(pk=open_deal.pk).update(
+        status="open", closed_at=None, stage=open_deal.pipeline.stages.order_by("order").first()
+    )
+    query = f"?grain=custom&start={period.start_date}&end={period.end_date}"
+    client.force_login(manager)
+
+    response = client.get(reverse("dashboard", args=["sales"]) + query)
+    cards = {c.kpi.key: c for c in response.context["cards"]}
+    pipeline, won = cards["pipeline_value"], cards["deals_won_count"]
+    assert not pipeline.comparison.partial and pipeline.comparison.period == before
+    assert pipeline.previous.value == Decimal("1000.00")  # open when the range before closed
+    assert won.comparison.partial
+
+    page = client.get(reverse("kpi", args=["pipeline_value"]) + query)
+    assert page.context["comparison"].period == before
+
+    home = client.get(reverse("home")).content.decode()
+    assert "Balances (pipeline, MRR) compare with the end of" in home
+    assert "Changes compare with the same days of" in home
