@@ -14,9 +14,10 @@ neither listed nor hinted at.
 """
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models import Count, F, Func, Q, QuerySet, Value, Window
 from django.db.models.functions import Length, Lower, RowNumber, Trim, Upper
 from django.utils.translation import gettext_lazy as _
@@ -131,6 +132,21 @@ KIND_OF_MODEL = {kind.model: kind for kind in KINDS.values()}
 
 def uses_trigrams() -> bool:
     return connection.vendor == "postgresql"
+
+
+@contextmanager
+def names_compared():
+    """Around name comparisons: on PostgreSQL the trigram index itself keeps only the names
+    alike from NAME_SIMILARITY (pg_trgm's default, 0.3, hands thousands of rows to recheck).
+    The setting lasts until the transaction ends."""
+    if not uses_trigrams():
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [str(NAME_SIMILARITY)]
+        )
+        yield
 
 
 # --- Keys: one value two duplicates share --------------------------------------------------
@@ -254,7 +270,15 @@ def _similar_names_page(kind: Kind, rows: QuerySet, user, number: int) -> GroupP
         checked=min(len(window), PAGE_SIZE),
     )
     shown: set[int] = set()
-    for record in window[:PAGE_SIZE]:
+    with names_compared():
+        _gather_alike(kind, window[:PAGE_SIZE], user, page, shown)
+    for group in page.groups:
+        group.total = len(group.records)
+    return page
+
+
+def _gather_alike(kind: Kind, records: list, user, page: GroupPage, shown: set[int]) -> None:
+    for record in records:
         if record.pk in shown:
             continue
         alike = list(
@@ -265,9 +289,6 @@ def _similar_names_page(kind: Kind, rows: QuerySet, user, number: int) -> GroupP
         if alike:
             page.groups.append(Group(key=record.name, records=[record, *alike]))
             shown.update(other.pk for other in [record, *alike])
-    for group in page.groups:
-        group.total = len(group.records)
-    return page
 
 
 def similar_names(model, name: str, user) -> QuerySet:
@@ -308,15 +329,16 @@ def likely_duplicates(
     if kind is None:
         return []
     found: dict[int, Match] = {}
-    for rule in kind.rules:
-        queryset = _matching(model, rule, values, user)
-        if queryset is None:
-            continue
-        if exclude_pk is not None:
-            queryset = queryset.exclude(pk=exclude_pk)
-        for record in queryset.select_related("owner")[:limit]:
-            match = found.setdefault(record.pk, Match(record=record, reasons=[]))
-            match.reasons.append(Rule(rule).label)
+    with names_compared():
+        for rule in kind.rules:
+            queryset = _matching(model, rule, values, user)
+            if queryset is None:
+                continue
+            if exclude_pk is not None:
+                queryset = queryset.exclude(pk=exclude_pk)
+            for record in queryset.select_related("owner")[:limit]:
+                match = found.setdefault(record.pk, Match(record=record, reasons=[]))
+                match.reasons.append(Rule(rule).label)
     return list(found.values())[:limit]
 
 
