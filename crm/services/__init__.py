@@ -16,7 +16,7 @@ from .notifications import (
     notifications_set_email,
     notify,
 )
-from .records import company_set_lifecycle, record_create, record_update
+from .records import company_set_lifecycle, record_create, record_update, records_create_many
 from .subscriptions import (
     subscription_cancel,
     subscription_expire,
@@ -80,6 +80,7 @@ __all__ = [
     "record_create",
     "record_delete",
     "record_update",
+    "records_create_many",
     "sla_mark_breaches",
     "subscription_cancel",
     "subscription_expire",

@@ -111,6 +111,32 @@ def events_record_same_change(
     return len(record_ids)
 
 
+def events_record_each(
+    *, type: str, changes_by_instance: list[tuple[models.Model, dict]], actor: User | None
+) -> int:
+    """One event per record, each with its own changes, in one insert (an import's batch)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Events are written in the transaction of the change they describe.")
+    context = current_event_context()
+    Event.objects.bulk_create(
+        [
+            Event(
+                type=type,
+                record_type=instance._meta.model_name,
+                record_id=instance.pk,
+                changes=json_value(changes),
+                actor=actor if actor and actor.pk else None,
+                context=context,
+            )
+            for instance, changes in changes_by_instance
+        ],
+        batch_size=1000,
+    )
+    if changes_by_instance:
+        _send_event_tasks_on_commit()
+    return len(changes_by_instance)
+
+
 def _send_event_tasks_on_commit() -> None:
     """Once per transaction, however many events it writes (a bulk change writes hundreds)."""
     task_names = getattr(settings, "CRM_EVENT_TASKS", [])

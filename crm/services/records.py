@@ -12,7 +12,7 @@ from crm.custom_fields import same_values, validate_custom_values
 from crm.limits import check_text_lengths
 from crm.models import Company, Contact, Deal, Expense, Lead, SurveyAnswer, Task, Ticket, User
 
-from .events import changes_between, event_record, snapshot
+from .events import changes_between, event_record, events_record_each, snapshot
 
 EDITABLE_FIELDS: dict[type[models.Model], list[str]] = {
     Company: ["name", "domain", "industry", "size_band", "owner", "team", "address", "notes"],
@@ -107,6 +107,66 @@ def record_create(
             changes=changes,
         )
     return instance
+
+
+def records_create_many(
+    model: type[models.Model], *, actor: User | None, rows: list[dict]
+) -> list[models.Model | ValidationError]:
+    """Many records of one model, each checked as record_create checks it (fields, custom
+    values, defaults, lengths, full_clean) and given its own "<type>.created" event, written
+    with one insert per table (an import's batch: 100,000 rows one by one took minutes).
+
+    Returns, in order, each saved record or the ValidationError of a row that was refused
+    (not written). A related record given as a saved instance was read from the database by
+    the caller, so it is not looked up again."""
+    allowed = EDITABLE_FIELDS[model] + CREATE_ONLY_FIELDS.get(model, [])
+    results: list = []
+    for data in rows:
+        try:
+            _refuse_unknown_fields(model, data, allowed)
+            instance = model(**{k: v for k, v in data.items() if k != "custom"})
+            if _has_custom_fields(model) and "custom" in data:
+                instance.custom = validate_custom_values(_record_type(model), data["custom"])
+            _apply_defaults(instance, actor)
+            check_text_lengths(instance)
+            instance.full_clean(exclude=_saved_relations(instance))
+        except ValidationError as error:
+            results.append(error)
+        else:
+            results.append(instance)
+    saved = [
+        (result, data)
+        for result, data in zip(results, rows, strict=True)
+        if not isinstance(result, ValidationError)
+    ]
+    with transaction.atomic():
+        model._default_manager.bulk_create([instance for instance, _data in saved])
+        events_record_each(
+            type=f"{model._meta.model_name}.created",
+            changes_by_instance=[
+                (instance, _creation_changes(instance, data, allowed)) for instance, data in saved
+            ],
+            actor=actor,
+        )
+    return results
+
+
+def _saved_relations(instance: models.Model) -> list[str]:
+    return [
+        field.name
+        for field in instance._meta.concrete_fields
+        if field.many_to_one
+        and field.is_cached(instance)
+        and getattr(field.get_cached_value(instance), "pk", None) is not None
+    ]
+
+
+def _creation_changes(instance: models.Model, data: dict, allowed: list[str]) -> dict:
+    fields = [n for n in allowed if n in data or n in ("owner", "team")]
+    changes = {name: [None, value] for name, value in snapshot(instance, fields).items()}
+    if _has_custom_fields(type(instance)) and instance.custom:
+        changes["custom"] = [None, instance.custom]
+    return changes
 
 
 def record_update(instance: models.Model, *, actor: User | None, data: dict) -> models.Model:
