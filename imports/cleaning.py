@@ -162,8 +162,11 @@ class Lookups:
         person = self._cached(("person", text.lower()), find)
         if person is None:
             raise RowProblem(
-                _("“%(value)s” is not you or a member of your teams: records can only be given "
-                  "to them.") % {"value": text}
+                _(
+                    "“%(value)s” is not you or a member of your teams: records can only be given "
+                    "to them."
+                )
+                % {"value": text}
             )
         return person
 
@@ -178,7 +181,9 @@ class Lookups:
         return team
 
     def default_team(self, person):
-        return self._cached(("default-team", person.pk), lambda: person.teams.order_by("id").first())
+        return self._cached(
+            ("default-team", person.pk), lambda: person.teams.order_by("id").first()
+        )
 
     def company(self, value):
         text = str(value).strip()
@@ -199,14 +204,18 @@ class Lookups:
         text = str(value).strip()
         contact = self._cached(
             ("contact", text.lower()),
-            lambda: access.visible(Contact, self.user)
-            .filter(email__iexact=text)
-            .exclude(email="")
-            .order_by("pk")
-            .first(),
+            lambda: (
+                access.visible(Contact, self.user)
+                .filter(email__iexact=text)
+                .exclude(email="")
+                .order_by("pk")
+                .first()
+            ),
         )
         if contact is None:
-            raise RowProblem(_("No contact you can see has the email “%(value)s”.") % {"value": text})
+            raise RowProblem(
+                _("No contact you can see has the email “%(value)s”.") % {"value": text}
+            )
         return contact
 
     def pipeline(self, value):

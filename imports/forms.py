@@ -57,9 +57,7 @@ class MappingForm(forms.Form):
                 required=False,
             )
             self.column_names.append(name)
-        self.fields["match_key"].choices = [
-            (key, MatchKey(key).label) for key in kind.match_keys
-        ]
+        self.fields["match_key"].choices = [(key, MatchKey(key).label) for key in kind.match_keys]
         if not kind.updatable:
             self.fields["duplicate_policy"].choices = [
                 (value, label)
@@ -87,7 +85,9 @@ class MappingForm(forms.Form):
             if t.required and t.kind != "custom" and t.key not in mapped
         ]
         if missing and data.get("duplicate_policy") != DuplicatePolicy.UPDATE:
-            self.add_error(None, _("Choose a column for: %(fields)s.") % {"fields": ", ".join(missing)})
+            self.add_error(
+                None, _("Choose a column for: %(fields)s.") % {"fields": ", ".join(missing)}
+            )
         key = data.get("match_key")
         if key and data.get("duplicate_policy") != DuplicatePolicy.CREATE:
             column = EXTERNAL_ID if key == MatchKey.EXTERNAL_ID else None

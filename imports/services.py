@@ -96,8 +96,9 @@ def import_configure(
     job.duplicate_policy = duplicate_policy
     job.match_key = match_key
     job.all_or_nothing = all_or_nothing
-    job.save(update_fields=["mapping", "duplicate_policy", "match_key", "all_or_nothing",
-                            "updated_at"])
+    job.save(
+        update_fields=["mapping", "duplicate_policy", "match_key", "all_or_nothing", "updated_at"]
+    )
     return job
 
 
@@ -263,8 +264,11 @@ def _finish(job: ImportJob, state: str, *, error: str = "") -> None:
 def error_text(job: ImportJob, errors: dict) -> str:
     """“Email: Enter a valid email address. · Owner: …”, by column label."""
     labels = {target.key: str(target.label) for target in targets_for(job.record_type)}
-    headers = {key: job.headers[int(index)] for index, key in job.mapping.items()
-               if int(index) < len(job.headers)}
+    headers = {
+        key: job.headers[int(index)]
+        for index, key in job.mapping.items()
+        if int(index) < len(job.headers)
+    }
     parts = []
     for key, message in errors.items():
         name = headers.get(key) or labels.get(key) or key

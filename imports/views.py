@@ -36,10 +36,15 @@ def get_job_for_user(user, pk) -> ImportJob:
 
 @require_GET
 def imports_home(request):
-    types = [(value, label) for value, label in ImportType.choices
-             if access.may_import(request.user, value)]
+    types = [
+        (value, label)
+        for value, label in ImportType.choices
+        if access.may_import(request.user, value)
+    ]
     jobs = ImportJob.objects.filter(created_by=request.user)[:RECENT_JOBS]
-    return render(request, "imports/home.html", {"types": types, "jobs": jobs, "section": "imports"})
+    return render(
+        request, "imports/home.html", {"types": types, "jobs": jobs, "section": "imports"}
+    )
 
 
 def import_new(request, record_type):
@@ -52,8 +57,13 @@ def import_new(request, record_type):
         form, status, job = _upload(request, record_type)
         if job is not None:
             return redirect_to(reverse("import-job", args=[job.pk]))
-    context = {"form": form, "record_type": record_type, "label": label, "section": "imports",
-               "max_mb": limits.IMPORT_MAX_BYTES // 1_000_000}
+    context = {
+        "form": form,
+        "record_type": record_type,
+        "label": label,
+        "section": "imports",
+        "max_mb": limits.IMPORT_MAX_BYTES // 1_000_000,
+    }
     return render(request, "imports/new.html", context, status=status)
 
 
@@ -116,6 +126,8 @@ def _preview_table(job: ImportJob) -> dict:
         outcomes = services.import_preview(job)
     except FileProblem as problem:
         return {"error": problem.message}
+    except OSError:
+        return {"error": _("The uploaded file is no longer there: upload it again.")}
     labels = {target.key: str(target.label) for target in targets_for(job.record_type)}
     columns = [(int(index), key, labels.get(key, key)) for index, key in job.mapping.items()]
     rows = []

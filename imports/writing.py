@@ -15,7 +15,7 @@ from django.db.models.functions import Lower, Replace
 from django.utils.translation import gettext as _
 
 from crm import access, services
-from crm.models import Deal, Subscription, Task, Ticket
+from crm.models import Company, Contact, Deal, Expense, Lead, Subscription, Task, Ticket
 from crm.services.events import json_value, snapshot
 
 from .cleaning import CleanRow, Lookups, bare_domain, clean_row, phone_digits
@@ -33,6 +33,9 @@ from .kinds import (
 from .models import DuplicatePolicy, ImportJob, ImportRow, MatchKey, RowAction
 
 AMBIGUOUS = object()
+# Record types whose create service is the plain record_create: their new rows of a batch
+# are written by records_create_many, one insert per table.
+BULK_MODELS = (Company, Contact, Lead, Expense)
 PHONE_PUNCTUATION = (" ", "-", "(", ")", "+", ".", "/")
 
 
@@ -69,28 +72,45 @@ class RowWriter:
     # --- one batch ---------------------------------------------------------------------------
 
     def write_batch(self, rows: list[tuple[int, list]]) -> list[Outcome]:
-        cleaned = [(line, cells, clean_row(cells, self.columns, self.lookups)) for line, cells in rows]
+        cleaned = [
+            (line, cells, clean_row(cells, self.columns, self.lookups)) for line, cells in rows
+        ]
         matches = self._find_matches([clean for _l, _c, clean in cleaned if not clean.errors])
-        return [self._write(line, cells, clean, matches) for line, cells, clean in cleaned]
+        self._pending: list[tuple[Outcome, CleanRow]] = []
+        outcomes = [self._write(line, cells, clean, matches) for line, cells, clean in cleaned]
+        self._create_pending()
+        return outcomes
 
     def _write(self, line: int, cells: list, clean: CleanRow, matches: dict) -> Outcome:
         outcome = Outcome(line=line, action=RowAction.FAILED, external_id=clean.external_id)
         outcome.cells = [_cell_text(cell) for cell in cells]
+        outcome.data = clean.data
         if clean.errors:
             outcome.errors = clean.errors
             return outcome
         key = self._match_value(clean)
         existing = matches.get(key) if key else None
-        if existing is AMBIGUOUS and self.job.duplicate_policy == DuplicatePolicy.UPDATE:
+        policy = self.job.duplicate_policy
+        if isinstance(existing, Outcome):  # an earlier row of this batch, not yet written
+            if policy == DuplicatePolicy.SKIP:
+                outcome.action = RowAction.SKIPPED
+                return outcome
+            self._create_pending()
+            existing = existing.record if existing.action == RowAction.CREATED else None
+        if existing is AMBIGUOUS and policy == DuplicatePolicy.UPDATE:
             outcome.errors = {"": self._ambiguous_message(key)}
             return outcome
         try:
-            if existing is not None and self.job.duplicate_policy == DuplicatePolicy.SKIP:
+            if existing is not None and policy == DuplicatePolicy.SKIP:
                 outcome.action = RowAction.SKIPPED
                 outcome.record = None if existing is AMBIGUOUS else existing
-            elif existing is not None and self.job.duplicate_policy == DuplicatePolicy.UPDATE:
+            elif existing is not None and policy == DuplicatePolicy.UPDATE:
                 outcome.before = self._update(existing, clean)
                 outcome.action, outcome.record = RowAction.UPDATED, existing
+            elif self.model in BULK_MODELS:
+                self._pending.append((outcome, clean))
+                if key:
+                    matches[key] = outcome
             else:
                 outcome.record = self._create(clean)
                 outcome.action = RowAction.CREATED
@@ -103,8 +123,20 @@ class RowWriter:
             # The service's own transaction (a savepoint in ours) was rolled back.
             outcome.action = RowAction.FAILED
             outcome.errors = {"": str(error).splitlines()[0][:500]}
-        outcome.data = clean.data
         return outcome
+
+    def _create_pending(self) -> None:
+        """The batch's new records of a plain type, through the service, in one insert."""
+        if not self._pending:
+            return
+        rows = [self._service_data(clean, creating=True) for _outcome, clean in self._pending]
+        results = services.records_create_many(self.model, actor=self.user, rows=rows)
+        for (outcome, _clean), result in zip(self._pending, results, strict=True):
+            if isinstance(result, ValidationError):
+                outcome.action, outcome.errors = RowAction.FAILED, self._service_errors(result)
+            else:
+                outcome.action, outcome.record = RowAction.CREATED, result
+        self._pending = []
 
     # --- services ----------------------------------------------------------------------------
 
@@ -208,7 +240,9 @@ class RowWriter:
             if key == MatchKey.PHONE:
                 normalised = column
                 for mark in PHONE_PUNCTUATION:
-                    normalised = Replace(normalised, Value(mark), Value(""), output_field=CharField())
+                    normalised = Replace(
+                        normalised, Value(mark), Value(""), output_field=CharField()
+                    )
             found = (
                 candidates.annotate(import_match=normalised)
                 .filter(import_match__in=values)

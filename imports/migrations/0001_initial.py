@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,76 +15,224 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ImportJob',
+            name="ImportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('record_type', models.CharField(choices=[('company', 'Companies'), ('contact', 'Contacts'), ('lead', 'Leads'), ('deal', 'Deals'), ('task', 'Tasks'), ('ticket', 'Tickets'), ('subscription', 'Subscriptions'), ('expense', 'Expenses')], max_length=12, verbose_name='record type')),
-                ('state', models.CharField(choices=[('mapping', 'Waiting for its mapping'), ('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed'), ('undoing', 'Being undone'), ('undone', 'Undone')], db_index=True, default='mapping', max_length=8, verbose_name='state')),
-                ('file', models.FileField(upload_to='imports/%Y/%m/', verbose_name='file')),
-                ('file_name', models.CharField(max_length=255, verbose_name='file name')),
-                ('file_format', models.CharField(max_length=4, verbose_name='format')),
-                ('encoding', models.CharField(blank=True, max_length=20, verbose_name='encoding')),
-                ('delimiter', models.CharField(blank=True, max_length=1, verbose_name='delimiter')),
-                ('language', models.CharField(blank=True, max_length=10, verbose_name='language')),
-                ('headers', models.JSONField(default=list, verbose_name='headers')),
-                ('mapping', models.JSONField(blank=True, default=dict, verbose_name='mapping')),
-                ('duplicate_policy', models.CharField(choices=[('skip', 'Skip the row'), ('update', 'Update the existing record'), ('create', 'Create a new record anyway')], default='skip', max_length=6, verbose_name='duplicates')),
-                ('match_key', models.CharField(blank=True, choices=[('email', 'Email'), ('domain', 'Web domain'), ('phone', 'Phone digits'), ('name', 'Name'), ('external_id', 'External id column')], max_length=11, verbose_name='match on')),
-                ('all_or_nothing', models.BooleanField(default=False, verbose_name='all or nothing')),
-                ('total_rows', models.PositiveIntegerField(default=0, verbose_name='rows')),
-                ('processed_rows', models.PositiveIntegerField(default=0, verbose_name='rows processed')),
-                ('created_count', models.PositiveIntegerField(default=0, verbose_name='created')),
-                ('updated_count', models.PositiveIntegerField(default=0, verbose_name='updated')),
-                ('skipped_count', models.PositiveIntegerField(default=0, verbose_name='skipped')),
-                ('failed_count', models.PositiveIntegerField(default=0, verbose_name='failed')),
-                ('error', models.TextField(blank=True, verbose_name='error')),
-                ('undo_error', models.TextField(blank=True, verbose_name='undo refused because')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='started')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished')),
-                ('undone_at', models.DateTimeField(blank=True, null=True, verbose_name='undone')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='import_jobs', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "record_type",
+                    models.CharField(
+                        choices=[
+                            ("company", "Companies"),
+                            ("contact", "Contacts"),
+                            ("lead", "Leads"),
+                            ("deal", "Deals"),
+                            ("task", "Tasks"),
+                            ("ticket", "Tickets"),
+                            ("subscription", "Subscriptions"),
+                            ("expense", "Expenses"),
+                        ],
+                        max_length=12,
+                        verbose_name="record type",
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("mapping", "Waiting for its mapping"),
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                            ("undoing", "Being undone"),
+                            ("undone", "Undone"),
+                        ],
+                        db_index=True,
+                        default="mapping",
+                        max_length=8,
+                        verbose_name="state",
+                    ),
+                ),
+                ("file", models.FileField(upload_to="imports/%Y/%m/", verbose_name="file")),
+                ("file_name", models.CharField(max_length=255, verbose_name="file name")),
+                ("file_format", models.CharField(max_length=4, verbose_name="format")),
+                ("encoding", models.CharField(blank=True, max_length=20, verbose_name="encoding")),
+                ("delimiter", models.CharField(blank=True, max_length=1, verbose_name="delimiter")),
+                ("language", models.CharField(blank=True, max_length=10, verbose_name="language")),
+                ("headers", models.JSONField(default=list, verbose_name="headers")),
+                ("mapping", models.JSONField(blank=True, default=dict, verbose_name="mapping")),
+                (
+                    "duplicate_policy",
+                    models.CharField(
+                        choices=[
+                            ("skip", "Skip the row"),
+                            ("update", "Update the existing record"),
+                            ("create", "Create a new record anyway"),
+                        ],
+                        default="skip",
+                        max_length=6,
+                        verbose_name="duplicates",
+                    ),
+                ),
+                (
+                    "match_key",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("email", "Email"),
+                            ("domain", "Web domain"),
+                            ("phone", "Phone digits"),
+                            ("name", "Name"),
+                            ("external_id", "External id column"),
+                        ],
+                        max_length=11,
+                        verbose_name="match on",
+                    ),
+                ),
+                (
+                    "all_or_nothing",
+                    models.BooleanField(default=False, verbose_name="all or nothing"),
+                ),
+                ("total_rows", models.PositiveIntegerField(default=0, verbose_name="rows")),
+                (
+                    "processed_rows",
+                    models.PositiveIntegerField(default=0, verbose_name="rows processed"),
+                ),
+                ("created_count", models.PositiveIntegerField(default=0, verbose_name="created")),
+                ("updated_count", models.PositiveIntegerField(default=0, verbose_name="updated")),
+                ("skipped_count", models.PositiveIntegerField(default=0, verbose_name="skipped")),
+                ("failed_count", models.PositiveIntegerField(default=0, verbose_name="failed")),
+                ("error", models.TextField(blank=True, verbose_name="error")),
+                ("undo_error", models.TextField(blank=True, verbose_name="undo refused because")),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, verbose_name="created"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                ("started_at", models.DateTimeField(blank=True, null=True, verbose_name="started")),
+                (
+                    "finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="finished"),
+                ),
+                ("undone_at", models.DateTimeField(blank=True, null=True, verbose_name="undone")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="import_jobs",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'import',
-                'verbose_name_plural': 'imports',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "import",
+                "verbose_name_plural": "imports",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ImportMapping',
+            name="ImportMapping",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('record_type', models.CharField(choices=[('company', 'Companies'), ('contact', 'Contacts'), ('lead', 'Leads'), ('deal', 'Deals'), ('task', 'Tasks'), ('ticket', 'Tickets'), ('subscription', 'Subscriptions'), ('expense', 'Expenses')], max_length=12, verbose_name='record type')),
-                ('columns', models.JSONField(default=dict, verbose_name='columns')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='import_mappings', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "record_type",
+                    models.CharField(
+                        choices=[
+                            ("company", "Companies"),
+                            ("contact", "Contacts"),
+                            ("lead", "Leads"),
+                            ("deal", "Deals"),
+                            ("task", "Tasks"),
+                            ("ticket", "Tickets"),
+                            ("subscription", "Subscriptions"),
+                            ("expense", "Expenses"),
+                        ],
+                        max_length=12,
+                        verbose_name="record type",
+                    ),
+                ),
+                ("columns", models.JSONField(default=dict, verbose_name="columns")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="import_mappings",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'remembered import mapping',
-                'verbose_name_plural': 'remembered import mappings',
-                'constraints': [models.UniqueConstraint(fields=('user', 'record_type'), name='import_mapping_once')],
+                "verbose_name": "remembered import mapping",
+                "verbose_name_plural": "remembered import mappings",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "record_type"), name="import_mapping_once"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ImportRow',
+            name="ImportRow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line', models.PositiveIntegerField(verbose_name='line')),
-                ('action', models.CharField(choices=[('created', 'Created'), ('updated', 'Updated'), ('skipped', 'Skipped'), ('failed', 'Failed')], max_length=7, verbose_name='action')),
-                ('record_id', models.BigIntegerField(blank=True, null=True, verbose_name='record')),
-                ('external_id', models.CharField(blank=True, max_length=255, verbose_name='external id')),
-                ('before', models.JSONField(blank=True, null=True, verbose_name='values before')),
-                ('cells', models.JSONField(blank=True, null=True, verbose_name='cells')),
-                ('error', models.TextField(blank=True, verbose_name='error')),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rows', to='imports.importjob')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("line", models.PositiveIntegerField(verbose_name="line")),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("created", "Created"),
+                            ("updated", "Updated"),
+                            ("skipped", "Skipped"),
+                            ("failed", "Failed"),
+                        ],
+                        max_length=7,
+                        verbose_name="action",
+                    ),
+                ),
+                ("record_id", models.BigIntegerField(blank=True, null=True, verbose_name="record")),
+                (
+                    "external_id",
+                    models.CharField(blank=True, max_length=255, verbose_name="external id"),
+                ),
+                ("before", models.JSONField(blank=True, null=True, verbose_name="values before")),
+                ("cells", models.JSONField(blank=True, null=True, verbose_name="cells")),
+                ("error", models.TextField(blank=True, verbose_name="error")),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rows",
+                        to="imports.importjob",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'import row',
-                'verbose_name_plural': 'import rows',
-                'ordering': ['job', 'line'],
-                'indexes': [models.Index(fields=['job', 'action'], name='import_row_job_action'), models.Index(fields=['external_id'], name='import_row_external_id')],
+                "verbose_name": "import row",
+                "verbose_name_plural": "import rows",
+                "ordering": ["job", "line"],
+                "indexes": [
+                    models.Index(fields=["job", "action"], name="import_row_job_action"),
+                    models.Index(fields=["external_id"], name="import_row_external_id"),
+                ],
             },
         ),
     ]

@@ -20,8 +20,9 @@ def page(client, sales_team):
     def post(content: bytes, name="data.csv", record_type="contact"):
         from django.core.files.uploadedfile import SimpleUploadedFile
 
-        return client.post(f"/imports/{record_type}/new/",
-                           {"file": SimpleUploadedFile(name, content)})
+        return client.post(
+            f"/imports/{record_type}/new/", {"file": SimpleUploadedFile(name, content)}
+        )
 
     return post
 
@@ -62,12 +63,11 @@ def test_a_100_mb_file_gets_a_message_and_is_not_read(sales_team, tmp_path, monk
     monkeypatch.setattr(reading, "inspect", lambda *a: pytest.fail("the file was read"))
     with big.open("rb") as file, pytest.raises(reading.FileProblem) as refusal:
         services.import_upload(
-            user=sales_team["rep"], record_type="contact",
+            user=sales_team["rep"],
+            record_type="contact",
             uploaded=UploadedFile(file, name="big.csv", size=100_000_000),
         )
-    assert refusal.value.message == (
-        "The file is 100 MB; an import takes files of up to 50 MB."
-    )
+    assert refusal.value.message == ("The file is 100 MB; an import takes files of up to 50 MB.")
     assert ImportJob.objects.count() == 0
 
 
@@ -77,8 +77,10 @@ def test_a_row_with_5000_columns(page):
 
 
 def test_broken_quotes(page):
-    refused(page(b'Last name,Email\n"Parks,rosa@example.org\nLee,lee@example.org\n'),
-            "a quote opened and never closed")
+    refused(
+        page(b'Last name,Email\n"Parks,rosa@example.org\nLee,lee@example.org\n'),
+        "a quote opened and never closed",
+    )
     refused(page(b'Last name,Email\n"Parks"x,rosa@example.org\n'), "cannot be read")
 
 
@@ -87,12 +89,18 @@ def test_a_broken_xlsx(page):
 
 
 def test_dates_in_iso_day_first_and_the_users_locale(sales_team, capture):
-    from tests.crm.factories import CustomFieldFactory
     from crm.models import FieldType
+    from tests.crm.factories import CustomFieldFactory
 
     CustomFieldFactory(record_type="contact", key="since", label="Since", field_type=FieldType.DATE)
-    rows = [["Last name", "Since"], ["A", "2025-03-04"], ["B", "25/03/2025"], ["C", "12/31/2025"],
-            ["D", "03/04/2025"], ["E", "March 4th"]]
+    rows = [
+        ["Last name", "Since"],
+        ["A", "2025-03-04"],
+        ["B", "25/03/2025"],
+        ["C", "12/31/2025"],
+        ["D", "03/04/2025"],
+        ["E", "March 4th"],
+    ]
     from .conftest import upload
 
     job = run(upload(sales_team["rep"], "contact", csv_bytes(rows)), capture=capture)
@@ -114,11 +122,13 @@ def test_a_formula_is_imported_as_text_never_evaluated(sales_team, capture):
     sheet.append(['=HYPERLINK("http://evil.example","x")', "lee@example.org"])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    job = run(upload(sales_team["rep"], "lead", buffer.getvalue(), name="leads.xlsx"),
-              capture=capture)
+    job = run(
+        upload(sales_team["rep"], "lead", buffer.getvalue(), name="leads.xlsx"), capture=capture
+    )
     assert job.state == JobState.DONE and job.created_count == 2
     assert set(Lead.objects.values_list("name", flat=True)) == {
-        "=1+1", '=HYPERLINK("http://evil.example","x")'
+        "=1+1",
+        '=HYPERLINK("http://evil.example","x")',
     }
 
     csv_job = run(upload(sales_team["rep"], "lead", b"Name\n=2+2\n@SUM(A1)\n"), capture=capture)
@@ -129,12 +139,16 @@ def test_a_formula_is_imported_as_text_never_evaluated(sales_team, capture):
 def test_latin1_semicolons_and_a_bom(sales_team, capture):
     from .conftest import upload
 
-    latin = upload(sales_team["rep"], "contact",
-                   csv_bytes([["Nom", "Last name"], ["x", "Müller-Gonçalves"]], ";", "cp1252"))
+    latin = upload(
+        sales_team["rep"],
+        "contact",
+        csv_bytes([["Nom", "Last name"], ["x", "Müller-Gonçalves"]], ";", "cp1252"),
+    )
     assert (latin.encoding, latin.delimiter) == ("cp1252", ";")
     run(latin, capture=capture)
-    bom = upload(sales_team["rep"], "contact",
-                 "\ufeffLast name\tEmail\nNiño\tnino@example.org\n".encode())
+    bom = upload(
+        sales_team["rep"], "contact", "\ufeffLast name\tEmail\nNiño\tnino@example.org\n".encode()
+    )
     assert (bom.encoding, bom.delimiter, bom.headers) == ("utf-8-sig", "\t", ["Last name", "Email"])
     run(bom, capture=capture)
     assert set(Contact.objects.values_list("last_name", flat=True)) == {"Müller-Gonçalves", "Niño"}

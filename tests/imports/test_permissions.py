@@ -60,12 +60,19 @@ def test_the_upload_page_needs_the_types_add_and_change_permissions(
 def test_another_users_job_is_not_found(client, sales_team, capture):
     job = upload(sales_team["rep"], "company", csv_bytes([["Name"], ["Acme"]]))
     client.force_login(sales_team["mate"])
-    for url in (f"/imports/{job.pk}/", f"/imports/{job.pk}/progress/",
-                f"/imports/{job.pk}/failed-rows.csv"):
+    for url in (
+        f"/imports/{job.pk}/",
+        f"/imports/{job.pk}/progress/",
+        f"/imports/{job.pk}/failed-rows.csv",
+    ):
         assert client.get(url).status_code == 404
-    assert client.post(f"/imports/{job.pk}/", {"column_0": "name", "start": "1",
-                                               "duplicate_policy": "create",
-                                               "match_key": "name"}).status_code == 404
+    assert (
+        client.post(
+            f"/imports/{job.pk}/",
+            {"column_0": "name", "start": "1", "duplicate_policy": "create", "match_key": "name"},
+        ).status_code
+        == 404
+    )
     assert client.post(f"/imports/{job.pk}/undo/").status_code == 404
     job.refresh_from_db()
     assert job.state == "mapping" and not Company.objects.exists()

@@ -26,12 +26,17 @@ def undo(job, capture):
 
 def test_undo_removes_created_rows_and_reverts_updates(sales_team, capture):
     rep = sales_team["rep"]
-    rosa = LeadFactory(name="Rosa", email="rosa@example.org", score=10, owner=rep,
-                       team=sales_team["team"])
-    rows = [["Name", "Email", "Score"], ["Rosa P", "rosa@example.org", "90"],
-            ["New", "new@example.org", "5"]]
-    job = run(upload(rep, "lead", csv_bytes(rows)), capture=capture, policy="update",
-              match_key="email")
+    rosa = LeadFactory(
+        name="Rosa", email="rosa@example.org", score=10, owner=rep, team=sales_team["team"]
+    )
+    rows = [
+        ["Name", "Email", "Score"],
+        ["Rosa P", "rosa@example.org", "90"],
+        ["New", "new@example.org", "5"],
+    ]
+    job = run(
+        upload(rep, "lead", csv_bytes(rows)), capture=capture, policy="update", match_key="email"
+    )
     assert (job.created_count, job.updated_count) == (1, 1)
 
     job = undo(job, capture)
@@ -61,8 +66,12 @@ def test_undo_is_refused_when_someone_changed_a_record_since(sales_team, capture
 
 def test_the_failed_rows_come_back_as_a_csv_to_fix_and_import_again(sales_team, capture, client):
     rep = sales_team["rep"]
-    rows = [["Last name", "Email"], ["Parks", "rosa@example.org"], ["Lee", "lee-at-example"],
-            ["", "nobody@example.org"]]
+    rows = [
+        ["Last name", "Email"],
+        ["Parks", "rosa@example.org"],
+        ["Lee", "lee-at-example"],
+        ["", "nobody@example.org"],
+    ]
     job = run(upload(rep, "contact", csv_bytes(rows)), capture=capture)
     assert job.failed_count == 2
 
@@ -92,10 +101,15 @@ def test_the_report_page_shows_the_counts_and_the_progress_survives_a_reload(
     page = client.get(f"/imports/{job.pk}/")
     assert page.status_code == 200 and b"import-mapping" in page.content
     with capture(execute=True):
-        response = client.post(f"/imports/{job.pk}/", {
-            "column_0": "last_name", "duplicate_policy": "create", "match_key": "email",
-            "start": "1",
-        })
+        response = client.post(
+            f"/imports/{job.pk}/",
+            {
+                "column_0": "last_name",
+                "duplicate_policy": "create",
+                "match_key": "email",
+                "start": "1",
+            },
+        )
     assert response.status_code == 302
     report = client.get(f"/imports/{job.pk}/")
     assert b"import-report" in report.content
