@@ -21,6 +21,9 @@ DAY_FIRST = "%d/%m/%Y"
 # Formats a person's locale may use that are never read as anything but a date.
 LOCALE_FORMAT_MARKERS = ("%d", "%m", "%Y")
 LOOKUP_CACHE_SIZE = 5000
+# An export writes text starting with these behind an apostrophe (formula injection): read
+# back, the apostrophe goes, so an exported file imports as the values it was made from.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class RowProblem(Exception):
@@ -261,7 +264,7 @@ def clean_row(cells: list, columns: list[tuple[int, Target]], lookups: Lookups) 
     for index, target in columns:
         value = cells[index] if index < len(cells) else ""
         if isinstance(value, str):
-            value = value.strip()
+            value = _unescaped(value.strip())
         if value in ("", None):
             continue
         try:
@@ -271,6 +274,10 @@ def clean_row(cells: list, columns: list[tuple[int, Target]], lookups: Lookups) 
     if "stage" in row.extra or "pipeline" in row.extra:
         _resolve_stage(row, lookups)
     return row
+
+
+def _unescaped(text: str) -> str:
+    return text[1:] if text[:1] == "'" and text[1:2] in FORMULA_STARTS and text[1:2] else text
 
 
 def _put(row: CleanRow, target: Target, value, lookups: Lookups) -> None:
