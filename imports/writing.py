@@ -236,6 +236,14 @@ class RowWriter:
                 MatchKey.PHONE: PHONE_FIELDS,
                 MatchKey.NAME: NAME_FIELDS,
             }[key][self.model]
+            if key in (MatchKey.EMAIL, MatchKey.DOMAIN):
+                # An index lookup: a scan per batch made 100,000 rows quadratic. Addresses are
+                # compared lowercased, as imports store them; "www." as written or not.
+                wanted = values | {f"www.{value}" for value in values if key == MatchKey.DOMAIN}
+                found = candidates.filter(**{f"{column}__in": wanted}).order_by("pk")
+                return self._matches_by_value(
+                    key, [(getattr(record, column).lower(), record) for record in found]
+                )
             normalised = Lower(column)
             if key == MatchKey.PHONE:
                 normalised = column
@@ -249,6 +257,9 @@ class RowWriter:
                 .order_by("pk")
             )
             pairs = [(record.import_match, record) for record in found]
+        return self._matches_by_value(key, pairs)
+
+    def _matches_by_value(self, key: str, pairs: list) -> dict:
         matches: dict = {}
         for value, record in pairs:
             value = bare_domain(value) if key == MatchKey.DOMAIN else value
