@@ -76,16 +76,44 @@ def ends_at_midnight(period: Period) -> bool:
 def records_version() -> str:
     """The newest event, login and health settings change, in one query (three index reads),
     read where the numbers are (a replica on a read-only page), so it versions what they see."""
+    return version_parts()["*"]
+
+
+def version_parts() -> dict[str, str]:
+    """In one query: "*", the version of everything (records_version); "login" and "health",
+    the newest login and health settings change; and per record kind that some KPI reads
+    (metrics.sources), its newest event: an index read each (crm 0028)."""
     database = connections[router.db_for_read(Event)]
     quote = database.ops.quote_name
-    parts = [
-        f"(SELECT MAX({quote('id')}) FROM {quote(Event._meta.db_table)})",
+    event_table, event_id = quote(Event._meta.db_table), quote("id")
+    kinds = _kinds_read_by_kpis()
+    columns = [
+        f"(SELECT MAX({event_id}) FROM {event_table})",
         f"(SELECT MAX({quote('id')}) FROM {quote(LoginEvent._meta.db_table)})",
         f"(SELECT MAX({quote('updated_at')}) FROM {quote(HealthSettings._meta.db_table)})",
+    ] + [
+        f"(SELECT MAX({event_id}) FROM {event_table} WHERE {quote('record_type')} = %s)"
+        for _kind in kinds
     ]
     with database.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts))
-        return ":".join(str(value) for value in cursor.fetchone())
+        cursor.execute("SELECT " + ", ".join(columns), kinds)
+        events, login, health, *per_kind = (str(value) for value in cursor.fetchone())
+    return {
+        "*": f"{events}:{login}:{health}",
+        "login": login,
+        "health": health,
+        **dict(zip(kinds, per_kind, strict=True)),
+    }
+
+
+def _kinds_read_by_kpis() -> list[str]:
+    from .registry import all_kpis
+    from .sources import event_kinds, record_kinds
+
+    kinds = set()
+    for kpi in all_kpis():
+        kinds.update(record_kinds(kpi.key) or ())
+    return event_kinds(frozenset(kinds))
 
 
 def unfinished_fill() -> Exists:
@@ -123,6 +151,12 @@ def aggregate_settings():
         yield
 
 
+def stored_at_part(kpi: KPI, period: Period) -> str:
+    """For a cache key: when the stored rows the KPI reads were written (health's, rewritten
+    by the nightly run, which writes no event); empty for the others."""
+    return str(kpi.stored_at(period)) if kpi.stored_at else ""
+
+
 def _digest(parts: Sequence[str]) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
@@ -132,13 +166,32 @@ class Reader:
 
     def __init__(self, now: datetime | None = None):
         self.now = now or timezone.now()
-        self._version: str | None = None
+        self._parts: dict[str, str] | None = None
 
     @property
     def version(self) -> str:
-        if self._version is None:
-            self._version = records_version()
-        return self._version
+        """The version of all the records: any change moves it."""
+        return self._version_parts["*"]
+
+    @property
+    def _version_parts(self) -> dict[str, str]:
+        if self._parts is None:
+            self._parts = version_parts()
+        return self._parts
+
+    def version_of(self, kpi: KPI) -> str:
+        """The version of what `kpi` is made of (metrics.sources): a change to other kinds
+        of records leaves its cached values in place."""
+        from .sources import event_kinds, record_kinds
+
+        kinds = record_kinds(kpi.key)
+        if kinds is None:
+            return self.version
+        parts = self._version_parts
+        versions = [f"{kind}={parts[kind]}" for kind in event_kinds(kinds)]
+        if "loginevent" in kinds:
+            versions.append(f"login={parts['login']}")
+        return ";".join([*versions, f"health={parts['health']}"])
 
     @property
     def closed_version(self) -> str:
@@ -146,7 +199,7 @@ class Reader:
         settings, not every change of a record. A change today rarely reaches into a period
         already over; when it does, the period shows it once the nightly fill stores its
         snapshot, as a snapshot shows what the records were when it was written."""
-        health_changed = self.version.rsplit(":", 1)[-1]
+        health_changed = self._version_parts["health"]
         return f"closed:{timezone.localdate().isoformat()}:{health_changed}"
 
     def read(self, wanted: Sequence[tuple[KPI, Period, Segment]]) -> list[Reading]:
@@ -218,29 +271,32 @@ class Reader:
             if stored is not None:
                 return stored
         return self.cached(
-            ["breakdown", kpi.key, *self._period_parts(period), field],
+            ["breakdown", kpi.key, *self._period_parts(period), field, stored_at_part(kpi, period)],
             lambda: kpi.breakdown(period, field),
+            kpi=kpi,
         )
 
-    def cached(self, parts: Sequence[str], compute):
-        """`compute()` once per version of the records: what a page derives from the records
-        besides the values (breakdowns, record counts), read again from the cache."""
-        value = self.peek(parts)
+    def cached(self, parts: Sequence[str], compute, *, kpi: KPI | None = None):
+        """`compute()` once per version of the records (of those `kpi` is made of, when
+        given): what a page derives from the records besides the values (breakdowns, record
+        counts), read again from the cache."""
+        value = self.peek(parts, kpi=kpi)
         if value is None:
             with aggregate_settings():
                 value = compute()
-            self.store(parts, value)
+            self.store(parts, value, kpi=kpi)
         return value
 
-    def peek(self, parts: Sequence[str]):
+    def peek(self, parts: Sequence[str], *, kpi: KPI | None = None):
         """What `cached` holds for `parts` at this version, or None."""
-        return cache.get(self._page_key(parts))
+        return cache.get(self._page_key(parts, kpi))
 
-    def store(self, parts: Sequence[str], value) -> None:
-        cache.set(self._page_key(parts), value, LIVE_CACHE_SECONDS)
+    def store(self, parts: Sequence[str], value, *, kpi: KPI | None = None) -> None:
+        cache.set(self._page_key(parts, kpi), value, LIVE_CACHE_SECONDS)
 
-    def _page_key(self, parts: Sequence[str]) -> str:
-        return "kpi-page:" + _digest([*parts, self.version])
+    def _page_key(self, parts: Sequence[str], kpi: KPI | None) -> str:
+        version = self.version_of(kpi) if kpi is not None else self.version
+        return "kpi-page:" + _digest([*parts, version])
 
     @staticmethod
     def _period_parts(period: Period) -> list[str]:
@@ -273,7 +329,8 @@ class Reader:
             period.end.isoformat(),
             segment.field,
             segment.value,
-            self.version if self._running(period) else self.closed_version,
+            self.version_of(kpi) if self._running(period) else self.closed_version,
+            stored_at_part(kpi, period),
         ]
         return "kpi-live:" + _digest(parts)
 

@@ -60,7 +60,7 @@ from .dashboards import (
 )
 from .forms import CardForm, DashboardForm, PeriodSegmentForm
 from .models import CardKind, Dashboard, DashboardCard
-from .numbers import Reader
+from .numbers import Reader, stored_at_part
 from .periods import comparison_for, period_for
 from .registry import REGISTRY, Segment, all_kpis
 
@@ -329,7 +329,7 @@ def _drill_down_page(request, kpi, period, segment, numerator_only, reader, know
     (health scores of every customer) is computed once per change, not per view."""
     user = request.user
     parts = [kpi.key, period.start.isoformat(), period.end.isoformat()]
-    parts += [segment.field, segment.value, str(numerator_only)]
+    parts += [segment.field, segment.value, str(numerator_only), stored_at_part(kpi, period)]
     # Built only when something is not cached: building health's reads its settings.
     records = SimpleLazyObject(
         lambda: kpi.drill_down(period, segment, user=user, numerator_only=numerator_only)
@@ -340,12 +340,13 @@ def _drill_down_page(request, kpi, period, segment, numerator_only, reader, know
         else reader.cached(
             ["records", *parts],
             lambda: kpi.record_count(period, segment, numerator_only=numerator_only),
+            kpi=kpi,
         )
     )
     seen = (
         total
         if is_admin(user)
-        else reader.cached(["seen", str(user.pk), *parts], lambda: records.count())
+        else reader.cached(["seen", str(user.pk), *parts], lambda: records.count(), kpi=kpi)
     )
     page = _CountedPaginator([], DRILL_DOWN_PAGE_SIZE, seen).get_page(_requested_page(request))
     start = (page.number - 1) * DRILL_DOWN_PAGE_SIZE
@@ -359,6 +360,7 @@ def _drill_down_page(request, kpi, period, segment, numerator_only, reader, know
                 start : start + DRILL_DOWN_PAGE_SIZE
             ]
         ),
+        kpi=kpi,
     )
     model = _record_model(kpi, period)
     page.object_list = list(_with_related(model.objects.filter(pk__in=keys).order_by("-pk")))
@@ -435,6 +437,7 @@ def _breakdown(user, kpi, period, by: str, reader: Reader) -> list[dict]:
         other = reader.cached(
             ["among", kpi.key, period.start.isoformat(), period.end.isoformat(), by, *others],
             lambda: kpi.value_among(period, by, others),
+            kpi=kpi,
         )
         rows.append({"label": _("Other"), "result": other, "url": "", "other": True})
     return rows

@@ -39,6 +39,9 @@ class Event(models.Model):
                 condition=models.Q(dispatched_at__isnull=True),
                 name="event_undispatched",
             ),
+            # The newest change of each kind of record, which versions the cached KPI values
+            # made of that kind (metrics.numbers.version_parts).
+            models.Index(fields=["record_type", "id"], name="event_kind_newest"),
         ]
 
     def __str__(self):

@@ -1,0 +1,89 @@
+"""Which kinds of records a KPI's number is made of, so that its live value stays cached until
+one of those changes, not until anything at all changes: logging a call does not recompute
+the pipeline, moving a deal does not recompute the NPS (issue 19).
+
+A KPI's kinds are read off the SQL of its records and aggregates (the tables they name) and
+the paths of its segments, once per process: a definition changed in code is followed
+without a list kept by hand. Each table is the kind of its model, as events name it
+(crm.services.events: `record_type` is the model name); rows written with another record's
+events count as that record (a deal's stage changes, a ticket's messages). The kinds of
+STRUCTURE (people, teams, stages, custom fields, settings) reshape every number and version
+every KPI. A KPI computed from other KPIs (`compute`) or made of the events themselves has no
+kinds of its own: every change versions it.
+"""
+
+from datetime import date
+from functools import cache
+
+from django.apps import apps
+from django.db.models import Model
+
+from .periods import period_for
+from .registry import KPI, get_kpi
+
+# Written in the same transaction as an event of another record.
+WRITTEN_WITH = {"dealstagechange": "deal", "ticketmessage": "ticket"}
+# Rare changes that can move any number: who owns what, teams, stages, fields, settings.
+STRUCTURE = frozenset(
+    {
+        "user",
+        "team",
+        "pipeline",
+        "stage",
+        "customfield",
+        "supportsettings",
+        "slapolicy",
+    }
+)
+# Tables versioned otherwise: logins by their own rows, stored health by its computed time.
+NOT_EVENTS = frozenset({"loginevent", "companyhealth"})
+
+
+def _kinds_by_table() -> dict[str, str]:
+    return {model._meta.db_table: model._meta.model_name for model in apps.get_models()}
+
+
+@cache
+def record_kinds(kpi_key: str) -> frozenset[str] | None:
+    """The record kinds (model names) the KPI reads, with STRUCTURE; None for every kind."""
+    kpi = get_kpi(kpi_key)
+    if kpi.compute is not None:
+        return None
+    kinds = set(STRUCTURE)
+    by_table = _kinds_by_table()
+    sql = _sql_of(kpi)
+    kinds.update(kind for table, kind in by_table.items() if f'"{table}"' in sql)
+    if "event" in kinds:
+        return None  # made of the events themselves (active users): every change counts
+    for path in kpi.segments.values():
+        kinds.update(_kinds_on_path(kpi.records(_ANY_PERIOD).model, path))
+    return frozenset(WRITTEN_WITH.get(kind, kind) for kind in kinds)
+
+
+_ANY_PERIOD = period_for("month", date(2000, 1, 1))
+
+
+def _sql_of(kpi: KPI) -> str:
+    records = kpi.records(_ANY_PERIOD)
+    grouped = records.order_by().values("pk").annotate(**kpi.aggregates(_ANY_PERIOD))
+    return str(grouped.query)
+
+
+def _kinds_on_path(model: type[Model], path: str) -> set[str]:
+    """The models a lookup path walks through, e.g. company__industry: {"company"}."""
+    kinds = set()
+    for name in path.split("__"):
+        try:
+            field = model._meta.get_field(name)
+        except Exception:  # noqa: BLE001 - a JSON key (custom__region) ends the walk
+            break
+        if not field.is_relation or field.related_model is None:
+            break
+        model = field.related_model
+        kinds.add(model._meta.model_name)
+    return kinds
+
+
+def event_kinds(kinds: frozenset[str]) -> list[str]:
+    """The kinds whose changes are events (sorted, for one query and a stable key)."""
+    return sorted(kinds - NOT_EVENTS)

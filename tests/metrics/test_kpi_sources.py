@@ -1,0 +1,69 @@
+"""A KPI's live value stays cached until a record of a kind it is made of changes, not until
+anything changes (issue 19): logging a call does not recompute the win rate, moving a deal
+does. The kinds are read off each KPI's SQL (metrics.sources)."""
+
+import pytest
+from django.apps import apps
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from crm import models as m
+from crm import services
+from metrics.numbers import Reader
+from metrics.registry import Segment, all_kpis, get_kpi
+from metrics.sources import STRUCTURE, record_kinds
+from tests.crm.factories import CompanyFactory
+from tests.metrics.test_live_numbers import closed_deal, lose, open_deal, this_month
+
+pytestmark = pytest.mark.django_db
+
+
+def test_each_kpi_is_made_of_the_kinds_its_sql_reads():
+    assert record_kinds("win_rate") - STRUCTURE == {"deal", "company", "lead"}
+    assert {"activity", "surveyanswer", "contact"} <= record_kinds("engagement_rate")
+    assert "activity" not in record_kinds("win_rate")
+    assert "ticket" in record_kinds("first_response_hours")
+    assert "loginevent" in record_kinds("logins")
+
+
+def test_kpis_made_of_other_kpis_or_of_events_depend_on_every_change():
+    assert record_kinds("clv") is None and record_kinds("ltv_cac_ratio") is None
+    assert record_kinds("active_users") is None
+
+
+def test_every_kind_is_a_model():
+    names = {model._meta.model_name for model in apps.get_models()}
+    for kpi in all_kpis():
+        assert (record_kinds(kpi.key) or set()) <= names, kpi.key
+
+
+def test_logging_a_call_leaves_the_win_rate_cached_and_moving_a_deal_does_not(rep, sales_team):
+    closed_deal(rep, sales_team, m.StageOutcome.WON)
+    deal = open_deal(rep, sales_team)
+    kpi, period = get_kpi("win_rate"), this_month()
+    assert Reader().result(kpi, period, Segment()).value == 100
+
+    services.activity_log(actor=rep, kind=m.ActivityKind.CALL, company=CompanyFactory())
+    with CaptureQueriesContext(connection) as after_call:
+        assert Reader().result(kpi, period, Segment()).value == 100
+    assert len(after_call) == 1  # the versions; the value from the cache
+
+    lose(deal, rep)
+    with CaptureQueriesContext(connection) as after_loss:
+        assert Reader().result(kpi, period, Segment()).value == 50
+    assert len(after_loss) > 1
+
+
+def test_logging_a_call_recomputes_the_engagement_rate(rep, sales_team):
+    customer = CompanyFactory(
+        owner=rep,
+        team=sales_team,
+        lifecycle=m.Lifecycle.CUSTOMER,
+        customer_since=this_month().start,
+    )
+    kpi, period = get_kpi("engagement_rate"), this_month()
+    assert Reader().result(kpi, period, Segment()).value == 0
+
+    services.activity_log(actor=rep, kind=m.ActivityKind.CALL, company=customer)
+
+    assert Reader().result(kpi, period, Segment()).value == 100
