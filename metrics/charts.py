@@ -27,6 +27,7 @@ from .kpis.sales import REVENUE, deals_open_at_end, stage_exits_in
 from .numbers import Reader, is_open, snapshotted
 from .periods import Period, period_for, periods_between, quarter_name
 from .registry import REGISTRY, Segment, all_kpis
+from .sources import chart_kinds
 
 TREND_POINTS = {"day": 30, "week": 12, "month": 12, "quarter": 8}
 
@@ -54,7 +55,8 @@ def is_chart(key: str) -> bool:
 
 # Charts aggregated from the records (not from snapshots) are kept this long: on a million
 # deals they cost hundreds of milliseconds. While the period runs, the key also carries the
-# records' version (metrics.numbers), so a change shows at once, as on the cards.
+# version of the records the chart is made of (metrics.sources), so a change shows at once,
+# as on the cards.
 CHART_CACHE_SECONDS = 10 * 60
 
 
@@ -71,7 +73,7 @@ def build(key: str, period: Period, segment: Segment, *, reader: Reader | None =
             period.end.isoformat(),
             segment.field,
             segment.value,
-            reader.version if is_open(period, reader.now) else "",
+            reader.version_of_kinds(chart_kinds(key)) if is_open(period, reader.now) else "",
             # Titles and labels are in the reader's language.
             get_language() or "",
         ]

@@ -86,7 +86,9 @@ def version_parts() -> dict[str, str]:
     database = connections[router.db_for_read(Event)]
     quote = database.ops.quote_name
     event_table, event_id = quote(Event._meta.db_table), quote("id")
-    kinds = _kinds_read_by_kpis()
+    from .sources import versioned_kinds
+
+    kinds = versioned_kinds()
     columns = [
         f"(SELECT MAX({event_id}) FROM {event_table})",
         f"(SELECT MAX({quote('id')}) FROM {quote(LoginEvent._meta.db_table)})",
@@ -104,16 +106,6 @@ def version_parts() -> dict[str, str]:
         "health": health,
         **dict(zip(kinds, per_kind, strict=True)),
     }
-
-
-def _kinds_read_by_kpis() -> list[str]:
-    from .registry import all_kpis
-    from .sources import event_kinds, record_kinds
-
-    kinds = set()
-    for kpi in all_kpis():
-        kinds.update(record_kinds(kpi.key) or ())
-    return event_kinds(frozenset(kinds))
 
 
 def unfinished_fill() -> Exists:
@@ -182,9 +174,14 @@ class Reader:
     def version_of(self, kpi: KPI) -> str:
         """The version of what `kpi` is made of (metrics.sources): a change to other kinds
         of records leaves its cached values in place."""
-        from .sources import event_kinds, record_kinds
+        from .sources import record_kinds
 
-        kinds = record_kinds(kpi.key)
+        return self.version_of_kinds(record_kinds(kpi.key))
+
+    def version_of_kinds(self, kinds: frozenset[str] | None) -> str:
+        """The version of these record kinds (None: of everything)."""
+        from .sources import event_kinds
+
         if kinds is None:
             return self.version
         parts = self._version_parts

@@ -84,6 +84,32 @@ def _kinds_on_path(model: type[Model], path: str) -> set[str]:
     return kinds
 
 
+# The record kinds of the charts aggregated from the records (metrics.charts.BUILDERS), with
+# the kinds their segments join; a test checks them against the SQL each chart runs.
+CHART_KINDS = {
+    "deals_won_by_month": frozenset({"deal", "company", "lead"}),
+    "survey_bands": frozenset({"surveyanswer", "company", "contact", "ticket"}),
+    "pipeline_by_stage": frozenset({"deal", "company", "lead"}),
+    "time_in_stage": frozenset({"deal", "company", "lead"}),
+    "mrr_movement": frozenset({"subscription", "company"}),
+}
+
+
+def chart_kinds(key: str) -> frozenset[str] | None:
+    kinds = CHART_KINDS.get(key)
+    return None if kinds is None else STRUCTURE | kinds
+
+
+def versioned_kinds() -> list[str]:
+    """Every event kind some KPI or chart is made of: the versions asked for per request."""
+    from .registry import all_kpis
+
+    kinds = set().union(*CHART_KINDS.values())
+    for kpi in all_kpis():
+        kinds.update(record_kinds(kpi.key) or ())
+    return event_kinds(frozenset(kinds))
+
+
 def event_kinds(kinds: frozenset[str]) -> list[str]:
     """The kinds whose changes are events (sorted, for one query and a stable key)."""
     return sorted(kinds - NOT_EVENTS)

@@ -6,12 +6,14 @@ import pytest
 from django.apps import apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from crm import models as m
 from crm import services
+from metrics.charts import BUILDERS
 from metrics.numbers import Reader
 from metrics.registry import Segment, all_kpis, get_kpi
-from metrics.sources import STRUCTURE, record_kinds
+from metrics.sources import CHART_KINDS, STRUCTURE, WRITTEN_WITH, chart_kinds, record_kinds
 from tests.crm.factories import CompanyFactory
 from tests.metrics.test_live_numbers import closed_deal, lose, open_deal, this_month
 
@@ -67,3 +69,30 @@ def test_logging_a_call_recomputes_the_engagement_rate(rep, sales_team):
     services.activity_log(actor=rep, kind=m.ActivityKind.CALL, company=customer)
 
     assert Reader().result(kpi, period, Segment()).value == 100
+
+
+@pytest.mark.parametrize("key", sorted(CHART_KINDS))
+@pytest.mark.parametrize("segment", [Segment(), Segment("owner", "1"), Segment("team", "1")])
+def test_each_chart_declares_every_kind_its_sql_reads(key, segment):
+    by_table = {model._meta.db_table: model._meta.model_name for model in apps.get_models()}
+    with CaptureQueriesContext(connection) as built:
+        BUILDERS[key](this_month(), segment)
+    read = {
+        WRITTEN_WITH.get(kind, kind)
+        for query in built.captured_queries
+        for table, kind in by_table.items()
+        if f'"{table}"' in query["sql"]
+    }
+    assert read <= chart_kinds(key)
+
+
+def test_logging_a_call_leaves_the_deal_charts_cached(client, admin_user, rep, sales_team):
+    closed_deal(rep, sales_team, m.StageOutcome.WON)
+    client.force_login(admin_user)
+    client.get(reverse("dashboard", args=["sales"]))
+
+    services.activity_log(actor=rep, kind=m.ActivityKind.CALL, company=CompanyFactory())
+    with CaptureQueriesContext(connection) as again:
+        client.get(reverse("dashboard", args=["sales"]))
+    deal_reads = [q for q in again.captured_queries if 'FROM "crm_deal"' in q["sql"]]
+    assert deal_reads == []
