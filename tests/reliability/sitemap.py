@@ -140,6 +140,7 @@ class Dataset:
     api_token: object  # the rep's, None without the api app
     # Rows only the API lists: subscription, expense, survey_answer, run (issue 12).
     api_records: dict | None = None
+    export_job: object = None  # the rep's, written and ready (exports app)
 
 
 def build_dataset() -> Dataset:
@@ -225,6 +226,12 @@ def build_dataset() -> Dataset:
         "survey_answer": SurveyAnswerFactory(contact=contact, company=company),
         "run": run,
     }
+    export_job = None
+    if apps.is_installed("exports"):
+        # No file behind it: the download answers 404, the listing still shows it.
+        export_job = apps.get_model("exports", "ExportJob").objects.create(
+            owner=rep, source="deals", format="csv", state="done", row_count=1
+        )
     return Dataset(
         users={"anonymous": None, "rep": rep, "agent": agent, "manager": manager, "admin": admin},
         team=team,
@@ -247,6 +254,7 @@ def build_dataset() -> Dataset:
         webhook=webhook,
         api_token=api_token,
         api_records=api_records,
+        export_job=export_job,
     )
 
 
@@ -260,6 +268,7 @@ _PK_BY_NAME = (
     ("settings-team", "team"),
     ("settings-webhook", "webhook"),
     ("api-token", "api_token"),
+    ("export-download", "export_job"),
     ("deal-board-cards", None),
     ("deal", "deal"),
     ("lead", "lead"),
@@ -341,6 +350,7 @@ def real_kwargs(route: Route, data: Dataset) -> dict | None:
         "token": (data.invitation.token if name == "survey" else customer_link_token(data.ticket)),
         "uidb64": urlsafe_base64_encode(force_bytes(data.users["rep"].pk)),
         "format": "json",
+        "source": "deals",  # exports/lists/<source>/
     }
     for argument in names:
         if argument in extra and argument not in values:

@@ -161,6 +161,11 @@ def build_world() -> World:
             owner=admin, name="Walked", url="https://hooks.example/crm", event_types=["deal.*"]
         ),
     }
+    if apps.is_installed("exports"):
+        # The rep's own export, written (exports app); no file behind it.
+        objects["export_job"] = apps.get_model("exports", "ExportJob").objects.create(
+            owner=rep, source="deals", format="csv", state="done", row_count=1
+        )
     users = {"anonymous": None, "rep": rep, "agent": agent, "manager": manager, "admin": admin}
     for user in (rep, agent, manager):
         for kind in (*RECORD_KINDS, "task", "goal"):
@@ -187,6 +192,7 @@ PK_SOURCES = (
     ("target", "target"),
     ("goal", "goal"),
     ("article", "article"),
+    ("export-download", "export_job"),
     *((kind, kind) for kind in ("deal", "lead", "contact", "company", "task", "ticket")),
 )
 # Routes about "a record of any kind": walked once per kind when they take writes.
@@ -258,6 +264,7 @@ def urls_for(route: Route, objects: dict) -> list[str]:
         "slug": objects["article"].slug if route.name == "help-article" else "executive",
         "token": "not-a-token",
         "uidb64": "MQ",
+        "source": "deals",  # exports/lists/<source>/
     }
     for argument in arguments - set(values):
         assert argument in fixed, f"{route.template}: no value for <{argument}>"
