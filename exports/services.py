@@ -6,6 +6,7 @@ import logging
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import IO
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -56,6 +57,13 @@ def build_table(*, user, source: str, query: str | QueryDict) -> Table:
     if source not in SOURCES:
         raise LookupError(source)
     return SOURCES[source].build(user, params)
+
+
+def whole_type_csv(*, record_type: str, user, file: IO[str]) -> int:
+    """Every `record_type` record `user` may export at once (crm.access.may_export_all), as CSV
+    written to the text file `file` (open it with newline=""); returns the rows written. The
+    export side of the import round trip (see exports.sources for the columns)."""
+    return write_csv(build_table(user=user, source=TYPE_PREFIX + record_type, query=""), file)
 
 
 def export_job_start(*, user, source: str, fmt: str, query: str) -> ExportJob:
