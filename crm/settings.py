@@ -335,7 +335,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(hour=9, minute=0, day_of_week=1),
         "options": {"expires": 6 * 3600},
     },
-    # Customer health scores as of yesterday, once its activities are in (after the KPIs).
+    # Customer health scores as of yesterday, if the nightly snapshots (which score health
+    # first, as yesterday's health KPI reads them) have not already: a safety net.
     "store-company-health-nightly": {
         "task": "metrics.store_company_health",
         "schedule": crontab(hour=2, minute=15),
@@ -390,6 +391,14 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "automations.check_kpi_thresholds",
         "schedule": crontab(minute=15),
         "options": {"expires": 50 * 60},
+    },
+    # The ready-made dashboards of the running month computed again when records changed,
+    # so a manager's first view reads them from the cache (metrics.warm). Expires before
+    # the next run.
+    "warm-dashboards": {
+        "task": "metrics.warm_dashboards",
+        "schedule": 60.0,
+        "options": {"expires": 50},
     },
     # Today's running day, month and quarter, so dashboards are at most an hour behind.
     "refresh-open-kpi-periods-hourly": {

@@ -163,10 +163,10 @@ class Reader:
     @property
     def version(self) -> str:
         """The version of all the records: any change moves it."""
-        return self._version_parts["*"]
+        return self.versions["*"]
 
     @property
-    def _version_parts(self) -> dict[str, str]:
+    def versions(self) -> dict[str, str]:
         if self._parts is None:
             self._parts = version_parts()
         return self._parts
@@ -184,7 +184,7 @@ class Reader:
 
         if kinds is None:
             return self.version
-        parts = self._version_parts
+        parts = self.versions
         versions = [f"{kind}={parts[kind]}" for kind in event_kinds(kinds)]
         if "loginevent" in kinds:
             versions.append(f"login={parts['login']}")
@@ -196,7 +196,7 @@ class Reader:
         settings, not every change of a record. A change today rarely reaches into a period
         already over; when it does, the period shows it once the nightly fill stores its
         snapshot, as a snapshot shows what the records were when it was written."""
-        health_changed = self._version_parts["health"]
+        health_changed = self.versions["health"]
         return f"closed:{timezone.localdate().isoformat()}:{health_changed}"
 
     def read(self, wanted: Sequence[tuple[KPI, Period, Segment]]) -> list[Reading]:

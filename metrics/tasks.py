@@ -50,3 +50,12 @@ def store_company_health(day: str | None = None) -> int:
 def refresh_open_periods() -> int:
     """Re-snapshot today's day, month and quarter for fresher dashboards."""
     return services.refresh_open_periods()
+
+
+@shared_task(name="metrics.warm_dashboards", soft_time_limit=600, time_limit=660)
+def warm_dashboards() -> int:
+    """Compute the ready-made dashboards of the running month if records changed since the
+    last time, so their first view reads the cache (metrics.warm)."""
+    from .warm import warm_dashboards as warm
+
+    return warm()

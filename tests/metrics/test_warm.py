@@ -1,0 +1,64 @@
+"""The ready-made dashboards are computed in the background after records change
+(metrics.warm), so their first view reads the cache (issue 19)."""
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from crm import models as m
+from metrics.tasks import warm_dashboards
+from metrics.warm import readers_languages
+from tests.metrics.test_live_numbers import closed_deal, lose, open_deal
+
+pytestmark = pytest.mark.django_db
+
+RECORD_TABLES = ('"crm_deal"', '"crm_subscription"', '"crm_surveyanswer"', '"crm_ticket"')
+
+
+def reads_of_records(queries) -> list[str]:
+    return [q["sql"] for q in queries if any(table in q["sql"] for table in RECORD_TABLES)]
+
+
+@pytest.fixture
+def deals(rep, sales_team):
+    closed_deal(rep, sales_team, m.StageOutcome.WON)
+    return open_deal(rep, sales_team)
+
+
+def test_a_warmed_dashboards_first_view_reads_no_records(client, manager, deals):
+    cache.clear()
+    assert warm_dashboards.apply().get() > 0
+
+    client.force_login(manager)
+    with CaptureQueriesContext(connection) as first_view:
+        response = client.get(reverse("dashboard", args=["executive"]))
+    assert response.status_code == 200
+    assert reads_of_records(first_view.captured_queries) == []
+
+
+def test_warming_again_does_nothing_until_records_change(rep, deals):
+    cache.clear()
+    assert warm_dashboards.apply().get() > 0
+    assert warm_dashboards.apply().get() == 0
+
+    lose(deals, rep)
+
+    assert warm_dashboards.apply().get() > 0
+
+
+def test_warmed_numbers_are_the_ones_the_page_computes(client, manager, deals):
+    client.force_login(manager)
+    cache.clear()
+    computed = client.get(reverse("dashboard", args=["sales"])).context["cards"]
+    cache.clear()
+    warm_dashboards.apply()
+    warmed = client.get(reverse("dashboard", args=["sales"])).context["cards"]
+    assert [c.result for c in warmed] == [c.result for c in computed]
+
+
+def test_charts_are_warmed_in_each_language_a_reader_chose(manager, rep):
+    manager.language = "it"
+    manager.save(update_fields=["language"])
+    assert readers_languages() == ["en", "it"]
