@@ -236,6 +236,9 @@ else:
         "shared": {"BACKEND": "crm.cache.DatabaseCache", "LOCATION": "crm_cache"},
     }
 RATELIMIT_USE_CACHE = "shared"
+# Warm the dashboards in the background (metrics.warm): only where the worker's cache is the
+# web processes' cache too (Redis); a worker's own memory would serve nobody.
+CRM_WARM_DASHBOARDS = env.bool("CRM_WARM_DASHBOARDS", default=bool(REDIS_URL))
 # Sessions: with Redis, read from it and written through to the database ("cached_db"), so a
 # Redis restart or an evicted key logs nobody out; without it, in the database. Either way
 # every web process sees every session. The login lockout (django-axes) counts in the

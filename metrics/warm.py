@@ -5,7 +5,8 @@ instead of waiting seconds for them on a large installation (issue 19).
 
 The values are the same a page would compute (metrics.numbers.Reader, the same cache keys),
 so warming never changes a number, only when it is computed. Runs only when the versions of
-the records moved since the last warm-up.
+the records moved since the last warm-up, and only where the cache is shared by the worker
+and the web processes (CRM_WARM_DASHBOARDS, on with REDIS_URL).
 """
 
 from django.conf import settings
@@ -31,6 +32,8 @@ LAST_WARMED_SECONDS = 24 * 60 * 60
 def warm_dashboards() -> int:
     """Compute every company-wide ready-made dashboard of the running month, charts in each
     language its readers use; returns the dashboards warmed (0 when nothing changed)."""
+    if not settings.CRM_WARM_DASHBOARDS:
+        return 0
     reader = Reader()
     versions = reader.versions
     if cache.get(LAST_WARMED_KEY) == versions or not cache.add(WARMING_KEY, 1, WARMING_SECONDS):

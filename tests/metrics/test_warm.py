@@ -14,6 +14,17 @@ from tests.metrics.test_live_numbers import closed_deal, lose, open_deal
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def warming_on(settings):
+    # Tests run the task in their own process: its cache is the pages' cache.
+    settings.CRM_WARM_DASHBOARDS = True
+
+
+def test_without_a_shared_cache_nothing_is_warmed(settings, deals):
+    settings.CRM_WARM_DASHBOARDS = False
+    assert warm_dashboards.apply().get() == 0
+
 RECORD_TABLES = ('"crm_deal"', '"crm_subscription"', '"crm_surveyanswer"', '"crm_ticket"')
 
 
