@@ -144,6 +144,7 @@ def company_detail(request, pk):
         "section": "companies",
         "custom_values": lists.custom_values(company, definitions_for("company")),
         "can_change": access.can_change(user, company),
+        "can_merge": access.can_change(user, company) and access.may_post(user, "company-merge"),
         "contacts": list(contacts),
         "deals": related_deals(user, company=company),
         "tickets": related_tickets(user, company=company),

@@ -160,6 +160,7 @@ def contact_detail(request, pk):
         "section": "contacts",
         "custom_values": lists.custom_values(contact, definitions_for("contact")),
         "can_change": access.can_change(user, contact),
+        "can_merge": access.can_change(user, contact) and access.may_post(user, "contact-merge"),
         "deals": related_deals(user, contact=contact),
         "tickets": related_tickets(user, contact=contact),
         "answers": related_answers(contact=contact),

@@ -159,6 +159,8 @@ def lead_detail(request, pk, *, disqualify_form=None, status=200):
         "custom_values": lists.custom_values(lead, definitions_for("lead")),
         "disqualify_form": lists.bootstrap(disqualify_form or DisqualifyForm()),
         "can_change": access.can_change(request.user, lead),
+        "can_merge": access.may_post(request.user, "lead-merge")
+        and access.can_change(request.user, lead),
         "can_convert": lead.status not in (LeadStatus.CONVERTED, LeadStatus.UNQUALIFIED),
         "converted": _converted_links(request.user, lead),
         "same_email_contact": _same_email_contact(request.user, lead)

@@ -255,3 +255,10 @@ def test_nothing_alike_creates_at_once(client, rep, mine):
     client.force_login(rep)
     response = client.post(reverse("contact-create"), contact_form())
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize("kind, plural", [("contact", "contacts"), ("company", "companies")])
+def test_the_lists_link_their_duplicates_page(client, rep, kind, plural):
+    client.force_login(rep)
+    page = client.get(reverse(plural)).content.decode()
+    assert reverse(f"{kind}-duplicates") in page

@@ -396,3 +396,12 @@ def test_merge_pages_exist_for_companies_and_leads(client, admin_user):
         assert response.status_code == 302
         assert not type(remove).objects.filter(pk=remove.pk).exists()
     assert Company.objects.count() == 1
+
+
+def test_record_pages_offer_merging_to_those_who_may_merge(client, contacts, rep, admin_user):
+    keep, _remove = contacts
+    link = reverse("contact-merge", args=[keep.pk])
+    client.force_login(admin_user)
+    assert link in client.get(reverse("contact-detail", args=[keep.pk])).content.decode()
+    client.force_login(rep)
+    assert link not in client.get(reverse("contact-detail", args=[keep.pk])).content.decode()
