@@ -138,8 +138,14 @@ def stage_probability_at(moment) -> Coalesce:
 
 
 def deals_open_at_end_weighted(period: Period) -> QuerySet:
-    """The deals open at the end of the period, each with `probability_at_end`."""
-    return deals_open_at_end(period).annotate(probability_at_end=stage_probability_at(period.end))
+    """The deals open at the end of the period, each with `probability_at_end`. While the
+    period runs, the stage a deal will be in at its end is the stage it is in now: no history
+    to read (two subqueries per open deal, seconds on a large installation)."""
+    if period.end > timezone.now():
+        probability = F("stage__probability")
+    else:
+        probability = stage_probability_at(period.end)
+    return deals_open_at_end(period).annotate(probability_at_end=probability)
 
 
 def deals_closed_in(period: Period) -> QuerySet:

@@ -99,3 +99,14 @@ def test_a_flow_kpi_never_reads_a_days_snapshot_for_a_longer_period():
     reading = Reader().read([(REGISTRY["deals_won_count"], first_days, ALL)])[0]
 
     assert reading.result.value == 1
+
+
+def test_a_running_periods_weighted_pipeline_takes_each_deals_stage_of_now():
+    deal(created=at(1, 5), stage="Proposal", amount="1000")
+    running = period_for("month", timezone.localdate())
+    kpi = REGISTRY["weighted_pipeline_value"]
+    probability = m.Stage.objects.get(name="Proposal", pipeline__is_default=True).probability
+
+    assert kpi.value(running).value == Decimal(1000 * probability) / 100
+    # No stage history read per open deal while the period runs.
+    assert "crm_dealstagechange" not in str(kpi.records(running).query)
