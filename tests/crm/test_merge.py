@@ -405,3 +405,38 @@ def test_record_pages_offer_merging_to_those_who_may_merge(client, contacts, rep
     assert link in client.get(reverse("contact-detail", args=[keep.pk])).content.decode()
     client.force_login(rep)
     assert link not in client.get(reverse("contact-detail", args=[keep.pk])).content.decode()
+
+
+def test_a_merge_that_fails_half_way_writes_nothing(contacts, rep):
+    keep, remove = contacts
+    CustomFieldFactory(
+        record_type=RecordType.CONTACT, key="tier", field_type=FieldType.SELECT, choices=["Gold"]
+    )
+    # A value stored before its option was removed: the survivor cannot take it any more.
+    Contact.objects.filter(pk=remove.pk).update(custom={"tier": "Bronze"})
+    remove.refresh_from_db()
+    deal = DealFactory(contact=remove)
+    events = Event.objects.count()
+
+    with pytest.raises(ValidationError):
+        record_merge(keep=keep, remove=remove, choices={"custom__tier": REMOVE}, actor=rep)
+
+    deal.refresh_from_db()
+    assert deal.contact_id == remove.pk
+    assert Contact.objects.filter(pk=remove.pk).exists()
+    assert Event.objects.count() == events
+
+
+def test_the_merge_shows_on_the_company_timeline_of_a_merged_contact(
+    client, contacts, rep, admin_user
+):
+    keep, remove = contacts
+    company = CompanyFactory(owner=rep)
+    Contact.objects.filter(pk=keep.pk).update(company=company)
+    keep.refresh_from_db()
+
+    record_merge(keep=keep, remove=remove, choices={}, actor=admin_user)
+
+    client.force_login(admin_user)
+    page = client.get(reverse("company-detail", args=[company.pk])).content.decode()
+    assert "Merged with “Ana Lima Souza”" in page
