@@ -2,11 +2,13 @@
 chosen values win, both records' history ends on the survivor, claims follow, and only people
 who may change (and delete) both records merge them."""
 
+import threading
 from datetime import date
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
+from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
 
@@ -440,3 +442,50 @@ def test_the_merge_shows_on_the_company_timeline_of_a_merged_contact(
     client.force_login(admin_user)
     page = client.get(reverse("company-detail", args=[company.pk])).content.decode()
     assert "Merged with “Ana Lima Souza”" in page
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_one_pair_merged_both_ways_at_once_is_merged_once(rep, sales_team):
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL")
+    one = ContactFactory(owner=rep, team=sales_team)
+    two = ContactFactory(owner=rep, team=sales_team)
+    deals = [DealFactory(contact=one), DealFactory(contact=two)]
+
+    results = at_once(
+        lambda: record_merge(keep=one, remove=two, choices={}, actor=rep),
+        lambda: record_merge(keep=two, remove=one, choices={}, actor=rep),
+    )
+
+    merged = [r for r in results if isinstance(r, Contact)]
+    refused = [r for r in results if isinstance(r, ValidationError)]
+    assert (len(merged), len(refused)) == (1, 1), results
+    survivor = Contact.objects.get(pk__in=[one.pk, two.pk])
+    assert survivor.pk == merged[0].pk
+    for deal in deals:
+        deal.refresh_from_db()
+        assert deal.contact_id == survivor.pk
+
+
+def at_once(*calls) -> list:
+    """Each call in its own thread and database connection, released together; the results
+    in order, an exception standing for its result."""
+    start = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            start.wait(timeout=30)
+            results[index] = call()
+        except Exception as error:  # the test reads it
+            results[index] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
