@@ -165,6 +165,20 @@ class Ticket(Timestamped, WithCustomFields):
                 models.F("id").asc(),
                 condition=~Q(status__in=DONE_STATUSES),
                 name="ticket_working_queue",
+                # What the queue's view counts and a rep's visibility read (crm 0029): counted
+                # from the index alone, not from ten thousand heap pages.
+                include=[
+                    "status",
+                    "priority",
+                    "assignee",
+                    "team",
+                    "contact",
+                    "company",
+                    "first_response_at",
+                    "first_response_due_at",
+                    "resolution_due_at",
+                    "sla_breached_at",
+                ],
             ),
         ]
         constraints = [
