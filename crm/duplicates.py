@@ -43,6 +43,10 @@ class Rule(models.TextChoices):
     NAME = "name", _("Names alike")
 
 
+# The field a group of each rule is titled with.
+SHOWN_FIELD = {Rule.EMAIL: "email", Rule.DOMAIN: "domain", Rule.PHONE: "phone", Rule.NAME: "name"}
+
+
 class FullName(Func):
     """A contact's name as people read it. crm 0027 indexes this very expression."""
 
@@ -250,8 +254,10 @@ def duplicate_page(kind: Kind, rule: str, user, number: int = 1) -> GroupPage:
     )
     groups: dict[str, Group] = {}
     for record in members:
+        # The key as the first record writes it (an email as typed, not upper-cased).
+        shown = getattr(record, SHOWN_FIELD[rule])
         group = groups.setdefault(
-            record.dupe_key, Group(key=record.dupe_key, records=[], total=counts[record.dupe_key])
+            record.dupe_key, Group(key=shown, records=[], total=counts[record.dupe_key])
         )
         group.records.append(record)
     page.groups = list(groups.values())
