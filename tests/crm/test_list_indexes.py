@@ -76,3 +76,26 @@ def test_a_leads_matches_are_found_through_the_any_case_indexes(model, lookup, i
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert index in plan, plan
+
+
+def test_every_connection_runs_without_jit():
+    # crm/settings.py: JIT cost a rep's ticket queue 60 ms at a million deals, saving nothing.
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
+
+
+def test_the_queue_counts_read_the_working_tickets_index_alone(client, admin_user):
+    for _ in range(3):
+        data = {"subject": "Help", "description": "Please", "contact": ContactFactory()}
+        services.ticket_create(actor=None, data=data)
+    client.force_login(admin_user)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("tickets")).status_code == 200
+    [sql] = [q["sql"] for q in queries if q["sql"].startswith('SELECT COUNT("crm_ticket"."id")')]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(f"EXPLAIN {sql}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using ticket_working_queue" in plan, plan
