@@ -4,9 +4,10 @@ digits, and leads by email in any case. SQLite compares names once normalised an
 
 The indexes are made with SQL, outside the models' state: they exist on PostgreSQL only, and
 each expression is written exactly as crm/duplicates.py sends it, or the planner ignores it.
+The extension is made here if it is missing but never dropped on the way back: the header
+search's indexes (crm 0012) use it too.
 """
 
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
 
 # (index name, table, indexed expression with its access method)
@@ -27,6 +28,7 @@ INDEXES = [
 def create_indexes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     for name, table, expression in INDEXES:
         schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING {expression}")
     for table in sorted({table for _name, table, _expression in INDEXES}):
@@ -46,7 +48,4 @@ class Migration(migrations.Migration):
         ("crm", "0026_languages"),
     ]
 
-    operations = [
-        TrigramExtension(),
-        migrations.RunPython(create_indexes, drop_indexes),
-    ]
+    operations = [migrations.RunPython(create_indexes, drop_indexes, elidable=False)]
