@@ -141,6 +141,7 @@ class Dataset:
     # Rows only the API lists: subscription, expense, survey_answer, run (issue 12).
     api_records: dict | None = None
     export_job: object = None  # the rep's, written and ready (exports app)
+    import_job: object = None  # the rep's, waiting for its mapping (imports app)
 
 
 def build_dataset() -> Dataset:
@@ -226,6 +227,21 @@ def build_dataset() -> Dataset:
         "survey_answer": SurveyAnswerFactory(contact=contact, company=company),
         "run": run,
     }
+    import_job = None
+    if apps.is_installed("imports"):
+        # Its file is not stored: the pages answer without it (a preview says it is gone).
+        import_job = apps.get_model("imports", "ImportJob").objects.create(
+            created_by=rep,
+            record_type="contact",
+            file="imports/walked.csv",
+            file_name="walked.csv",
+            file_format="csv",
+            encoding="utf-8",
+            delimiter=",",
+            headers=["Last name", "Email"],
+            mapping={"0": "last_name", "1": "email"},
+            total_rows=1,
+        )
     export_job = None
     if apps.is_installed("exports"):
         # No file behind it: the download answers 404, the listing still shows it.
@@ -255,6 +271,7 @@ def build_dataset() -> Dataset:
         api_token=api_token,
         api_records=api_records,
         export_job=export_job,
+        import_job=import_job,
     )
 
 
@@ -268,6 +285,7 @@ _PK_BY_NAME = (
     ("settings-team", "team"),
     ("settings-webhook", "webhook"),
     ("api-token", "api_token"),
+    ("import", "import_job"),
     ("export-download", "export_job"),
     ("deal-board-cards", None),
     ("deal", "deal"),

@@ -161,6 +161,18 @@ def build_world() -> World:
             owner=admin, name="Walked", url="https://hooks.example/crm", event_types=["deal.*"]
         ),
     }
+    if apps.is_installed("imports"):
+        # The rep's own import, waiting for its mapping (imports app); its file is not stored.
+        objects["import_job"] = apps.get_model("imports", "ImportJob").objects.create(
+            created_by=rep,
+            record_type="contact",
+            file="imports/walked.csv",
+            file_name="walked.csv",
+            file_format="csv",
+            headers=["Last name"],
+            mapping={"0": "last_name"},
+            total_rows=1,
+        )
     if apps.is_installed("exports"):
         # The rep's own export, written (exports app); no file behind it.
         objects["export_job"] = apps.get_model("exports", "ExportJob").objects.create(
@@ -193,6 +205,7 @@ PK_SOURCES = (
     ("goal", "goal"),
     ("article", "article"),
     ("export-download", "export_job"),
+    ("import", "import_job"),
     *((kind, kind) for kind in ("deal", "lead", "contact", "company", "task", "ticket")),
 )
 # Routes about "a record of any kind": walked once per kind when they take writes.
