@@ -86,7 +86,8 @@ class RowWriter:
         outcome.cells = [_cell_text(cell) for cell in cells]
         outcome.data = clean.data
         if clean.errors:
-            outcome.errors = clean.errors
+            # Every problem of the row at once: the other columns' values checked as well.
+            outcome.errors = {**self._field_errors(clean.data), **clean.errors}
             return outcome
         key = self._match_value(clean)
         existing = matches.get(key) if key else None
@@ -188,6 +189,17 @@ class RowWriter:
         else:
             services.record_update(instance, actor=self.user, data=data)
         return before
+
+    def _field_errors(self, data: dict) -> dict:
+        """The model's own checks of the values a row has (nothing saved)."""
+        given = [name for name in data if name in self.kind.fields]
+        instance = self.model(**{name: data[name] for name in given})
+        skipped = [f.name for f in self.model._meta.concrete_fields if f.name not in given]
+        try:
+            instance.clean_fields(exclude=skipped)
+        except ValidationError as error:
+            return self._service_errors(error)
+        return {}
 
     def _service_errors(self, error: ValidationError) -> dict:
         if not hasattr(error, "error_dict"):
