@@ -1,6 +1,7 @@
 """Merging two records of one type into one: the survivor takes the values chosen field by
 field, every row that pointed at the other record, its history and its de-duplication claims;
-the other record is deleted. One transaction: a merge happens whole or not at all.
+the other record is deleted (its "<type>.deleted" event, the last row naming it, says into
+which record). One transaction: a merge happens whole or not at all.
 
 Related rows are found on the model (`_meta`), not listed here, so a model added later that
 points at contacts, companies or leads moves with the rest. A row that cannot move because the
@@ -30,6 +31,7 @@ from crm.models import (
 from .activities import activity_log
 from .dedupe import COMPANY_DOMAIN, COMPANY_NAME, CONTACT_EMAIL
 from .deletes import deleted_values, in_use_message
+from .errors import RecordInUse
 from .events import event_record
 from .records import EDITABLE_FIELDS, record_update
 
@@ -79,7 +81,7 @@ def record_merge(
         _move_claims(model, keep, remove)
         if data:
             record_update(keep, actor=actor, data=data)
-        removed_with = _delete(remove)
+        removed_with = _delete(remove, merged_into=keep, actor=actor)
         changes = {
             "merged": [removed["pk"], keep.pk],
             "_name": [removed["name"], str(keep)],
@@ -232,14 +234,28 @@ def _move_claims(model, keep, remove) -> None:
         DedupeKey.objects.filter(scope__in=scopes, object_id=remove.pk).update(object_id=keep.pk)
 
 
-def _delete(remove) -> dict[str, int]:
+def _delete(remove, *, merged_into, actor) -> dict[str, int]:
+    """Delete the merged record with its "<type>.deleted" event, as every delete leaves one
+    (automations' "record deleted" rules and webhooks learn it is gone, and where to)."""
+    pk = remove.pk
+    changes = {name: [value, None] for name, value in deleted_values(remove).items()}
+    changes["_name"] = [str(remove), None]
+    changes["_merged_into"] = [None, merged_into.pk]
     try:
         _total, removed = remove.delete()
     except (ProtectedError, RestrictedError) as error:
         blockers = getattr(error, "protected_objects", None) or error.restricted_objects
-        raise ValidationError(in_use_message(remove, blockers)) from error
+        raise RecordInUse(in_use_message(remove, blockers)) from error
     label = type(remove)._meta.label
-    return {name: count for name, count in removed.items() if count and name != label}
+    parts = {name: count for name, count in removed.items() if count and name != label}
+    if parts:
+        changes["_removed_with"] = [parts, None]
+    remove.pk = pk  # the event names the row that was
+    event_record(
+        type=f"{remove._meta.model_name}.deleted", instance=remove, actor=actor, changes=changes
+    )
+    remove.pk = None
+    return parts
 
 
 def _note_on_timeline(keep, removed: dict, actor) -> None:

@@ -214,7 +214,11 @@ def test_both_records_history_ends_on_the_survivors_timeline(client, contacts, r
 
     record_merge(keep=keep, remove=remove, choices={"email": REMOVE}, actor=admin_user)
 
-    assert events_of(remove) == []
+    # What happened to it is the survivor's now; its own last word says where it went.
+    assert events_of(remove) == ["contact.deleted"]
+    deleted = Event.objects.get(type="contact.deleted", record_id=remove.pk)
+    assert deleted.changes["_merged_into"] == [None, keep.pk]
+    assert deleted.changes["email"] == ["ana.lima@acme.example", None]
     history = events_of(keep)
     # Both creations, the chosen value, then the merge itself.
     assert history.count("contact.created") == 2
