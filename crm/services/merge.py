@@ -74,22 +74,20 @@ def record_merge(
     _check_choices(model, choices)
     with transaction.atomic():
         keep, remove = _lock(model, keep.pk, remove.pk)
-        removed = {"pk": remove.pk, "name": str(remove), "values": deleted_values(remove)}
+        removed = {"pk": remove.pk, "name": str(remove)}
         data = _chosen_values(model, keep, remove, choices)
         moved = _move_related(model, keep, remove)
         history = _move_references(model, keep, remove)
         _move_claims(model, keep, remove)
         if data:
             record_update(keep, actor=actor, data=data)
-        removed_with = _delete(remove, merged_into=keep, actor=actor)
+        _delete(remove, merged_into=keep, actor=actor)
+        # The removed record's values are in its deletion event.
         changes = {
             "merged": [removed["pk"], keep.pk],
             "_name": [removed["name"], str(keep)],
-            "_removed": [removed["values"], None],
             "_moved": [None, {**moved, **history}],
         }
-        if removed_with:
-            changes["_removed_with"] = [removed_with, None]
         event_record(
             type=f"{model._meta.model_name}.merged", instance=keep, actor=actor, changes=changes
         )
@@ -234,7 +232,7 @@ def _move_claims(model, keep, remove) -> None:
         DedupeKey.objects.filter(scope__in=scopes, object_id=remove.pk).update(object_id=keep.pk)
 
 
-def _delete(remove, *, merged_into, actor) -> dict[str, int]:
+def _delete(remove, *, merged_into, actor) -> None:
     """Delete the merged record with its "<type>.deleted" event, as every delete leaves one
     (automations' "record deleted" rules and webhooks learn it is gone, and where to)."""
     pk = remove.pk
@@ -255,7 +253,6 @@ def _delete(remove, *, merged_into, actor) -> dict[str, int]:
         type=f"{remove._meta.model_name}.deleted", instance=remove, actor=actor, changes=changes
     )
     remove.pk = None
-    return parts
 
 
 def _note_on_timeline(keep, removed: dict, actor) -> None:
