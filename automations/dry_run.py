@@ -146,7 +146,10 @@ def _records_as_they_stand(report, trigger, conditions, words, limit) -> None:
         due = _idle(model, trigger, timezone.now())
     else:
         due = _dates_in_window(model, trigger, today, report.days)
+    # Their relations (owner, stage, company...) in one query, not a few per record.
+    loaded = load_records(trigger.get("record_type", ""), [record.pk for record, _tick in due])
     for record, tick in due:
+        record = loaded.get(record.pk, record)
         matched = matches(conditions, record, definitions=definitions)
         _add(
             report,

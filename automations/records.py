@@ -15,7 +15,18 @@ from crm.models import CustomField, User
 from .schema import RECORD_MODELS
 
 # Relations a condition may follow, loaded with the record (one query per batch).
-RELATIONS = ("company", "owner", "team", "contact", "deal", "ticket", "assignee", "user", "stage")
+RELATIONS = (
+    "company",
+    "owner",
+    "team",
+    "contact",
+    "deal",
+    "ticket",
+    "assignee",
+    "user",
+    "stage",
+    "pipeline",
+)
 MISSING = object()
 
 
@@ -37,7 +48,9 @@ def load_records(record_type: str, ids, *, relations=None) -> dict[int, models.M
     names = related_names(model)
     if relations is not None:
         names = [name for name in names if name in relations]
-    queryset = model._default_manager.select_related(*names)
+    # A stage is named with its pipeline ("Sales · Won"): join that too.
+    deeper = ["stage__pipeline"] if "stage" in names else []
+    queryset = model._default_manager.select_related(*names, *deeper)
     return {record.pk: record for record in queryset.filter(pk__in=set(ids))}
 
 

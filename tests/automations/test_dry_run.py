@@ -152,3 +152,30 @@ def test_dry_run_of_time_triggers_reads_the_records_as_they_stand(rep, sales_tea
 def test_only_admins_dry_run(history, manager):
     with pytest.raises(PermissionDenied):
         rule_dry_run(actor=manager, days=30, **WON_BIG)
+
+
+IDLE_DEALS = {
+    "trigger": {"type": "no_activity", "record_type": "deal", "days": 1},
+    "conditions": {"match": "all", "rows": [{"field": "amount", "op": "gte", "value": "1"}]},
+    "actions": [{"type": "create_task", "title": "Call {{ record.name }}", "assignee": "owner"}],
+}
+
+
+def dry_run_queries(admin_user) -> int:
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        report = rule_dry_run(actor=admin_user, days=30, **IDLE_DEALS)
+    assert report.evaluated == DealFactory._meta.model.objects.count()
+    return len(queries)
+
+
+def test_a_time_rules_dry_run_reads_a_constant_number_of_queries(admin_user, rep, sales_team):
+    # Idle deals, each with an owner, a company and a stage named with its pipeline.
+    old = timezone.now() - timedelta(days=5)
+    for _ in range(2):
+        DealFactory(owner=rep, team=sales_team, company=CompanyFactory(), created_at=old)
+    few = dry_run_queries(admin_user)
+    for _ in range(6):
+        DealFactory(owner=rep, team=sales_team, company=CompanyFactory(), created_at=old)
+    assert dry_run_queries(admin_user) == few
