@@ -25,6 +25,7 @@ from crm.models import Event
 from crm.services.events import event_context
 
 from . import reading
+from .cleaning import FORMULA_STARTS
 from .kinds import kind_for, targets_for
 from .mapping import guess_mapping, remember_mapping
 from .models import ImportJob, ImportRow, JobState, RowAction
@@ -292,12 +293,18 @@ def failed_rows_csv(job: ImportJob) -> Iterator[str]:
         return text
 
     width = len(job.headers)
-    yield "\ufeff" + line([*job.headers, "error"])
+    yield "\ufeff" + line([_safe(cell) for cell in [*job.headers, "error"]])
     failed = job.rows.filter(action=RowAction.FAILED).order_by("line")
     for row in failed.iterator(chunk_size=1000):
         cells = list(row.cells or [])[:width]
         cells += [""] * (width - len(cells))
-        yield line([*cells, row.error])
+        yield line([_safe(cell) for cell in [*cells, row.error]])
+
+
+def _safe(text: str) -> str:
+    """What a spreadsheet would run as a formula gets an apostrophe, as in every export; the
+    import takes it off again, so the fixed file imports the values the user typed."""
+    return "'" + text if text.startswith((*FORMULA_STARTS, "\0")) else text
 
 
 # --- undo ---------------------------------------------------------------------------------------

@@ -117,3 +117,24 @@ def test_the_report_page_shows_the_counts_and_the_progress_survives_a_reload(
     assert progress["HX-Refresh"] == "true"
     job.refresh_from_db()
     assert (job.created_count, job.total_rows, job.percent) == (2, 2, 100)
+
+
+def test_the_failed_rows_csv_escapes_formulas_and_imports_back_as_typed(
+    sales_team, capture, client
+):
+    rep = sales_team["rep"]
+    rows = [["Last name", "Email"], ["=cmd|' /C calc'!A0", "-bad"], ["+1", "@x"]]
+    job = run(upload(rep, "contact", csv_bytes(rows)), capture=capture)
+    assert job.failed_count == 2
+    client.force_login(rep)
+    response = client.get(f"/imports/{job.pk}/failed-rows.csv")
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    table = list(csv.reader(io.StringIO(text)))
+    assert [row[:2] for row in table[1:]] == [["'=cmd|' /C calc'!A0", "'-bad"], ["'+1", "'@x"]]
+
+    table = [row[:1] for row in table]  # the email column dropped: the names import
+    fixed = io.StringIO()
+    csv.writer(fixed).writerows(table)
+    again = run(upload(rep, "contact", fixed.getvalue().encode()), capture=capture)
+    assert again.created_count == 2
+    assert set(Contact.objects.values_list("last_name", flat=True)) == {"=cmd|' /C calc'!A0", "+1"}
