@@ -78,10 +78,25 @@ def parse_datetime(value, formats: list[str]) -> datetime:
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            moment = datetime.combine(parse_date(text, formats), datetime.min.time())
+            moment = _date_and_time(text, formats)
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
     return moment
+
+
+def _date_and_time(text: str, formats: list[str]) -> datetime:
+    """“31/12/2025 09:30”: a date in any accepted format, then an optional time."""
+    day, _space, clock = text.partition(" ")
+    moment = datetime.combine(parse_date(day, formats), datetime.min.time())
+    if not clock.strip():
+        return moment
+    for pattern in ("%H:%M", "%H:%M:%S"):
+        try:
+            parsed = datetime.strptime(clock.strip(), pattern).time()
+        except ValueError:
+            continue
+        return datetime.combine(moment.date(), parsed)
+    raise RowProblem(_("“%(value)s” is not a date and time.") % {"value": text})
 
 
 def parse_decimal(value) -> Decimal:

@@ -158,3 +158,18 @@ def test_a_bad_upload_writes_no_event(page):
     before = Event.objects.count()
     page(b"\x00\x01\x02", name="x.csv")
     assert Event.objects.count() == before
+
+
+def test_a_date_and_time_in_day_first_form(sales_team, capture):
+    from django.utils import timezone
+
+    from crm.models import Task
+
+    from .conftest import upload
+
+    rows = [["Title", "Due"], ["A", "31/12/2025 09:30"], ["B", "31/12/2025 25:99"]]
+    job = run(upload(sales_team["rep"], "task", csv_bytes(rows)), capture=capture)
+    assert (job.created_count, job.failed_count) == (1, 1)
+    due = timezone.localtime(Task.objects.get(title="A").due_at)
+    assert (due.day, due.month, due.hour, due.minute) == (31, 12, 9, 30)
+    assert "is not a date and time" in job.rows.get(action="failed").error
