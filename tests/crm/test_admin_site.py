@@ -58,3 +58,42 @@ def test_a_visitor_is_sent_to_log_in_before_the_query_is_checked(client):
     response = client.get(f"{url}?_to_field=")
     assert response.status_code == 302
     assert "login" in response.url
+
+
+def test_a_date_hierarchy_lists_the_years_from_the_first_and_last_date(admin_client):
+    from datetime import datetime
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    for year in (2024, 2026):
+        Deal.objects.filter(pk=DealFactory().pk).update(
+            created_at=timezone.make_aware(datetime(year, 6, 1))
+        )
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(reverse("admin:crm_deal_changelist"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    for year in (2024, 2025, 2026):
+        assert f"created_at__year={year}" in html
+    assert "created_at__year=2023" not in html and "created_at__year=2027" not in html
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert not [s for s in sql if "DISTINCT" in s and "crm_deal" in s]
+    # One count of the rows: not a second of the whole table beside it.
+    assert len([s for s in sql if s.startswith("SELECT COUNT(*)") and "crm_deal" in s]) == 1
+
+
+def test_a_chosen_year_lists_its_months_from_first_to_last(admin_client):
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    for month in (3, 5):
+        Deal.objects.filter(pk=DealFactory().pk).update(
+            created_at=timezone.make_aware(datetime(2025, month, 10))
+        )
+    response = admin_client.get(reverse("admin:crm_deal_changelist") + "?created_at__year=2025")
+    html = response.content.decode()
+    assert "created_at__month=3" in html and "created_at__month=4" in html
+    assert "created_at__month=5" in html and "created_at__month=6" not in html
