@@ -5,7 +5,7 @@ the nightly task, so the company page and the retention dashboard read one row e
 
 from datetime import date
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import DecimalField, F, QuerySet
 from django.db.models.functions import Cast, Round
 from django.utils import timezone
@@ -21,9 +21,9 @@ from .kpis.revenue import (
     health_weights,
 )
 from .models import CompanyHealth, FillStatus, SnapshotFill
+from .numbers import aggregate_settings
 from .periods import period_for
 
-BATCH_SIZE = 2_000
 HEALTH_GRAIN = "health"
 AT_RISK_LIST_SIZE = 25
 
@@ -32,38 +32,57 @@ def store_company_health(*, day: date) -> int:
     """Score every customer as of the end of `day` and replace the stored rows; returns the
     number of customers scored. Safe to run twice: rows are upserted on the company, and
     companies no longer customers lose their row. Its fill state is the grain "health", marked
-    done with the rows, in the same transaction."""
-    period = period_for("day", day)
-    fields = ["pk", "health_score", "at_risk"] + [
-        f"health_{name}" for name in CompanyHealth.COMPONENTS
-    ]
+    done with the rows, in the same transaction. One INSERT ... SELECT: the scores never
+    leave the database (a hundred thousand customers in seconds, not row batches in minutes)."""
     fill.mark_started(grain=HEALTH_GRAIN, start=day, run_id=fill.new_run_id())
     now = timezone.now()
-    scored = 0
     with transaction.atomic():
         fill.lock_fill(grain=HEALTH_GRAIN, start=day)
-        batch: list[CompanyHealth] = []
-        for row in company_health_scores(period).order_by().values(*fields).iterator(BATCH_SIZE):
-            batch.append(
-                CompanyHealth(
-                    company_id=row["pk"],
-                    score=round(row["health_score"], 2),
-                    at_risk=row["at_risk"],
-                    as_of=day,
-                    computed_at=now,
-                    **{name: round(row[f"health_{name}"], 2) for name in CompanyHealth.COMPONENTS},
-                )
-            )
-            if len(batch) >= BATCH_SIZE:
-                scored += _upsert(batch)
-                batch = []
-        scored += _upsert(batch)
+        with aggregate_settings():
+            scored = _upsert_scores(period_for("day", day), day=day, now=now)
         # Rows not rewritten now belong to companies that are no longer customers.
         CompanyHealth.objects.exclude(computed_at=now).delete()
         fill.mark_written(
             grain=HEALTH_GRAIN, start=day, rows=scored, final=day < timezone.localdate()
         )
     return scored
+
+
+def _upsert_scores(period, *, day: date, now) -> int:
+    exact = DecimalField(max_digits=12, decimal_places=6)
+
+    def two_places(name):
+        return Round(Cast(name, exact), 2)
+
+    scores = (
+        company_health_scores(period)
+        .order_by()
+        .values_list(
+            "pk",
+            two_places("health_score"),
+            "at_risk",
+            *[two_places(f"health_{name}") for name in CompanyHealth.COMPONENTS],
+        )
+    )
+    select, params = scores.query.sql_with_params()
+    column = {field.name: field.column for field in CompanyHealth._meta.concrete_fields}
+    names = ["company", "score", "at_risk", *CompanyHealth.COMPONENTS, "as_of", "computed_at"]
+    columns = [connection.ops.quote_name(column[name]) for name in names]
+    updated = ", ".join(f"{name} = EXCLUDED.{name}" for name in columns[1:])
+    table = connection.ops.quote_name(CompanyHealth._meta.db_table)
+    # SQLite needs the WHERE to tell the upsert's ON from a join's.
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) "
+        f"SELECT scores.*, %s, %s FROM ({select}) scores WHERE 1 = 1 "
+        f"ON CONFLICT ({columns[0]}) DO UPDATE SET {updated}"
+    )
+    moments = [
+        connection.ops.adapt_datefield_value(day),
+        connection.ops.adapt_datetimefield_value(now),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*moments, *params])
+        return cursor.rowcount
 
 
 def stored_for(day: date) -> bool:
@@ -90,23 +109,6 @@ def rescore_stored() -> int:
     CompanyHealth.objects.filter(score__lt=threshold).update(at_risk=True)
     CompanyHealth.objects.exclude(score__lt=threshold).update(at_risk=False)
     return rows
-
-
-def _upsert(rows: list[CompanyHealth]) -> int:
-    if rows:
-        CompanyHealth.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["company"],
-            update_fields=[
-                "score",
-                "at_risk",
-                "as_of",
-                "computed_at",
-                *CompanyHealth.COMPONENTS,
-            ],
-        )
-    return len(rows)
 
 
 def health_for_company(company) -> CompanyHealth | None:
