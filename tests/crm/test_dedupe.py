@@ -279,7 +279,7 @@ def test_a_survey_email_goes_once_and_a_failed_send_is_tried_again(monkeypatch):
     invitation = services.survey_invite(kind="nps", contact=ContactFactory())
     real_send = support._send
 
-    def failing_send(*args):
+    def failing_send(*args, **kwargs):
         raise SMTPException("mail server down")
 
     monkeypatch.setattr(support, "_send", failing_send)
