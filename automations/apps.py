@@ -9,11 +9,14 @@ class AutomationsConfig(AppConfig):
 
     def ready(self):
         from crm import access
+        from crm.services.merge import register_record_reference
 
         from .models import Rule, RuleRun
 
         access.register_rule(Rule, rules_visible_to)
         access.register_rule(RuleRun, runs_visible_to)
+        # A merged record's runs follow it to the survivor (crm.services.merge).
+        register_record_reference(RuleRun)
 
 
 def rules_visible_to(user) -> Q:

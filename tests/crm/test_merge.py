@@ -493,3 +493,23 @@ def at_once(*calls) -> list:
     for thread in threads:
         thread.join(timeout=60)
     return results
+
+
+def test_a_merged_records_automation_runs_follow_it_to_the_survivor(contacts, rep):
+    from automations.models import RuleRun, RunStatus
+    from tests.automations.factories import make_rule
+
+    keep, remove = contacts
+    rule = make_rule(trigger={"type": "record.created", "record_type": "contact"})
+    run = RuleRun.objects.create(
+        rule=rule,
+        rule_version=rule.version,
+        record_type="contact",
+        record_id=remove.pk,
+        status=RunStatus.MATCHED,
+    )
+
+    record_merge(keep=keep, remove=remove, choices={}, actor=rep)
+
+    run.refresh_from_db()
+    assert run.record_id == keep.pk
