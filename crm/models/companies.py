@@ -82,6 +82,11 @@ class Company(Timestamped, Owned, WithCustomFields):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        # In clean too: an import's batch (records_create_many) is checked, then bulk-inserted
+        # without save().
+        self.domain = self.domain.strip().lower()
+
     def save(self, *args, **kwargs):
         self.domain = self.domain.strip().lower()
         super().save(*args, **kwargs)

@@ -44,7 +44,8 @@ def test_companies_with_a_custom_select(sales_team, capture):
     imported(
         sales_team["rep"],
         "company",
-        [["Name", "Website", "Industry", "Tier"], ["Acme", "acme.example", "Software", "gold"]],
+        # The domain as people type it: stored trimmed and lower-case, as any company's.
+        [["Name", "Website", "Industry", "Tier"], ["Acme", " Acme.Example", "Software", "gold"]],
         capture,
     )
     acme = Company.objects.get(name="Acme")
