@@ -137,3 +137,35 @@ def test_the_served_schema_is_made_per_request_with_the_filters(client, rep):
     served = client.get("/api/schema/", HTTP_ACCEPT="application/json")
     assert served.status_code == 200
     assert "cf_budget__gte" in query_parameters(served.json(), "/api/leads/")
+
+
+@pytest.mark.django_db
+def test_the_served_schema_is_cached_until_a_custom_field_changes(client, rep):
+    from unittest import mock
+
+    from drf_spectacular.generators import SchemaGenerator
+
+    from crm.models import CustomField, FieldType, RecordType
+    from tests.crm.factories import CustomFieldFactory
+
+    from django.core.cache import cache
+
+    cache.clear()  # a schema served by an earlier test
+    client.force_login(rep)
+    generate = SchemaGenerator.get_schema
+    with mock.patch.object(
+        SchemaGenerator, "get_schema", autospec=True, side_effect=generate
+    ) as made:
+        for _ in range(2):
+            assert client.get("/api/schema/", HTTP_ACCEPT="application/json").status_code == 200
+    assert made.call_count == 1
+
+    field = CustomFieldFactory(
+        record_type=RecordType.LEAD, key="budget", field_type=FieldType.MONEY
+    )
+    served = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    assert "cf_budget__gte" in query_parameters(served, "/api/leads/")
+
+    CustomField.objects.filter(pk=field.pk).update(is_active=False)
+    served = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    assert "cf_budget__gte" not in query_parameters(served, "/api/leads/")
