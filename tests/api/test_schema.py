@@ -143,12 +143,11 @@ def test_the_served_schema_is_made_per_request_with_the_filters(client, rep):
 def test_the_served_schema_is_cached_until_a_custom_field_changes(client, rep):
     from unittest import mock
 
+    from django.core.cache import cache
     from drf_spectacular.generators import SchemaGenerator
 
     from crm.models import CustomField, FieldType, RecordType
     from tests.crm.factories import CustomFieldFactory
-
-    from django.core.cache import cache
 
     cache.clear()  # a schema served by an earlier test
     client.force_login(rep)
