@@ -224,6 +224,8 @@ STATICFILES_DIRS = [
 WHITENOISE_ROOT = BASE_DIR / "root"
 # Uploaded files (imports read them from a Celery worker): a folder every process can reach.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Finished large exports (exports.services), kept three days.
+CRM_EXPORT_DIR = Path(env.str("CRM_EXPORT_DIR", default=str(MEDIA_ROOT / "exports")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -416,6 +418,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "metrics.warm_dashboards",
         "schedule": 60.0,
         "options": {"expires": 50},
+    },
+    # Large exports are kept three days (exports.services.KEEP_FOR); hourly frees their disk
+    # soon after. Expires before the next run.
+    "delete-expired-exports": {
+        "task": "exports.delete_expired",
+        "schedule": crontab(minute=40),
+        "options": {"expires": 3000},
     },
     # Today's running day, month and quarter, so dashboards are at most an hour behind.
     "refresh-open-kpi-periods-hourly": {

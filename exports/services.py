@@ -36,8 +36,8 @@ TYPE_PREFIX = "type:"
 
 
 def export_dir() -> Path:
-    """Where export files are written (CRM_EXPORT_DIR, else var/exports)."""
-    return Path(getattr(settings, "CRM_EXPORT_DIR", settings.VAR_DIR / "exports"))
+    """Where export files are written (CRM_EXPORT_DIR: MEDIA_ROOT/exports unless set)."""
+    return Path(settings.CRM_EXPORT_DIR)
 
 
 def build_table(*, user, source: str, query: str | QueryDict) -> Table:
