@@ -14,7 +14,8 @@
     if (value === null || value === undefined) {
       return "—";
     }
-    var number = Number(value);
+    // + 0 turns a negative zero (a rounding of a small negative tick) into a plain zero.
+    var number = Number(value) + 0;
     var oneDecimal = number.toLocaleString(LANGUAGE, { maximumFractionDigits: 1 });
     if (unit === "percent") {
       return new Intl.NumberFormat(LANGUAGE, { style: "percent", maximumFractionDigits: 1 }).format(number / 100);
@@ -25,7 +26,9 @@
     if (unit === "days") {
       return interpolate(gettext("%s d"), [oneDecimal]);
     }
-    return number.toLocaleString(LANGUAGE, { maximumFractionDigits: unit === "money" ? 0 : 2 });
+    // Whole money amounts, except small ones: ticks of 0.2 apart must not all read "0" or "1".
+    var digits = unit === "money" && Math.abs(number) >= 10 ? 0 : 2;
+    return number.toLocaleString(LANGUAGE, { maximumFractionDigits: digits });
   }
 
   function config(payload) {
