@@ -45,6 +45,7 @@
     board.querySelectorAll(".board-column").forEach(function (column) {
       const stats = data.columns[column.dataset.stageId] || data.empty;
       column.querySelector("[data-role=count]").textContent = stats.count;
+      column.querySelector("[data-role=count-word]").textContent = ngettext("deal", "deals", stats.count);
       column.querySelector("[data-role=total]").textContent = stats.total;
     });
   }
