@@ -20,7 +20,6 @@ import random
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -1922,27 +1921,3 @@ def vacuum_seeded_tables() -> str | None:
         if others:
             cursor.execute(f"ANALYZE {', '.join(map(quote, others))}")
     return "vacuum (analyze)"
-
-
-@contextmanager
-def backfill_session() -> Iterator[None]:
-    """Session settings for the KPI backfill that follows a seed (CRM_AFTER_SEED), PostgreSQL.
-
-    The backfill runs thousands of distinct analytical queries once each; JIT compiles every
-    one of them costed above jit_above_cost, which takes longer than it saves (1.8 s of the
-    health score's 6 s query on the large seed, issue 19), and with the default 4 MB of
-    work_mem grouping a hundred thousand companies spills to disk. (The KPI pages set the
-    same in metrics.numbers.aggregate_settings.)
-    """
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SET jit = off")
-        cursor.execute("SET work_mem = '64MB'")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET jit")
-            cursor.execute("RESET work_mem")

@@ -18,6 +18,8 @@ from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
+from crm.db_settings import analytical_session
+
 from .models import FillLock, FillStatus, KPISnapshot, SnapshotFill
 from .periods import Period, period_for, periods_between
 from .registry import ALL, KPI, Result, all_kpis
@@ -151,30 +153,35 @@ def fill_closed_periods(*, today: date | None = None, kpis: list[KPI] | None = N
     quarter still running with yesterday in them. Returns what was written; does nothing when
     another run holds the lease."""
     today = min(today or timezone.localdate(), timezone.localdate())
-    last_closed = today - timedelta(days=1)
     run_id = new_run_id()
     report = FillReport()
     if not lease_acquire(NIGHTLY_LOCK, run_id):
         logger.info("Snapshot fill skipped: another run holds the lease.")
         return FillReport(skipped=True)
     try:
-        todo = [period for grain in SNAPSHOT_GRAINS for period in due_periods(grain, last_closed)]
-        for grain in ("month", "quarter"):
-            running = period_for(grain, last_closed)
-            if running.end_date >= today:
-                todo.append(running)
-        for period in todo:
-            if not lease_renew(NIGHTLY_LOCK, run_id):
-                logger.warning("Snapshot fill stopped: its lease was taken over.")
-                break
-            # The run's KPIs (the whole registry unless a caller narrows it) complete a period.
-            report.rows += write_period(
-                period=period, kpis=kpis, today=today, complete=True, run_id=run_id
-            )
-            report.periods += 1
+        with analytical_session():
+            _fill(report, today=today, run_id=run_id, kpis=kpis)
     finally:
         lease_release(NIGHTLY_LOCK, run_id)
     return report
+
+
+def _fill(report: FillReport, *, today: date, run_id: str, kpis: list[KPI] | None) -> None:
+    last_closed = today - timedelta(days=1)
+    todo = [period for grain in SNAPSHOT_GRAINS for period in due_periods(grain, last_closed)]
+    for grain in ("month", "quarter"):
+        running = period_for(grain, last_closed)
+        if running.end_date >= today:
+            todo.append(running)
+    for period in todo:
+        if not lease_renew(NIGHTLY_LOCK, run_id):
+            logger.warning("Snapshot fill stopped: its lease was taken over.")
+            break
+        # The run's KPIs (the whole registry unless a caller narrows it) complete a period.
+        report.rows += write_period(
+            period=period, kpis=kpis, today=today, complete=True, run_id=run_id
+        )
+        report.periods += 1
 
 
 def due_periods(grain: str, last_closed: date) -> list[Period]:

@@ -7,11 +7,11 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 
 from crm.custom_fields import sync_sort_indexes
+from crm.db_settings import analytical_session
 from crm.demo import DEMO_PASSWORD, DEMO_USERS, create_demo_users
 from crm.models import User
 from crm.seed import (
     SCALES,
-    backfill_session,
     has_records,
     reset_demo_records,
     seed_demo,
@@ -96,7 +96,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {label:<30} in {indexes_elapsed:.1f} s")
         # Other apps extend seeding (e.g. metrics backfills KPI history) without crm importing
         # them: dotted paths in CRM_AFTER_SEED, each called with the seed's scale and last day.
-        with backfill_session():
+        with analytical_session():
             for hook in getattr(settings, "CRM_AFTER_SEED", []):
                 started = time.monotonic()
                 import_string(hook)(scale=scale, today=today)
