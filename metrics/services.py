@@ -9,6 +9,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.db_settings import analytical_session
 from crm.services.deletes import record_delete
 from crm.services.reference import reference_save
 
@@ -78,7 +79,8 @@ SEED_SKIP_DAILY = {"health_score"}
 def refresh_open_periods(*, day: date | None = None) -> int:
     """Re-snapshot today and the running month and quarter, so dashboards are hours, not a
     day, behind (the nightly fill then closes yesterday)."""
-    return snapshot_day(day=day or timezone.localdate())
+    with analytical_session():
+        return snapshot_day(day=day or timezone.localdate())
 
 
 def backfill_after_seed(
