@@ -11,11 +11,17 @@ from crm.money import format_money, format_number, format_percent
 
 from ..dashboards import MY_DAY_CARDS, build_cards, own_segment
 from ..health import component_labels, health_for_company, weights_and_threshold
-from ..periods import period_for
+from ..periods import period_for, period_name
 
 register = template.Library()
 
 NO_DATA = "—"
+
+
+@register.filter
+def period_words(period) -> str:
+    """A period in the reader's language: "October 2026", "Q3 2026", "Nov 3, 2026 – Nov 9, 2026"."""
+    return period_name(period)
 
 
 @register.filter
