@@ -15,8 +15,10 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from crm import access
+from crm.money import format_number
 from crm.services.notifications import notify
 
 from .models import ExportFormat, ExportJob, ExportState
@@ -138,7 +140,12 @@ def _notify_ready(job: ExportJob) -> None:
     with translation.override(owner.language or settings.LANGUAGE_CODE):
         notify(
             recipients=[owner],
-            title=_("Your export is ready: %(rows)s rows") % {"rows": f"{job.row_count:,}"},
+            title=ngettext(
+                "Your export is ready: %(rows)s row",
+                "Your export is ready: %(rows)s rows",
+                job.row_count,
+            )
+            % {"rows": format_number(job.row_count)},
             url=reverse("exports"),
             kind="export",
             key=f"export-{job.pk}",
