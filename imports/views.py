@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import access, limits
+from crm.forms.bootstrap import bootstrap
 from crm.redirects import redirect_to
 
 from . import services
@@ -51,7 +52,7 @@ def import_new(request, record_type):
     if not access.may_import(request.user, record_type):
         raise PermissionDenied
     label = ImportType(record_type).label
-    form = UploadForm()
+    form = bootstrap(UploadForm())
     status = 200
     if request.method == "POST":
         form, status, job = _upload(request, record_type)
@@ -70,7 +71,7 @@ def import_new(request, record_type):
 def _upload(request, record_type):
     # Django has streamed the upload to a temporary file by now (never whole into memory);
     # the service refuses it by its size before reading a byte of it.
-    form = UploadForm(request.POST, request.FILES)
+    form = bootstrap(UploadForm(request.POST, request.FILES))
     if not form.is_valid():
         return form, 400, None
     try:
@@ -90,7 +91,7 @@ def import_job(request, pk):
             messages.warning(request, _("This import has already started."))
             return redirect_to(reverse("import-job", args=[job.pk]))
         return _report_page(request, job)
-    form = MappingForm(request.POST or None, job=job)
+    form = bootstrap(MappingForm(request.POST or None, job=job))
     preview = None
     status = 200
     if request.method == "POST":
