@@ -23,7 +23,7 @@ from crm.services.notifications import notify
 
 from .models import ExportFormat, ExportJob, ExportState
 from .sources import SOURCES, WHOLE_TYPES, BadQuery, whole_type_table
-from .tables import Table
+from .tables import ExportColumn, Table
 from .writers import write_csv, write_xlsx
 
 logger = logging.getLogger(__name__)
@@ -56,9 +56,33 @@ def build_table(*, user, source: str, query: str | QueryDict) -> Table:
         if not access.may_export_all(user):
             raise PermissionDenied
         return whole_type_table(record_type, user)
+    if source.startswith(KPI_PREFIX):
+        return _kpi_drilldown_table(user, source.removeprefix(KPI_PREFIX), params)
     if source not in SOURCES:
         raise LookupError(source)
     return SOURCES[source].build(user, params)
+
+
+# A KPI's drill-down (metrics.views.drilldown_table), exported in the background when large.
+KPI_PREFIX = "kpi:"
+
+
+def _kpi_drilldown_table(user, key: str, params: QueryDict) -> Table:
+    from django.http import Http404
+
+    from metrics.views import drilldown_cell, drilldown_table
+
+    try:
+        records, columns, filename = drilldown_table(user, key, params)
+    except Http404 as error:
+        raise LookupError(key) from error
+    except ValueError as error:
+        raise BadQuery(str(error)) from error
+    cells = [
+        ExportColumn(column[0], lambda record, column=column: drilldown_cell(record, column))
+        for column in columns
+    ]
+    return Table(records, cells, filename=filename)
 
 
 def whole_type_csv(*, record_type: str, user, file: IO[str]) -> int:

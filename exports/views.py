@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from .forms import StartForm
 from .models import ExportFormat, ExportJob
 from .services import (
+    KPI_PREFIX,
     STREAM_LIMIT,
     TYPE_PREFIX,
     BadQuery,
@@ -121,6 +122,13 @@ def _label(source: str) -> str:
         model = WHOLE_TYPES.get(record_type)
         name = model._meta.verbose_name_plural if model else record_type
         return _("All %(records)s") % {"records": name}
+    if source.startswith(KPI_PREFIX):
+        from metrics.registry import REGISTRY, all_kpis
+
+        all_kpis()
+        kpi = REGISTRY.get(source.removeprefix(KPI_PREFIX))
+        if kpi is not None:
+            return _("Records behind %(kpi)s") % {"kpi": kpi.label}
     return str(SOURCES[source].label) if source in SOURCES else source
 
 

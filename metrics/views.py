@@ -8,6 +8,7 @@ reader, admins excepted: a manager sees how many others there are, never which.
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -273,26 +274,59 @@ def kpi_detail(request, key: str):
 
 
 def kpi_export(request, key: str):
-    kpi = _kpi_or_404(key)
-    form, period, segment, status = _filters(request)
-    if status != 200:
-        return HttpResponse(_("Invalid period or segment."), status=400)
-    if not supports(kpi, segment):
-        return HttpResponse(_("This KPI cannot be split by that segment."), status=400)
-    numerator_only = _numerator_only(request, kpi)
-    records = kpi.drill_down(period, segment, user=request.user, numerator_only=numerator_only)
-    records = _with_related(records.order_by("-pk"))
-    columns = _columns(records.model)
+    """The drill-down's records as CSV or XLSX (`format`), streamed; past the exports' stream
+    limit, the page that hands them to a background export (exports, queue transfers)."""
+    from exports.forms import StartForm
+    from exports.services import STREAM_LIMIT
+
+    try:
+        records, columns, filename = drilldown_table(request.user, key, request.GET)
+    except ValueError as error:
+        return HttpResponse(str(error), status=400)
+    fmt = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
+    if records.order_by()[: STREAM_LIMIT + 1].count() > STREAM_LIMIT:
+        query = request.GET.copy()
+        query.pop("format", None)
+        initial = {"source": KPI_EXPORT_PREFIX + key, "format": fmt, "query": query.urlencode()}
+        context = {"form": StartForm(initial=initial), "limit": STREAM_LIMIT, "fmt": fmt}
+        return render(request, "exports/large.html", {**context, "section": "dashboards"})
     headers = [label for label, _getter in columns]
     rows = (_row(record, columns, plain=True) for record in records.iterator(chunk_size=2000))
-    filename = f"{kpi.key}-{period.start_date.isoformat()}-{period.end_date.isoformat()}"
-    if request.GET.get("format") == "xlsx":
+    if fmt == "xlsx":
         return xlsx_response(headers, rows, f"{filename}.xlsx")
     response = StreamingHttpResponse(
         csv_lines(headers, rows), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
     return response
+
+
+# An export source naming a KPI's drill-down (exports.services.build_table).
+KPI_EXPORT_PREFIX = "kpi:"
+
+
+def drilldown_table(user, key: str, params) -> tuple:
+    """(records, columns, file name) of a KPI's drill-down for the KPI page's query `params`,
+    as `user` may see them: the export in the request and a large one's Celery task read the
+    same. Raises Http404 for an unknown KPI or a segment not the user's, ValueError for a
+    query that cannot be read."""
+    kpi = _kpi_or_404(key)
+    request = SimpleNamespace(GET=params, user=user)
+    _form, period, segment, status = _filters(request)
+    if status != 200:
+        raise ValueError(_("Invalid period or segment."))
+    if not supports(kpi, segment):
+        raise ValueError(_("This KPI cannot be split by that segment."))
+    numerator_only = _numerator_only(request, kpi)
+    records = kpi.drill_down(period, segment, user=user, numerator_only=numerator_only)
+    records = _with_related(records.order_by("-pk"))
+    filename = f"{kpi.key}-{period.start_date.isoformat()}-{period.end_date.isoformat()}"
+    return records, _columns(records.model), filename
+
+
+def drilldown_cell(record, column) -> object:
+    """One exported cell of a drill-down row (`column` from drilldown_table)."""
+    return _row(record, [column], plain=True)[0]
 
 
 class _CountedPaginator(Paginator):

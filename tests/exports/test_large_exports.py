@@ -190,3 +190,49 @@ def test_an_expired_export_is_no_longer_downloadable(
 
     assert response.status_code == 404
     body(response)
+
+
+def test_a_large_kpi_drilldown_is_written_in_the_background(
+    client,
+    manager,
+    rep,
+    sales_team,
+    export_files,
+    eager_tasks,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
+):
+    from crm.models import StageOutcome
+    from exports import services
+    from tests.metrics.test_live_numbers import closed_deal
+
+    monkeypatch.setattr(services, "STREAM_LIMIT", 2)
+    won = [closed_deal(rep, sales_team, StageOutcome.WON) for _ in range(3)]
+    client.force_login(manager)
+
+    offered = client.get(reverse("kpi-export", args=["deals_won_count"]) + "?grain=month")
+    assert 'data-testid="export-large"' in offered.content.decode()
+    assert 'name="source" value="kpi:deals_won_count"' in offered.content.decode()
+
+    _start(
+        client,
+        django_capture_on_commit_callbacks,
+        source="kpi:deals_won_count",
+        query="grain=month",
+    )
+    job = ExportJob.objects.get(owner=manager)
+    assert (job.state, job.row_count) == (ExportState.DONE, 3)
+    rows = read_rows(client.get(reverse("export-download", args=[job.pk])), "csv")
+    assert sorted(column(rows, "Deal")) == sorted(deal.name for deal in won)
+    assert "Records behind Deals won" in client.get(reverse("exports")).content.decode()
+
+
+def test_a_kpi_source_never_exports_what_its_user_may_not_read(
+    client, outsider, export_files, eager_tasks, django_capture_on_commit_callbacks
+):
+    client.force_login(outsider)
+    response = _start(
+        client, django_capture_on_commit_callbacks, source="kpi:no_such_kpi", query="grain=month"
+    )
+    assert response.status_code in (302, 400, 404)
+    assert not ExportJob.objects.filter(state=ExportState.DONE).exists()
