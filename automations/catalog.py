@@ -982,7 +982,7 @@ def describe_trigger(trigger, *, refs: References | None = None) -> str:
         "kpi": dict(kpi_choices()).get(_key(trigger.get("kpi")), trigger.get("kpi", ""))
         if kind == "kpi.threshold"
         else "",
-        "grain": trigger.get("grain", "month"),
+        "grain": _grain_words(trigger.get("grain", "month")),
         "op": _("above") if trigger.get("op") == "above" else _("below"),
         "value": trigger.get("value", ""),
         "window": trigger.get("window_days", ""),
@@ -1100,7 +1100,11 @@ def describe_action(action, *, record_type: str, refs=None) -> str:
             "value": value_label(spec, action.get("value", "")),
         }
     if kind == "set_lifecycle":
-        return _("Set the company's lifecycle to %(value)s") % {"value": action.get("lifecycle")}
+        from crm.models import Lifecycle
+
+        lifecycle = action.get("lifecycle")
+        value = dict(Lifecycle.choices).get(lifecycle, lifecycle)
+        return _("Set the company's lifecycle to %(value)s") % {"value": value}
     if kind == "add_note":
         return _("Add the note “%(body)s”") % {"body": str(action.get("body", ""))[:80]}
     if kind == "notify":
@@ -1113,3 +1117,10 @@ def describe_action(action, *, record_type: str, refs=None) -> str:
     if kind == "create_ticket":
         return _("Open the ticket “%(subject)s”") % {"subject": action.get("subject", "")}
     return _("Call the webhook %(url)s") % {"url": action.get("url", "")}
+
+
+def _grain_words(grain: str) -> str:
+    """A period grain as the reader says it ("month" → "mese"), for the rule's sentence."""
+    from metrics.periods import GRAINS
+
+    return str(GRAINS.get(grain, grain)).lower()

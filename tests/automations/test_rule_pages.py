@@ -209,7 +209,7 @@ def test_rule_page_shows_words_versions_and_filtered_runs(client, manager, sales
     client.force_login(manager)
     url = reverse("automation-rule", args=[rule.pk])
     page = client.get(url).content.decode()
-    assert "Set the company&#x27;s lifecycle to customer" in page
+    assert "Set the company&#x27;s lifecycle to Customer" in page
     assert page.count('data-testid="run-row"') == 5
     assert reverse("deal-detail", args=[deal.pk]) in page
     errors = client.get(url, {"status": "error"}).content.decode()
