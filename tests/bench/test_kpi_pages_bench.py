@@ -3,8 +3,9 @@ and drill-down) on a seeded database (`make bench`; issue 19's target: 300 ms).
 
 Read-only: each page of the registry is timed through Django's test client as the rep Ana
 (her own numbers), the manager Carla and the admin Diego, cold (the cache cleared before
-every run: live values, trends and charts recomputed) and warm (after a warm-up), BENCH_RUNS runs each, and one table is printed:
-page × role × cold median / warm median / warm p95 / queries. BENCH_KPIS=key,key narrows it.
+every run: live values, trends and charts recomputed) and warm (after a warm-up),
+BENCH_RUNS runs each, and one table is printed: page × role × cold median / warm median /
+warm p95 / queries. BENCH_KPIS=key,key narrows it.
 """
 
 import os
