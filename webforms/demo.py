@@ -1,0 +1,5 @@
+"""Demo data, called by seed_demo after seeding (CRM_AFTER_SEED)."""
+
+
+def seed_demo_forms(**kwargs) -> None:
+    return None
