@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "automations",
     "imports",
     "exports",
+    "webforms",
+    "business_templates",
 ]
 
 MIDDLEWARE = [
@@ -426,6 +428,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(minute=40),
         "options": {"expires": 3000},
     },
+    # Monday morning: each manager's (and rep's) review of last week and of the month so far,
+    # kept on /reviews/ and emailed to those who opted in. After the 01:30 snapshot.
+    "weekly-reviews-monday": {
+        "task": "metrics.write_weekly_reviews",
+        "schedule": crontab(hour=6, minute=30, day_of_week=1),
+        "options": {"expires": 6 * 3600},
+    },
     # Today's running day, month and quarter, so dashboards are at most an hour behind.
     "refresh-open-kpi-periods-hourly": {
         "task": "metrics.refresh_open_periods",
@@ -453,6 +462,10 @@ CRM_AFTER_SEED: list[str] = (
         # the first page a manager opens agrees with the KPI pages.
         "automations.demo.seed_demo_rules",
         "goals.demo.seed_demo_goals",
+        # After the goals: the weeks' reviews and alerts read the history and the goals.
+        "metrics.alerts_demo.seed_demo_alerts",
+        "metrics.reviews_demo.seed_demo_reviews",
+        "webforms.demo.seed_demo_forms",
     ]
 )
 

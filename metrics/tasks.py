@@ -59,3 +59,6 @@ def warm_dashboards() -> int:
     from .warm import warm_dashboards as warm
 
     return warm()
+
+# The weekly reviews live in their own module; imported so Celery registers them.
+from .review_tasks import write_weekly_reviews  # noqa: E402, F401

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import settings_views, views
 
@@ -30,6 +30,9 @@ urlpatterns = [
     path("settings/kpi-bands/", settings_views.kpi_bands, name="settings-kpi-bands"),
     path("settings/kpi-bands/<slug:key>/", settings_views.kpi_band, name="settings-kpi-band"),
     path("settings/health/", settings_views.health, name="settings-health"),
+    path("reviews/", include("metrics.review_urls")),
+    path("alerts/", include("metrics.alert_urls")),
+    path("data-quality/", include("metrics.quality_urls")),
     # Last: a ready-made dashboard by its slug (executive, sales, support, retention, ...).
     path("dashboards/<slug:slug>/", views.dashboard, name="dashboard"),
 ]

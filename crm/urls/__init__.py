@@ -75,5 +75,7 @@ urlpatterns = [
     path("", include("automations.urls")),
     path("", include("imports.urls")),
     path("", include("exports.urls")),
+    path("", include("webforms.urls")),
+    path("", include("business_templates.urls")),
     path("", include("webhooks.urls")),
 ]
