@@ -334,3 +334,8 @@ class DashboardCard(models.Model):
 
     def __str__(self):
         return f"{self.dashboard}: {self.key}"
+
+
+# Issue 17's models live beside these, one module per feature; imported so Django sees them.
+from .alert_models import *  # noqa: E402, F401, F403
+from .review_models import *  # noqa: E402, F401, F403

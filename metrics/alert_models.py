@@ -1,0 +1,1 @@
+"""Models of issue 17 (alert); metrics.models imports them."""

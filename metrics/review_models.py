@@ -1,0 +1,1 @@
+"""Models of issue 17 (review); metrics.models imports them."""
