@@ -366,6 +366,9 @@ ROUTE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "automation-rule-edit": ("automations.change_rule",),
     "automation-rule-toggle": ("automations.change_rule",),
     "automation-rule-duplicate": ("automations.add_rule",),
+    # KPI alerts: a manager (who reads the KPI snapshots) marks an alert expected; the view
+    # also needs the alert's segment to be theirs (metrics.alerts.may_mark).
+    "kpi-alert-expected": ("metrics.view_kpisnapshot",),
     # The admins' settings area (crm/views/settings.py, metrics/settings_views.py): each
     # page reads and writes configuration, so its GET is refused to others as well.
     **{

@@ -2,8 +2,10 @@ from datetime import date
 
 from celery import shared_task
 from django.db import OperationalError
+from django.utils import timezone
 
 from . import health, services
+from .alerts import check_closed_periods
 
 
 @shared_task(
@@ -20,7 +22,11 @@ def snapshot_kpis(day: str | None = None) -> int:
     Safe to run twice: done periods are skipped, and one run at a time writes."""
     if day:
         return services.snapshot_day(day=date.fromisoformat(day))
-    return services.snapshot_nightly().rows
+    started = timezone.now()
+    rows = services.snapshot_nightly().rows
+    # The periods this run closed are checked for unusual values (metrics.alerts).
+    check_closed_periods(since=started)
+    return rows
 
 
 @shared_task(

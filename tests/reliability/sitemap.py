@@ -142,6 +142,7 @@ class Dataset:
     api_records: dict | None = None
     export_job: object = None  # the rep's, written and ready (exports app)
     import_job: object = None  # the rep's, waiting for its mapping (imports app)
+    kpi_alert: object = None  # on the rep's team's numbers (metrics.alerts)
 
 
 def build_dataset() -> Dataset:
@@ -151,6 +152,7 @@ def build_dataset() -> Dataset:
     from metrics.models import Dashboard, DashboardCard
     from tests.automations.factories import make_rule
     from tests.goals.factories import make_goal, make_target
+    from tests.metrics.alert_factories import make_alert
 
     rep = UserFactory(username="ana", role=Role.SALES_REP)
     manager = UserFactory(username="carla", role=Role.MANAGER)
@@ -272,6 +274,7 @@ def build_dataset() -> Dataset:
         api_records=api_records,
         export_job=export_job,
         import_job=import_job,
+        kpi_alert=make_alert(segment_field="team", segment_value=str(team.pk)),
     )
 
 
@@ -296,6 +299,7 @@ _PK_BY_NAME = (
     ("ticket", "ticket"),
     ("article", "article"),
     ("notification", "notification"),
+    ("kpi-alert", "kpi_alert"),
     ("custom-dashboard", "dashboard"),
     ("dashboard", "dashboard"),
     ("target", "target"),

@@ -30,6 +30,7 @@ from tests.crm.factories import (
     TicketFactory,
 )
 from tests.factories import TeamFactory, UserFactory
+from tests.metrics.alert_factories import make_alert
 from webhooks.models import Subscription as WebhookSubscription
 
 pytestmark = pytest.mark.django_db
@@ -148,6 +149,8 @@ def build_world() -> World:
             trigger={"type": "field.changed", "record_type": "deal", "field": "status"},
         ),
         "notification": services.notify(recipients=[rep], title="Hello", url="/")[0],
+        # A KPI alert on the team's numbers (metrics.alerts).
+        "kpi_alert": make_alert(segment_field="team", segment_value=str(team.pk)),
         # The admins' settings pages name the reference rows.
         "pipeline": deal.pipeline,
         "stage": deal.stage,
@@ -197,6 +200,7 @@ PK_SOURCES = (
     ("settings-webhook", "webhook"),
     ("deal-board-cards", None),
     ("notification", "notification"),
+    ("kpi-alert", "kpi_alert"),
     ("custom-dashboard", "dashboard"),
     ("dashboard", "dashboard"),
     ("automation-rule", "rule"),

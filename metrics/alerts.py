@@ -1,0 +1,341 @@
+"""KPI alerts: after the nightly snapshots, a KPI that left its expected range raises an alert.
+
+For each period the fill closed, each KPI and each scope the snapshots hold (the company, each
+team, each owner), the stored value is compared with the robust range of its own comparable
+past periods (metrics.baseline). Values on too few records never alarm. An alert names the
+segment that drove the move most (metrics.drivers, overall alerts only: a team's or a person's
+alert is already about one segment).
+
+Everything is read from stored snapshots and breakdowns. One row per (kpi, grain, period,
+segment), enforced by the database: a re-run updates the open row, leaves an "expected" one
+alone, and notifies and emits the automation event only when the row is first created.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.access import is_manager, member_ids, team_ids, visible
+from crm.models import User
+from crm.services.events import event_record
+from crm.services.notifications import notify
+
+from .baseline import (
+    ExpectedRange,
+    comparable_starts,
+    enough_records,
+    expected_range,
+    stored_history,
+)
+from .dashboards import can_view_segment, kpi_url, sees_everything
+from .models import AlertStatus, FillStatus, KPIAlert, KPISnapshot, SnapshotFill
+from .periods import Period, custom_period, period_for, period_name
+from .registry import ALL, KPI, REGISTRY, Result, Segment, all_kpis
+from .templatetags.metrics_tags import kpi_format
+
+ALERT_GRAINS = ("day", "week", "month", "quarter")
+# The scopes of an alert: the company ("") and the segments the nightly fill stores.
+ALERT_SCOPES = ("", "team", "owner")
+ALERT_EVENT = "kpi.alert_raised"
+# Enough to find one driver past the segments that hold every record.
+DRIVERS_LOOKED_AT = 10
+
+
+@dataclass(frozen=True)
+class Finding:
+    kpi: KPI
+    period: Period
+    segment_field: str
+    segment_value: str
+    result: Result
+    expected: ExpectedRange
+    direction: str
+
+
+# Finding the unusual values ----------------------------------------------------------------
+
+
+def unusual_values(period: Period, *, kpis: list[KPI] | None = None) -> list[Finding]:
+    """Every stored value of `period` outside its expected range, on enough records."""
+    kpis = {kpi.key: kpi for kpi in (kpis or all_kpis())}
+    current = _stored_results(period, list(kpis))
+    findings = []
+    for (key, segment_field), values in current.items():
+        history = stored_history(key, period.grain, period.start_date, segment_field)
+        for segment_value, result in values.items():
+            finding = _judge(kpis[key], period, segment_field, segment_value, result, history)
+            if finding is not None:
+                findings.append(finding)
+    return findings
+
+
+def _stored_results(period: Period, keys: list[str]) -> dict[tuple[str, str], dict[str, Result]]:
+    """{(kpi key, segment field): {segment value: result}} of the period's snapshots."""
+    rows = KPISnapshot.objects.filter(
+        grain=period.grain,
+        period_start=period.start_date,
+        kpi__in=keys,
+        segment_field__in=ALERT_SCOPES,
+    ).values_list("kpi", "segment_field", "segment_value", "value", "numerator", "denominator")
+    found: dict[tuple[str, str], dict[str, Result]] = {}
+    for key, field, value_of, value, numerator, denominator in rows:
+        if field and not value_of:
+            continue  # records with no owner or team: nobody to tell
+        found.setdefault((key, field), {})[value_of] = Result(value, numerator, denominator)
+    return found
+
+
+def _judge(kpi, period, segment_field, segment_value, result, history) -> Finding | None:
+    if result.value is None or not enough_records(result):
+        return None
+    expected = expected_range(history.get(segment_value, []))
+    if expected is None:
+        return None
+    direction = expected.side(result.value)
+    if direction is None:
+        return None
+    return Finding(kpi, period, segment_field, segment_value, result, expected, direction)
+
+
+# Raising them ------------------------------------------------------------------------------
+
+
+def check_period(period: Period, *, kpis: list[KPI] | None = None) -> list[KPIAlert]:
+    """Raise or refresh the alerts of one closed period; returns the alerts first raised now.
+    An open alert whose value is back in range (the period was recomputed) is withdrawn."""
+    findings = unusual_values(period, kpis=kpis)
+    raised = [alert for alert in map(_save, findings) if alert is not None]
+    _withdraw_stale(period, findings, kpis)
+    for alert in raised:
+        _announce(alert)
+    return raised
+
+
+def check_closed_periods(*, since: datetime) -> int:
+    """After a nightly fill: check each period it closed (marked done since `since`)."""
+    closed = SnapshotFill.objects.filter(
+        grain__in=ALERT_GRAINS, status=FillStatus.DONE, finished_at__gte=since
+    ).values_list("grain", "period_start")
+    raised = 0
+    for grain, start in closed.order_by("period_start", "grain"):
+        raised += len(check_period(period_for(grain, start)))
+    return raised
+
+
+def check_recent(*, today: date, days: int) -> int:
+    """Check every closed period ending in the last `days` days before `today` (the demo, or a
+    manual catch-up)."""
+    raised = 0
+    for grain in ALERT_GRAINS:
+        for period in _periods_ending_between(grain, today - timedelta(days=days), today):
+            raised += len(check_period(period))
+    return raised
+
+
+def _periods_ending_between(grain: str, first: date, today: date) -> list[Period]:
+    periods, day = [], today - timedelta(days=1)
+    while day >= first:
+        period = period_for(grain, day)
+        if period.end_date < today:
+            periods.append(period)
+        day = period.start_date - timedelta(days=1)
+    return periods[::-1]
+
+
+def _save(finding: Finding) -> KPIAlert | None:
+    """The finding's row: created (returned, to announce) or refreshed if still open."""
+    fields = _alert_fields(finding)
+    with transaction.atomic():
+        alert, created = KPIAlert.objects.get_or_create(
+            kpi=finding.kpi.key,
+            grain=finding.period.grain,
+            period_start=finding.period.start_date,
+            segment_field=finding.segment_field,
+            segment_value=finding.segment_value,
+            defaults=fields,
+        )
+        if created:
+            return alert
+        if alert.status == AlertStatus.OPEN:
+            KPIAlert.objects.filter(pk=alert.pk).update(**fields)
+    return None
+
+
+def _alert_fields(finding: Finding) -> dict:
+    fields = {
+        "period_end": finding.period.end_date,
+        "value": finding.result.value,
+        "expected_low": finding.expected.low,
+        "expected_high": finding.expected.high,
+        "expected_median": finding.expected.median,
+        "direction": finding.direction,
+    }
+    driver = top_driver(finding) if not finding.segment_field else None
+    if driver is not None:
+        fields.update(
+            driver_field=driver.field,
+            driver_value=str(driver.value)[:200],
+            driver_label=str(driver.label)[:200],
+            driver_contribution=driver.contribution,
+        )
+    return fields
+
+
+def top_driver(finding: Finding):
+    """The segment value that explains the move most, against the comparable periods' span.
+    A value holding every record of both spans (the one pipeline, everyone's team) explains
+    nothing, however large its share: it is passed over."""
+    from .drivers import drivers
+    from .numbers import Reader
+
+    reader = Reader()
+    starts = comparable_starts(finding.period.grain, finding.period.start_date)
+    before = custom_period(starts[0], finding.period.start_date - timedelta(days=1))
+    totals = (
+        reader.result(finding.kpi, before, ALL),
+        reader.result(finding.kpi, finding.period, ALL),
+    )
+    found = drivers(finding.kpi, finding.period, before, reader=reader, limit=DRIVERS_LOOKED_AT)
+    return next((driver for driver in found if not _holds_everything(driver, *totals)), None)
+
+
+def _holds_everything(driver, before_all: Result, after_all: Result) -> bool:
+    return _size(driver.before) == _size(before_all) and _size(driver.after) == _size(after_all)
+
+
+def _size(result: Result | None):
+    if result is None:
+        return None
+    return result.denominator if result.denominator is not None else result.value
+
+
+def _withdraw_stale(period: Period, findings: list[Finding], kpis: list[KPI] | None) -> None:
+    still = {(f.kpi.key, f.segment_field, f.segment_value) for f in findings}
+    open_rows = KPIAlert.objects.filter(
+        grain=period.grain, period_start=period.start_date, status=AlertStatus.OPEN
+    )
+    if kpis is not None:
+        open_rows = open_rows.filter(kpi__in=[kpi.key for kpi in kpis])
+    stale = [
+        pk
+        for pk, key, field, value in open_rows.values_list(
+            "pk", "kpi", "segment_field", "segment_value"
+        )
+        if (key, field, value) not in still
+    ]
+    if stale:
+        KPIAlert.objects.filter(pk__in=stale).delete()
+
+
+# Telling people ----------------------------------------------------------------------------
+
+
+def _announce(alert: KPIAlert) -> None:
+    """Once per alert (only a new row gets here): the managers who may read its segment, and
+    the automation rules listening for "KPI alert raised"."""
+    with transaction.atomic():
+        notify(
+            recipients=alert_recipients(alert),
+            title=alert_title(alert),
+            body=alert_summary(alert),
+            url=alert_url(alert),
+            kind="kpi_alert",
+            key=f"kpi-alert:{alert.pk}",
+        )
+        event_record(
+            type=ALERT_EVENT,
+            instance=alert,
+            actor=None,
+            changes={
+                "kpi": [None, alert.kpi],
+                "grain": [None, alert.grain],
+                "direction": [None, alert.direction],
+                "segment_field": [None, alert.segment_field],
+                "segment_value": [None, alert.segment_value],
+            },
+        )
+
+
+def alert_segment(alert: KPIAlert) -> Segment:
+    return Segment(alert.segment_field, alert.segment_value)
+
+
+def alert_recipients(alert: KPIAlert) -> list[User]:
+    segment = alert_segment(alert)
+    managers = User.objects.filter(is_active=True).order_by("pk")
+    return [user for user in managers if is_manager(user) and can_view_segment(user, segment)]
+
+
+def alert_rule(user) -> Q:
+    """Who reads an alert (registered in crm.access): whoever may read its segment, as
+    metrics.dashboards.can_view_segment decides it for the dashboards (admins: all, given by
+    crm.access.visible). A person's or a team's alert: the user, their teammates, their teams;
+    the company's and any other slice: managers."""
+    people = [str(pk) for pk in member_ids(user)]
+    teams = [str(pk) for pk in team_ids(user)]
+    rule = Q(segment_field="owner", segment_value__in=people)
+    rule |= Q(segment_field="team", segment_value__in=teams)
+    if is_manager(user):
+        rule |= ~Q(segment_field__in=["owner", "team"])
+    return rule
+
+
+def may_mark(user, alert: KPIAlert) -> bool:
+    """Managers (and admins) say an alert they read was expected."""
+    return sees_everything(user) and visible(KPIAlert, user).filter(pk=alert.pk).exists()
+
+
+@transaction.atomic
+def alert_mark_expected(*, alert: KPIAlert, user: User) -> bool:
+    """Mark an open alert expected: it stays, and a re-run of the check leaves it so. Returns
+    whether it changed (a second click, or two managers at once, change it once)."""
+    return bool(
+        KPIAlert.objects.filter(pk=alert.pk, status=AlertStatus.OPEN).update(
+            status=AlertStatus.EXPECTED, marked_by=user, marked_at=timezone.now()
+        )
+    )
+
+
+def shows_driver(user, alert: KPIAlert) -> bool:
+    """A driver that is a person or a team is named only to those who may read that segment."""
+    if not alert.driver_field:
+        return False
+    return can_view_segment(user, Segment(alert.driver_field, alert.driver_value))
+
+
+def alert_period(alert: KPIAlert) -> Period:
+    return period_for(alert.grain, alert.period_start)
+
+
+def alert_url(alert: KPIAlert) -> str:
+    return kpi_url(alert.kpi, alert_period(alert), alert_segment(alert))
+
+
+def kpi_label(alert: KPIAlert) -> str:
+    kpi = REGISTRY.get(alert.kpi)
+    return str(kpi.label) if kpi else alert.kpi
+
+
+def kpi_unit(alert: KPIAlert) -> str:
+    kpi = REGISTRY.get(alert.kpi)
+    return kpi.unit if kpi else ""
+
+
+def alert_title(alert: KPIAlert) -> str:
+    if alert.direction == "above":
+        return _("%(kpi)s is unusually high") % {"kpi": kpi_label(alert)}
+    return _("%(kpi)s is unusually low") % {"kpi": kpi_label(alert)}
+
+
+def alert_summary(alert: KPIAlert) -> str:
+    unit = kpi_unit(alert)
+    return _("%(value)s in %(period)s; expected %(low)s to %(high)s.") % {
+        "value": kpi_format(alert.value, unit),
+        "period": period_name(alert_period(alert)),
+        "low": kpi_format(alert.expected_low, unit),
+        "high": kpi_format(alert.expected_high, unit),
+    }
