@@ -404,6 +404,11 @@ ROUTE_PERMISSIONS: dict[str, tuple[str, ...]] = {
             "settings-webhook-test",
         )
     },
+    # Web forms (webforms app): building them and reading their submissions.
+    **{
+        name: SETTINGS_PERMISSIONS
+        for name in ("settings-forms", "settings-form", "settings-form-submissions")
+    },
 }
 
 # Listed routes whose GET is a page to read: only their writes need the permissions.
@@ -451,6 +456,10 @@ PUBLIC_ROUTES = frozenset(
         "support-contact",
         "support-ticket",
         "survey",
+        # Web forms: the hosted page (Django's CSRF) and the cross-origin post (a signed
+        # token instead), both throttled, with a honeypot and a minimum fill time.
+        "webform-page",
+        "webform-post",
     }
 )
 
