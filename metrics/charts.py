@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from crm.models import Deal, Subscription, SurveyAnswer, SurveyKind
 from crm.money import active_locale
 
+from .baseline import BASELINE_PERIODS, expected_range
 from .dashboards import stored_series, supports
 from .kpis.sales import REVENUE, deals_open_at_end, stage_exits_in
 from .numbers import Reader, is_open, snapshotted
@@ -163,8 +164,37 @@ def trends_for(
             "y": y_axis("line", kpi.unit),
             "unavailable": key not in usable,
             "empty": all(value is None for value in data),
+            "noise": trend_noise(data),
         }
     return charts
+
+
+# Trend vs noise: each trend carries its moving average and the band of normal variation, so a
+# reader sees whether the last move is inside what the KPI usually does.
+AVERAGE_POINTS = 4
+
+
+def trend_noise(data: list) -> dict:
+    """The muted lines drawn beside a trend: its AVERAGE_POINTS-point moving average, and at
+    each point the expected range (metrics.baseline) of the points before it."""
+    bands = [expected_range(data[max(0, i - BASELINE_PERIODS) : i]) for i in range(len(data))]
+    return {
+        "average": moving_average(data),
+        "average_label": _("%(n)s-period average") % {"n": AVERAGE_POINTS},
+        "low": [None if band is None else _number(band.low) for band in bands],
+        "high": [None if band is None else _number(band.high) for band in bands],
+        "band_label": _("Expected range"),
+    }
+
+
+def moving_average(data: list, size: int = AVERAGE_POINTS) -> list:
+    """The mean of each point and the size − 1 before it; None where one of them is unknown."""
+    averages = []
+    for i in range(len(data)):
+        window = data[i - size + 1 : i + 1] if i >= size - 1 else []
+        known = len(window) == size and all(value is not None for value in window)
+        averages.append(_number(sum(Decimal(str(v)) for v in window) / size) if known else None)
+    return averages
 
 
 # Charts from aggregate queries -------------------------------------------------------------

@@ -45,12 +45,19 @@
       }
       return result;
     });
+    if (payload.noise) {
+      datasets = datasets.concat(noiseDatasets(payload.noise));
+    }
     var options = {
       responsive: true,
       maintainAspectRatio: false,
       animation: false,
       plugins: {
-        legend: { display: doughnut || datasets.length > 1 },
+        legend: {
+          display: doughnut || datasets.length > 1,
+          // The band's lower edge shares the band's name: one legend entry is enough.
+          labels: { filter: function (item, data) { return !data.datasets[item.datasetIndex].bandEdge; } }
+        },
         tooltip: {
           callbacks: {
             label: function (context) {
@@ -79,6 +86,28 @@
       options: options,
       plugins: doughnut ? [ringLabels] : []
     };
+  }
+
+  // A trend's moving average (dashed) and its expected range (a shaded band), muted so the raw
+  // line stays the figure; metrics/charts.py computes both (trend_noise).
+  var MUTED = "#6c757d";
+  var BAND = "rgba(108, 117, 125, 0.15)";
+
+  function noiseDatasets(noise) {
+    var line = { spanGaps: false, pointRadius: 0, borderWidth: 1, tension: 0.2 };
+    return [
+      Object.assign({}, line, {
+        label: noise.average_label, data: noise.average, borderColor: MUTED,
+        backgroundColor: MUTED, borderDash: [6, 4], borderWidth: 1.5
+      }),
+      Object.assign({}, line, {
+        label: noise.band_label, data: noise.high, borderColor: BAND, backgroundColor: BAND, fill: false
+      }),
+      Object.assign({}, line, {
+        label: noise.band_label, data: noise.low, borderColor: BAND, backgroundColor: BAND,
+        fill: "-1", bandEdge: true
+      })
+    ];
   }
 
   // Writes each ring's short name (NPS, CSAT, CES) at its top, so the rings need no legend
