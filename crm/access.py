@@ -402,6 +402,9 @@ ROUTE_PERMISSIONS: dict[str, tuple[str, ...]] = {
             "settings-webhook",
             "settings-webhook-pause",
             "settings-webhook-test",
+            # Business templates (business_templates/urls.py): preview, and the POST applies.
+            "settings-templates",
+            "settings-template",
         )
     },
     # Web forms (webforms app): building them and reading their submissions.
