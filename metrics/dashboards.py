@@ -23,8 +23,11 @@ from crm.models import (
     LeadSource,
     Pipeline,
     SizeBand,
+    Stage,
+    Team,
     TicketChannel,
     TicketPriority,
+    User,
 )
 
 from .models import KPIBandOverride, KPISnapshot
@@ -195,6 +198,25 @@ def parse_segment(text: str | None) -> Segment:
     if field_name in ("owner", "team", "pipeline") and not value.isdigit():
         raise ValueError(_("Unknown segment."))
     return Segment(field_name, value)
+
+
+def segment_names(field: str, values: list[str]) -> dict[str, str]:
+    """Display names of a segment's values (people, teams, pipelines, stages, choices);
+    a custom field's choice is its own name."""
+    ids = [int(v) for v in values if v.isdigit()]
+    if field == "owner":
+        return {str(u.pk): str(u) for u in User.objects.filter(pk__in=ids)}
+    if field == "team":
+        return {str(t.pk): t.name for t in Team.objects.filter(pk__in=ids)}
+    if field == "pipeline":
+        return {str(p.pk): p.name for p in Pipeline.objects.filter(pk__in=ids)}
+    if field == "stage":
+        return {
+            str(s.pk): str(s) for s in Stage.objects.filter(pk__in=ids).select_related("pipeline")
+        }
+    if field in CHOICE_SEGMENTS:
+        return {value: str(label) for value, label in CHOICE_SEGMENTS[field].choices}
+    return {}
 
 
 def segment_param(segment: Segment) -> str:

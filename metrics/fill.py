@@ -28,10 +28,12 @@ logger = logging.getLogger(__name__)
 
 # The nightly fill stores every KPI overall and for each of these segments.
 SNAPSHOT_SEGMENTS = ["owner", "team"]
-SNAPSHOT_GRAINS = ["day", "month", "quarter"]
+SNAPSHOT_GRAINS = ["day", "week", "month", "quarter"]
 # How far back a nightly run looks for periods not done: a month of missed nights. Older gaps
 # are filled with `manage.py snapshot_kpis --from … --to …`.
 CATCH_UP_DAYS = 31
+# The periods still running with yesterday in them that the nightly run writes (open).
+RUNNING_GRAINS = ("week", "month", "quarter")
 # The nightly run renews its lease before each period; one period takes well under a minute
 # even on a million deals, so a lease that outlives it by far only matters after a kill.
 LEASE_SECONDS = 15 * 60
@@ -169,7 +171,7 @@ def fill_closed_periods(*, today: date | None = None, kpis: list[KPI] | None = N
 def _fill(report: FillReport, *, today: date, run_id: str, kpis: list[KPI] | None) -> None:
     last_closed = today - timedelta(days=1)
     todo = [period for grain in SNAPSHOT_GRAINS for period in due_periods(grain, last_closed)]
-    for grain in ("month", "quarter"):
+    for grain in RUNNING_GRAINS:
         running = period_for(grain, last_closed)
         if running.end_date >= today:
             todo.append(running)

@@ -40,7 +40,7 @@ def snapshot_day(
 def snapshot_nightly(*, today: date | None = None) -> FillReport:
     """The nightly fill: yesterday's health scores first (the health KPI of yesterday and of
     the running periods reads them), then every closed period not done yet, up to yesterday,
-    and yesterday's running month and quarter (metrics.fill.fill_closed_periods)."""
+    and yesterday's running week, month and quarter (metrics.fill.fill_closed_periods)."""
     from .health import store_if_missing
 
     today = min(today or timezone.localdate(), timezone.localdate())
@@ -72,12 +72,15 @@ def yesterday() -> date:
 
 # Days of daily snapshots the demo backfill writes: the daily charts look back a month.
 SEED_BACKFILL_DAYS = 31
+# Weeks of weekly snapshots the demo backfill writes: the reviews and alerts compare a week
+# with the 8 before it (metrics.baseline), so the first Monday has a baseline.
+SEED_BACKFILL_WEEKS = 10
 # Costly per day and shown per month: the per-day history of these starts with the nightly fill.
 SEED_SKIP_DAILY = {"health_score"}
 
 
 def refresh_open_periods(*, day: date | None = None) -> int:
-    """Re-snapshot today and the running month and quarter, so dashboards are hours, not a
+    """Re-snapshot today and the running week, month and quarter, so dashboards are hours, not a
     day, behind (the nightly fill then closes yesterday)."""
     with analytical_session():
         return snapshot_day(day=day or timezone.localdate())
@@ -105,6 +108,9 @@ def backfill_after_seed(
                 seen.add((grain, period.start))
                 written += write_period(period=period, kpis=kpis, today=last_day)
             day = period.end_date + timedelta(days=1)
+    for offset in range(SEED_BACKFILL_WEEKS - 1, -1, -1):
+        week = period_for("week", last_day - timedelta(weeks=offset))
+        written += write_period(period=week, kpis=kpis, today=last_day)
     daily = [kpi for kpi in kpis if kpi.key not in SEED_SKIP_DAILY]
     for offset in range(SEED_BACKFILL_DAYS - 1 if scale == "small" else -1, -1, -1):
         # Complete on purpose: per-day health starts with the nightly fill (SEED_SKIP_DAILY),

@@ -18,7 +18,7 @@ from .alerts import check_closed_periods
 )
 def snapshot_kpis(day: str | None = None) -> int:
     """Nightly: every closed period not done yet (a missed or killed night is caught up) and
-    yesterday's running month and quarter; with `day` (ISO date), that day's periods again.
+    yesterday's running week, month and quarter; with `day` (ISO date), that day's periods again.
     Safe to run twice: done periods are skipped, and one run at a time writes."""
     if day:
         return services.snapshot_day(day=date.fromisoformat(day))
@@ -54,7 +54,7 @@ def store_company_health(day: str | None = None) -> int:
     time_limit=2700,
 )
 def refresh_open_periods() -> int:
-    """Re-snapshot today's day, month and quarter for fresher dashboards."""
+    """Re-snapshot today's day, week, month and quarter for fresher dashboards."""
     return services.refresh_open_periods()
 
 
@@ -65,6 +65,7 @@ def warm_dashboards() -> int:
     from .warm import warm_dashboards as warm
 
     return warm()
+
 
 # The weekly reviews live in their own module; imported so Celery registers them.
 from .review_tasks import write_weekly_reviews  # noqa: E402, F401

@@ -29,11 +29,8 @@ from crm.models import (
     DealStageChange,
     Lead,
     LoginEvent,
-    Pipeline,
-    Stage,
     Subscription,
     SurveyAnswer,
-    Team,
     Ticket,
     User,
 )
@@ -42,7 +39,6 @@ from exports.writers import csv_lines, xlsx_response
 
 from . import charts, health, services
 from .dashboards import (
-    CHOICE_SEGMENTS,
     READY_MADE,
     SEGMENT_LABELS,
     band_tone,
@@ -56,6 +52,7 @@ from .dashboards import (
     query_string,
     sees_everything,
     segment_label,
+    segment_names,
     segment_options,
     supports,
 )
@@ -455,7 +452,7 @@ def _breakdown(user, kpi, period, by: str, reader: Reader) -> list[dict]:
     results = reader.breakdown(kpi, period, by)
     shown = {v: r for v, r in results.items() if v and can_view_segment(user, Segment(by, v))}
     others = [v for v in results if v and v not in shown]
-    names = _segment_names(by, list(shown))
+    names = segment_names(by, list(shown))
     rows = [
         {
             "label": names.get(value, value),
@@ -483,23 +480,6 @@ def _linkable(field: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _segment_names(field: str, values: list[str]) -> dict[str, str]:
-    ids = [int(v) for v in values if v.isdigit()]
-    if field == "owner":
-        return {str(u.pk): str(u) for u in User.objects.filter(pk__in=ids)}
-    if field == "team":
-        return {str(t.pk): t.name for t in Team.objects.filter(pk__in=ids)}
-    if field == "pipeline":
-        return {str(p.pk): p.name for p in Pipeline.objects.filter(pk__in=ids)}
-    if field == "stage":
-        return {
-            str(s.pk): str(s) for s in Stage.objects.filter(pk__in=ids).select_related("pipeline")
-        }
-    if field in CHOICE_SEGMENTS:
-        return {value: str(label) for value, label in CHOICE_SEGMENTS[field].choices}
-    return {}
 
 
 # Drill-down columns: (label, attribute path) per model; paths are followed with getattr.

@@ -55,6 +55,11 @@ def test_the_backfill_writes_months_quarters_recent_days_and_health(rep, sales_t
     days = overall.filter(grain="day")
     assert days.count() == services.SEED_BACKFILL_DAYS
     assert days.get(period_start=date(2026, 3, 5)).value == 1
+    # Ten weeks, so the first Monday's review has eight weeks before the last one.
+    weeks = overall.filter(grain="week").order_by("period_start")
+    assert weeks.count() == services.SEED_BACKFILL_WEEKS
+    assert weeks.last().period_start == date(2026, 3, 30)
+    assert weeks.get(period_start=date(2026, 3, 2)).value == 1
     assert KPISnapshot.objects.filter(kpi="deals_won_count", segment_field="owner").exists()
     # Every KPI has its monthly history; per-day health waits for the nightly fill.
     monthly = set(KPISnapshot.objects.filter(grain="month").values_list("kpi", flat=True))
@@ -65,6 +70,7 @@ def test_the_backfill_writes_months_quarters_recent_days_and_health(rep, sales_t
     due = {grain: fill.due_periods(grain, date(2026, 3, 31)) for grain in fill.SNAPSHOT_GRAINS}
     assert {grain: [p.start_date for p in periods] for grain, periods in due.items()} == {
         "day": [date(2026, 3, 31)],
+        "week": [],
         "month": [date(2026, 3, 1)],
         "quarter": [date(2026, 1, 1)],
     }

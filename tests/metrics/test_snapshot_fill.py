@@ -67,7 +67,7 @@ def test_a_period_failing_half_way_is_left_not_done_and_the_next_run_completes_i
 
     report = nightly(date(2026, 3, 13))
 
-    assert report.periods == 4  # the 11th, the 12th, the running month and quarter
+    assert report.periods == 5  # the 11th, the 12th, the running week, month and quarter
     assert overall()[date(2026, 3, 11)] == 2 and overall()[date(2026, 3, 12)] == 0
     assert {day: status for day, (status, _rows) in fills().items()} == {
         date(2026, 3, day): FillStatus.DONE for day in (9, 10, 11, 12)
@@ -101,12 +101,13 @@ def test_three_missed_nights_are_caught_up_by_one_run_with_their_counts(rep):
     # April and Q2 are still running: written, not done.
     assert fills("month")[date(2026, 4, 1)][0] == FillStatus.OPEN
     assert fills("quarter")[date(2026, 4, 1)][0] == FillStatus.OPEN
-    assert report.periods == 7 + 2 + 2  # days, March and Q1, April and Q2
+    # Days, the week of 23 March, March and Q1; the running week, April and Q2.
+    assert report.periods == 7 + 3 + 3
     assert report.rows == sum(row.rows_written for row in SnapshotFill.objects.all()) - 1
     assert duplicated_keys() == 0
 
     # The same night again (a redelivered task) redoes only the running periods.
-    assert nightly(date(2026, 4, 4)).periods == 2
+    assert nightly(date(2026, 4, 4)).periods == 3
 
 
 def test_a_second_concurrent_run_exits_without_writing():

@@ -117,7 +117,12 @@ def test_the_nightly_task_snapshots_every_registered_kpi_for_yesterday(monkeypat
 
     assert written >= 3 * len(all_kpis())
     assert set(KPISnapshot.objects.values_list("kpi", flat=True)) == {k.key for k in all_kpis()}
-    assert set(KPISnapshot.objects.values_list("grain", flat=True)) == {"day", "month", "quarter"}
+    assert set(KPISnapshot.objects.values_list("grain", flat=True)) == {
+        "day",
+        "week",
+        "month",
+        "quarter",
+    }
 
 
 def test_the_nightly_fill_is_scheduled():
