@@ -1,0 +1,287 @@
+"""Data quality: the records that make the numbers less true (issue 17).
+
+Each check names one problem on one kind of record: an explanation, the filter that finds
+the offending rows and the KPIs they distort (by registry key). Counting a check is one
+COUNT over the rows its reader may see (crm.access), filtered on indexed columns, so the page
+costs the same few queries on a thousand deals or a million.
+
+A team's score is the share of its records (deals, leads, contacts, companies, tickets with
+that team) that no check flags, one grouped query per kind of record.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet
+from django.db.models.functions import Upper
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from crm import access
+from crm.models import (
+    Company,
+    Contact,
+    Deal,
+    DealStatus,
+    Lead,
+    LeadSource,
+    LeadStatus,
+    Lifecycle,
+    Subscription,
+    Ticket,
+    User,
+)
+from crm.models.tickets import DONE_STATUSES
+
+from .kpis.revenue import active_on
+from .numbers import Reader
+from .registry import KPI, get_kpi
+
+OPEN_LEAD_STATUSES = (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED)
+
+
+@dataclass(frozen=True)
+class Check:
+    key: str
+    title: Promise
+    explanation: Promise
+    model: type[Model]
+    # The offending rows, as a filter on `model` (duplicates compare among the user's rows).
+    problem: Callable[[object], Q]
+    kpi_keys: tuple[str, ...]
+    detail_url: str
+    person_field: str = "owner"
+    # A page of the CRM that already lists these records in a more useful shape.
+    elsewhere_url: str = ""
+
+    def records(self, user) -> QuerySet:
+        return access.visible(self.model._default_manager.filter(self.problem(user)), user)
+
+    @property
+    def kpis(self) -> list[KPI]:
+        return [get_kpi(key) for key in self.kpi_keys]
+
+    def record_url(self, record) -> str:
+        return reverse(self.detail_url, args=[record.pk])
+
+
+def _inactive_users() -> QuerySet:
+    # A list of ids, not a join: the owner index answers each open record's lookup.
+    return User.objects.filter(is_active=False).values("pk")
+
+
+def _same_email(model: type[Model], user) -> Q:
+    """Another row the user sees with this email in any case (indexed on Upper(email))."""
+    others = (
+        access.visible(model, user)
+        .alias(email_key=Upper("email"))
+        .filter(email_key=Upper(OuterRef("email")))
+        .exclude(pk=OuterRef("pk"))
+    )
+    return ~Q(email="") & Q(Exists(others))
+
+
+def _same_domain(user) -> Q:
+    others = (
+        access.visible(Company, user).filter(domain=OuterRef("domain")).exclude(pk=OuterRef("pk"))
+    )
+    return ~Q(domain="") & Q(Exists(others))
+
+
+def _customer_without_subscription(_user) -> Q:
+    today = timezone.localdate()
+    running = Subscription.objects.filter(active_on(today), company=OuterRef("pk"))
+    return Q(lifecycle=Lifecycle.CUSTOMER) & ~Q(Exists(running))
+
+
+CHECKS: dict[str, Check] = {
+    check.key: check
+    for check in (
+        Check(
+            "deals-without-amount",
+            _("Deals without an amount"),
+            _("Open and won deals whose amount is zero: pipeline and revenue count them as 0."),
+            Deal,
+            lambda _user: Q(amount=0) & ~Q(status=DealStatus.LOST),
+            ("pipeline_value", "weighted_pipeline_value", "apv", "net_new_revenue"),
+            "deal-detail",
+        ),
+        Check(
+            "deals-without-close-date",
+            _("Open deals without an expected close date"),
+            _("Forecasts cannot place them in any period."),
+            Deal,
+            lambda _user: Q(status=DealStatus.OPEN, expected_close_date__isnull=True),
+            ("weighted_pipeline_value", "pipeline_value"),
+            "deal-detail",
+        ),
+        Check(
+            "won-deals-without-company",
+            _("Won deals without a company"),
+            _("Their revenue belongs to no customer: upsell, cross-sell and CAC miss them."),
+            Deal,
+            lambda _user: Q(status=DealStatus.WON, company__isnull=True),
+            ("upsell_rate", "cross_sell_rate", "cac"),
+            "deal-detail",
+        ),
+        Check(
+            "leads-without-source",
+            _("Leads without a source"),
+            _("Leads whose source is missing or “Other”: conversion by source cannot use them."),
+            Lead,
+            lambda _user: Q(source__in=["", LeadSource.OTHER]),
+            ("lead_conversion_rate", "lead_qualification_rate", "lead_response_hours"),
+            "lead-detail",
+        ),
+        Check(
+            "tickets-closed-unanswered",
+            _("Tickets closed without a reply"),
+            _("Resolved or closed tickets nobody ever answered: response times leave them out."),
+            Ticket,
+            lambda _user: Q(status__in=DONE_STATUSES, first_response_at__isnull=True),
+            ("first_response_hours", "fcr_rate", "resolution_hours"),
+            "ticket-detail",
+            person_field="assignee",
+        ),
+        Check(
+            "customers-without-subscription",
+            _("Customers without a subscription"),
+            _("Companies marked as customers with no subscription running today: MRR omits them."),
+            Company,
+            _customer_without_subscription,
+            ("mrr", "churn_rate", "clv"),
+            "company-detail",
+        ),
+        Check(
+            "duplicate-leads",
+            _("Possible duplicate leads"),
+            _("Leads sharing an email address with another lead: each is counted twice."),
+            Lead,
+            lambda user: _same_email(Lead, user),
+            ("lead_conversion_rate", "lead_qualification_rate"),
+            "lead-detail",
+            elsewhere_url="lead-duplicates",
+        ),
+        Check(
+            "duplicate-contacts",
+            _("Possible duplicate contacts"),
+            _("Contacts sharing an email address with another contact."),
+            Contact,
+            lambda user: _same_email(Contact, user),
+            ("nps", "csat"),
+            "contact-detail",
+            elsewhere_url="contact-duplicates",
+        ),
+        Check(
+            "duplicate-companies",
+            _("Possible duplicate companies"),
+            _("Companies sharing a web domain with another company: customers counted twice."),
+            Company,
+            _same_domain,
+            ("churn_rate", "clv", "health_score"),
+            "company-detail",
+            elsewhere_url="company-duplicates",
+        ),
+        Check(
+            "open-deals-deactivated-owner",
+            _("Open deals owned by deactivated users"),
+            _("Nobody follows them up, and per-person numbers credit someone who left."),
+            Deal,
+            lambda _user: Q(status=DealStatus.OPEN, owner_id__in=_inactive_users()),
+            ("pipeline_value", "win_rate"),
+            "deal-detail",
+        ),
+        Check(
+            "open-leads-deactivated-owner",
+            _("Open leads owned by deactivated users"),
+            _("Nobody answers them: response time and conversion suffer."),
+            Lead,
+            lambda _user: Q(status__in=OPEN_LEAD_STATUSES, owner_id__in=_inactive_users()),
+            ("lead_response_hours", "lead_conversion_rate"),
+            "lead-detail",
+        ),
+        Check(
+            "open-tickets-deactivated-assignee",
+            _("Open tickets assigned to deactivated users"),
+            _("Nobody works them: they will breach their SLA."),
+            Ticket,
+            lambda _user: ~Q(status__in=DONE_STATUSES) & Q(assignee_id__in=_inactive_users()),
+            ("first_response_hours", "resolution_hours", "sla_breach_rate"),
+            "ticket-detail",
+            person_field="assignee",
+        ),
+    )
+}
+
+
+# Counts ------------------------------------------------------------------------------------
+
+
+def _scope(user) -> str:
+    """What the user's counts depend on: everything for an admin, else their people and teams."""
+    if access.is_admin(user):
+        return "all"
+    members = ",".join(map(str, access.member_ids(user)))
+    teams = ",".join(map(str, access.team_ids(user)))
+    return f"{members}|{teams}"
+
+
+def counts(user, *, reader: Reader | None = None) -> dict[str, int]:
+    """{check key: offending rows the user sees}, cached until a record changes."""
+    reader = reader or Reader()
+    return reader.cached(
+        ["data-quality-counts", _scope(user)],
+        lambda: {key: check.records(user).count() for key, check in CHECKS.items()},
+    )
+
+
+# Team scores -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TeamScore:
+    team_id: int
+    name: str
+    records: int
+    flawed: int
+
+    @property
+    def score(self) -> int | None:
+        """The share of the team's records no check flags, 0-100; None without records."""
+        if not self.records:
+            return None
+        return round(100 * (self.records - self.flawed) / self.records)
+
+
+def _team_counts(model: type[Model], team_ids: list[int], user) -> dict[int, tuple[int, int]]:
+    flawed = Q()
+    for check in CHECKS.values():
+        if check.model is model:
+            flawed |= check.problem(user)
+    rows = (
+        model._default_manager.filter(team_id__in=team_ids)
+        .order_by()
+        .values("team_id")
+        .annotate(total=Count("pk"), flawed=Count("pk", filter=flawed))
+    )
+    return {row["team_id"]: (row["total"], row["flawed"]) for row in rows}
+
+
+def _compute_scores(user) -> list[TeamScore]:
+    teams = list(access.visible_teams(user).order_by("name").values_list("pk", "name"))
+    ids = [pk for pk, _name in teams]
+    totals = {pk: [0, 0] for pk in ids}
+    for model in {check.model for check in CHECKS.values()}:
+        for team_id, (total, flawed) in _team_counts(model, ids, user).items():
+            totals[team_id][0] += total
+            totals[team_id][1] += flawed
+    return [TeamScore(pk, name, *totals[pk]) for pk, name in teams]
+
+
+def team_scores(user, *, reader: Reader | None = None) -> list[TeamScore]:
+    """The score of each team the user sees (admins: every team), cached until a record
+    changes."""
+    reader = reader or Reader()
+    return reader.cached(["data-quality-scores", _scope(user)], lambda: _compute_scores(user))

@@ -1,0 +1,58 @@
+"""The data-quality page and the team scores card of the executive dashboard (issue 17).
+
+Managers and admins only (crm.access.ROUTE_PERMISSIONS); each reads the records they see.
+"""
+
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from . import quality
+from .numbers import Reader
+
+PAGE_SIZE = 25
+
+
+@require_safe
+def quality_page(request):
+    reader = Reader()
+    counts = quality.counts(request.user, reader=reader)
+    rows = [(check, counts[key]) for key, check in quality.CHECKS.items()]
+    context = {
+        "section": "data-quality",
+        "rows": rows,
+        "flawed_total": sum(counts.values()),
+        "scores": quality.team_scores(request.user, reader=reader),
+    }
+    key = request.GET.get("check", "")
+    if key:
+        context.update(_records_context(request, key))
+    return render(request, "metrics/quality/page.html", context)
+
+
+def _records_context(request, key: str) -> dict:
+    check = quality.CHECKS.get(key)
+    if check is None:
+        raise Http404
+    person = check.person_field
+    records = (
+        check.records(request.user).select_related(person, "team").order_by("-created_at", "-pk")
+    )
+    page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
+    items = [
+        {
+            "record": record,
+            "url": check.record_url(record),
+            "person": getattr(record, person),
+        }
+        for record in page
+    ]
+    return {"check": check, "page_obj": page, "items": items}
+
+
+@require_safe
+def quality_card(request):
+    """The dashboard's card: each team's score, linking to the page."""
+    scores = quality.team_scores(request.user)
+    return render(request, "metrics/quality/_card.html", {"scores": scores})

@@ -1,0 +1,312 @@
+"""The data-quality page (issue 17): counts on a hand-built dataset, who may read them, the
+records behind each count, the team scores and what the page costs."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from crm.models import DealStatus, LeadSource, Lifecycle, TicketStatus
+from metrics import quality
+from metrics.registry import REGISTRY, all_kpis
+from tests.crm.factories import (
+    CompanyFactory,
+    ContactFactory,
+    DealFactory,
+    LeadFactory,
+    SubscriptionFactory,
+    TicketFactory,
+    stage_named,
+)
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PAGE = reverse("data-quality")
+CARD = reverse("data-quality-card")
+
+# What the Sales manager sees of the dataset below; the admin also sees Enterprise's rows.
+MANAGER_COUNTS = {
+    "deals-without-amount": 1,
+    "deals-without-close-date": 1,
+    "won-deals-without-company": 1,
+    "leads-without-source": 1,
+    "tickets-closed-unanswered": 1,
+    "customers-without-subscription": 1,
+    "duplicate-leads": 2,
+    "duplicate-contacts": 2,
+    "duplicate-companies": 2,
+    "open-deals-deactivated-owner": 1,
+    "open-leads-deactivated-owner": 1,
+    "open-tickets-deactivated-assignee": 0,
+}
+ADMIN_COUNTS = {
+    **MANAGER_COUNTS,
+    "deals-without-amount": 2,
+    "deals-without-close-date": 2,
+    "leads-without-source": 2,
+    "duplicate-companies": 3,
+}
+CLOSE = date(2027, 1, 31)
+
+
+def closed(status: str) -> dict:
+    stage = stage_named("Won" if status == DealStatus.WON else "Lost")
+    return {"status": status, "stage": stage, "closed_at": timezone.now()}
+
+
+@pytest.fixture
+def world(sales_team, other_team, rep, outsider):
+    """Sales: 17 records, 13 of them with a problem. Enterprise: 3 records, all with one."""
+    leaver = UserFactory(username="leo", is_active=False)
+    sales_team.members.add(leaver)
+    ours = {"owner": rep, "team": sales_team}
+    theirs = {"owner": outsider, "team": other_team}
+    paying = CompanyFactory(
+        name="Paying", lifecycle=Lifecycle.CUSTOMER, customer_since=timezone.now(), **ours
+    )
+    SubscriptionFactory(company=paying)
+    world = {
+        "no_amount": DealFactory(name="Zero deal", amount=0, company=None, **ours),
+        "clean_deal": DealFactory(expected_close_date=CLOSE, company=None, **ours),
+        "won_alone": DealFactory(
+            company=None, expected_close_date=CLOSE, **closed(DealStatus.WON), **ours
+        ),
+        "lost_zero": DealFactory(amount=0, company=None, **closed(DealStatus.LOST), **ours),
+        "left_deal": DealFactory(
+            expected_close_date=CLOSE, company=None, owner=leaver, team=sales_team
+        ),
+        "their_deal": DealFactory(name="Their zero deal", amount=0, company=None, **theirs),
+        "no_source": LeadFactory(source=LeadSource.OTHER, **ours),
+        "dupe_lead": LeadFactory(email="Same@prospect.example", **ours),
+        "dupe_lead_too": LeadFactory(email="same@prospect.example", **ours),
+        "left_lead": LeadFactory(owner=leaver, team=sales_team),
+        "their_lead": LeadFactory(source=LeadSource.OTHER, **theirs),
+        "unanswered": TicketFactory(
+            status=TicketStatus.RESOLVED,
+            created_at=timezone.now() - timedelta(hours=2),
+            resolved_at=timezone.now(),
+            assignee=rep,
+            team=sales_team,
+        ),
+        "answered": TicketFactory(
+            status=TicketStatus.CLOSED,
+            first_response_at=timezone.now(),
+            created_at=timezone.now() - timedelta(hours=2),
+            resolved_at=timezone.now(),
+            assignee=rep,
+            team=sales_team,
+        ),
+        "unpaid": CompanyFactory(
+            name="Unpaid", lifecycle=Lifecycle.CUSTOMER, customer_since=timezone.now(), **ours
+        ),
+        "paying": paying,
+        "twin": CompanyFactory(name="Twin", domain="twin.example", **ours),
+        "twin_too": CompanyFactory(name="Twin Ltd", domain="twin.example", **ours),
+        "their_twin": CompanyFactory(name="Twin Inc", domain="twin.example", **theirs),
+        "dupe_contact": ContactFactory(email="pat@paying.example", company=paying, **ours),
+        "dupe_contact_too": ContactFactory(email="PAT@paying.example", company=paying, **ours),
+    }
+    return world
+
+
+# --- the counts ---------------------------------------------------------------------------
+
+
+def test_the_counts_of_a_hand_built_dataset_as_a_manager(world, manager):
+    assert quality.counts(manager) == MANAGER_COUNTS
+
+
+def test_an_admin_counts_every_team(world, admin_user):
+    assert quality.counts(admin_user) == ADMIN_COUNTS
+
+
+def test_the_page_shows_each_count_and_the_kpis_it_affects(client, world, manager):
+    client.force_login(manager)
+
+    response = client.get(PAGE)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    for key, count in MANAGER_COUNTS.items():
+        row = html.split(f'data-check="{key}"')[1].split("</tr>")[0]
+        assert f">{count}<" in row, key
+    row = html.split('data-check="deals-without-amount"')[1].split("</tr>")[0]
+    assert reverse("kpi", args=["pipeline_value"]) in row
+    assert str(REGISTRY["pipeline_value"].label) in row
+
+
+def test_every_check_names_kpis_of_the_registry():
+    all_kpis()
+    for check in quality.CHECKS.values():
+        assert check.kpi_keys
+        assert set(check.kpi_keys) <= set(REGISTRY), check.key
+
+
+def test_fixing_a_record_takes_it_off_the_count(world, manager):
+    deal = world["no_amount"]
+    deal.amount = Decimal("250.00")
+    deal.save()
+    cache.clear()
+
+    assert quality.counts(manager)["deals-without-amount"] == 0
+
+
+# --- the records to fix ---------------------------------------------------------------------
+
+
+def test_a_check_lists_its_records_with_links_to_them(client, world, manager):
+    client.force_login(manager)
+
+    response = client.get(PAGE, {"check": "deals-without-amount"})
+
+    html = response.content.decode()
+    records = html.split('data-testid="quality-records"')[1]
+    assert reverse("deal-detail", args=[world["no_amount"].pk]) in records
+    assert "Zero deal" in records
+    assert "Their zero deal" not in records
+    assert reverse("deal-detail", args=[world["lost_zero"].pk]) not in records
+
+
+def test_a_duplicate_check_links_to_the_merge_page(client, world, manager):
+    client.force_login(manager)
+
+    response = client.get(PAGE, {"check": "duplicate-companies"})
+
+    records = response.content.decode().split('data-testid="quality-records"')[1]
+    assert reverse("company-duplicates") in records
+    assert reverse("company-detail", args=[world["twin"].pk]) in records
+    assert reverse("company-detail", args=[world["their_twin"].pk]) not in records
+
+
+def test_the_records_are_paginated(client, sales_team, manager, rep):
+    DealFactory.create_batch(30, amount=0, company=None, owner=rep, team=sales_team)
+    client.force_login(manager)
+
+    first = client.get(PAGE, {"check": "deals-without-amount"}).content.decode()
+    second = client.get(PAGE, {"check": "deals-without-amount", "page": "2"}).content.decode()
+
+    assert first.count("data-record=") == 25
+    assert second.count("data-record=") == 5
+
+
+@pytest.mark.parametrize("page", ["x", "-1", "99999", "1e9", "", "2" * 400])
+def test_a_hostile_page_number_still_answers(client, world, manager, page):
+    client.force_login(manager)
+
+    response = client.get(PAGE, {"check": "duplicate-leads", "page": page})
+
+    assert response.status_code == 200
+    assert response.content.decode().count("data-record=") == 2
+
+
+@pytest.mark.parametrize("check", ["nope", "<script>", "deals-without-amount'--", "CHECKS"])
+def test_an_unknown_check_is_not_found(client, world, manager, check):
+    client.force_login(manager)
+
+    assert client.get(PAGE, {"check": check}).status_code == 404
+
+
+# --- who may read it ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", [PAGE, CARD])
+def test_reps_and_agents_are_refused(client, world, rep, agent, url):
+    for user in (rep, agent):
+        client.force_login(user)
+        assert client.get(url).status_code == 403
+
+
+def test_the_page_takes_no_writes(client, world, manager):
+    client.force_login(manager)
+
+    assert client.post(PAGE, {"check": "duplicate-leads"}).status_code == 405
+    assert client.post(CARD).status_code == 405
+
+
+def test_a_manager_never_sees_another_teams_records_or_score(client, world, manager):
+    client.force_login(manager)
+
+    page = client.get(PAGE, {"check": "leads-without-source"}).content.decode()
+    card = client.get(CARD).content.decode()
+
+    assert reverse("lead-detail", args=[world["their_lead"].pk]) not in page
+    assert "Enterprise" not in page
+    assert "Enterprise" not in card
+
+
+def test_the_nav_links_the_page_for_managers_only(client, world, manager, rep):
+    client.force_login(manager)
+    assert PAGE in client.get(reverse("dashboards")).content.decode()
+    client.force_login(rep)
+    assert PAGE not in client.get(reverse("dashboards")).content.decode()
+
+
+# --- team scores ----------------------------------------------------------------------------
+
+
+def test_a_team_score_is_the_share_of_its_records_without_a_problem(world, admin_user):
+    scores = {score.name: score for score in quality.team_scores(admin_user)}
+
+    assert (scores["Sales"].records, scores["Sales"].flawed) == (17, 13)
+    assert scores["Sales"].score == round(100 * 4 / 17)
+    assert (scores["Enterprise"].records, scores["Enterprise"].flawed) == (3, 3)
+    assert scores["Enterprise"].score == 0
+
+
+def test_a_team_without_records_has_no_score(sales_team, admin_user):
+    assert [score.score for score in quality.team_scores(admin_user)] == [None]
+
+
+def test_the_executive_dashboard_shows_the_card_to_managers(client, world, manager, rep):
+    client.force_login(manager)
+    dashboard = client.get(reverse("dashboard", args=["executive"])).content.decode()
+    card = client.get(CARD).content.decode()
+
+    assert CARD in dashboard
+    assert f'data-team="{world["no_amount"].team_id}"' in card
+    assert f">{round(100 * 4 / 17)} / 100<" in card
+    assert PAGE in card
+    client.force_login(rep)
+    assert CARD not in client.get(reverse("dashboard", args=["executive"])).content.decode()
+
+
+# --- cost -----------------------------------------------------------------------------------
+
+
+def _page_queries(client) -> int:
+    cache.clear()
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(PAGE, {"check": "deals-without-amount"}).status_code == 200
+    return len(queries)
+
+
+def test_the_page_costs_the_same_queries_on_3_or_30_problem_rows(client, sales_team, manager, rep):
+    client.force_login(manager)
+    owned = {"owner": rep, "team": sales_team}
+    DealFactory.create_batch(3, amount=0, company=None, **owned)
+    LeadFactory.create_batch(3, source=LeadSource.OTHER, **owned)
+    few = _page_queries(client)
+
+    DealFactory.create_batch(27, amount=0, company=None, **owned)
+    LeadFactory.create_batch(27, source=LeadSource.OTHER, **owned)
+    CompanyFactory.create_batch(27, domain="same.example", **owned)
+    many = _page_queries(client)
+
+    assert few == many
+
+
+def test_a_second_read_comes_from_the_cache(client, world, manager):
+    client.force_login(manager)
+    client.get(PAGE)
+
+    with CaptureQueriesContext(connection) as queries:
+        client.get(PAGE)
+
+    counting = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    assert counting == []
