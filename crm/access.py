@@ -185,6 +185,15 @@ RULES = {
 }
 
 
+def review_rule(user) -> Q:
+    """The Monday reviews (metrics.WeeklyReview) a user reads: their own; a manager also the
+    company's and their teams' (never another team's). Registered by the metrics app."""
+    rule = Q(scope="person", person_id=user.pk)
+    if is_manager(user):
+        rule |= Q(scope="company") | Q(scope="team", team_id__in=team_ids(user))
+    return rule
+
+
 def register_rule(model, rule) -> None:
     """Add the visibility rule of another app's model (goals, automation runs): `crm` imports no
     other app, so they hand their rule in from their AppConfig.ready(). The rule is a function
@@ -361,6 +370,11 @@ ROUTE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "target-delete": ("goals.delete_target",),
     "target-value": ("goals.change_target",),
     "target-done": ("goals.change_target",),
+    # Data quality (metrics/quality_views.py): pages to read, for managers and admins (the
+    # roles that read stored KPI numbers); they take no writes (405), and any other role's GET
+    # is refused.
+    "data-quality": ("metrics.view_kpisnapshot",),
+    "data-quality-card": ("metrics.view_kpisnapshot",),
     # Automations
     "automation-rule-new": ("automations.add_rule",),
     "automation-rule-edit": ("automations.change_rule",),
@@ -446,6 +460,8 @@ OWN_ROUTES = frozenset(
         "import-undo",
         # A large export of what the user sees, written for them alone (exports app).
         "export-start",
+        # The Monday review's email opt-in: the user's own subscription row (metrics).
+        "review-email",
     }
 )
 

@@ -13,3 +13,9 @@ class MetricsConfig(AppConfig):
         from .alerts import alert_rule
 
         register_rule(KPIAlert, alert_rule)
+
+        from crm.access import review_rule
+
+        from .review_models import WeeklyReview
+
+        register_rule(WeeklyReview, review_rule)
