@@ -12,6 +12,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from crm.models import Contact, Lead, LeadSource, SurveyKind, Team, TicketChannel, User
+from crm.services.events import event_context
 from crm.services.notifications import notify
 from crm.services.records import record_create
 from crm.services.support import normalise_email, ticket_open_for_customer
@@ -91,7 +92,10 @@ def submission_receive(
                 language=language[:10],
                 ip_hash=ip_hash,
             )
-            _create_record(form, submission, values)
+            # The record's events carry the campaign and UTM parameters, for the automations
+            # and webhooks that consume them.
+            with event_context(web_form=form.name, campaign=form.name, utm=utm):
+                _create_record(form, submission, values)
             submission.save(update_fields=["lead", "ticket", "survey_answer", "contact"])
     except IntegrityError:
         existing = WebFormSubmission.objects.filter(nonce=nonce).first()

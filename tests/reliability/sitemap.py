@@ -142,6 +142,7 @@ class Dataset:
     api_records: dict | None = None
     export_job: object = None  # the rep's, written and ready (exports app)
     import_job: object = None  # the rep's, waiting for its mapping (imports app)
+    webform: object = None  # a lead web form with one submission (webforms app)
     kpi_alert: object = None  # on the rep's team's numbers (metrics.alerts)
 
 
@@ -250,6 +251,14 @@ def build_dataset() -> Dataset:
         export_job = apps.get_model("exports", "ExportJob").objects.create(
             owner=rep, source="deals", format="csv", state="done", row_count=1
         )
+    webform = None
+    if apps.is_installed("webforms"):
+        from webforms.services import submission_receive, webform_new
+
+        webform = webform_new(name="Contact us", kind="lead")
+        submission_receive(
+            form=webform, nonce="walked", values={"name": "Walked"}, utm={"utm_source": "x"}
+        )
     return Dataset(
         users={"anonymous": None, "rep": rep, "agent": agent, "manager": manager, "admin": admin},
         team=team,
@@ -274,6 +283,7 @@ def build_dataset() -> Dataset:
         api_records=api_records,
         export_job=export_job,
         import_job=import_job,
+        webform=webform,
         kpi_alert=make_alert(segment_field="team", segment_value=str(team.pk)),
     )
 
@@ -287,6 +297,7 @@ _PK_BY_NAME = (
     ("settings-user", "users.rep"),
     ("settings-team", "team"),
     ("settings-webhook", "webhook"),
+    ("settings-form", "webform"),
     ("api-token", "api_token"),
     ("import", "import_job"),
     ("export-download", "export_job"),
@@ -373,6 +384,7 @@ def real_kwargs(route: Route, data: Dataset) -> dict | None:
         "uidb64": urlsafe_base64_encode(force_bytes(data.users["rep"].pk)),
         "format": "json",
         "source": "deals",  # exports/lists/<source>/
+        "form_slug": data.webform.slug if data.webform else "contact-us",
     }
     for argument in names:
         if argument in extra and argument not in values:

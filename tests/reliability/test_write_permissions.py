@@ -181,6 +181,11 @@ def build_world() -> World:
         objects["export_job"] = apps.get_model("exports", "ExportJob").objects.create(
             owner=rep, source="deals", format="csv", state="done", row_count=1
         )
+    if apps.is_installed("webforms"):
+        from webforms.services import webform_new
+
+        # The admins' web forms (webforms app).
+        objects["webform"] = webform_new(name="Walked", kind="lead")
     users = {"anonymous": None, "rep": rep, "agent": agent, "manager": manager, "admin": admin}
     for user in (rep, agent, manager):
         for kind in (*RECORD_KINDS, "task", "goal"):
@@ -198,6 +203,7 @@ PK_SOURCES = (
     ("settings-team", "team"),
     ("api-token", "api_token"),
     ("settings-webhook", "webhook"),
+    ("settings-form", "webform"),
     ("deal-board-cards", None),
     ("notification", "notification"),
     ("kpi-alert", "kpi_alert"),

@@ -205,3 +205,18 @@ def test_a_closed_form_takes_nothing(client):
 
     assert response.status_code == 410
     assert not Lead.objects.exists()
+
+
+def test_the_lead_page_and_its_event_show_the_campaign_and_utm(client, admin_user):
+    webform = make_form(name="Spring webinar")
+    post(client, webform, {"name": "Marta", "utm_source": "linkedin"})
+    lead = Lead.objects.get()
+    client.force_login(admin_user)
+
+    page = client.get(reverse("lead-detail", args=[lead.pk])).content.decode()
+
+    assert 'data-testid="lead-web-origin"' in page
+    assert "Spring webinar" in page and "utm_source: linkedin" in page
+    event = Event.objects.get(type="lead.created", record_id=lead.pk)
+    assert event.context["campaign"] == "Spring webinar"
+    assert event.context["utm"] == {"utm_source": "linkedin"}
