@@ -90,6 +90,7 @@ IMPLIED_RECORD_TYPES = {
     "ticket.sla_breached": "ticket",
     "survey.answered": "surveyanswer",
     "activity.logged": "activity",
+    "kpi.alert": "kpialert",
 }
 RECORD_TRIGGERS = {
     "record.created",
@@ -645,6 +646,17 @@ def _per_company_errors(trigger) -> list[str]:
     return errors
 
 
+def _check_kpi_alert(trigger, refs) -> list[str]:
+    errors = []
+    if trigger.get("kpi") not in (None, "") and _key(trigger.get("kpi")) not in dict(kpi_choices()):
+        errors.append(_("Choose a KPI, or none for any KPI."))
+    if trigger.get("direction") not in (None, "", "above", "below"):
+        errors.append(_("Choose above or below the expected range, or either."))
+    if trigger.get("scope") not in (None, "", "company", "team", "owner"):
+        errors.append(_("Choose the company, a team or an owner, or any of them."))
+    return errors
+
+
 def _segment_is_valid(segment, refs) -> bool:
     if segment == "":
         return True
@@ -663,6 +675,7 @@ TRIGGER_CHECKS = {
     "no_activity": _check_no_activity,
     "schedule": _check_schedule,
     "kpi.threshold": _check_kpi,
+    "kpi.alert": _check_kpi_alert,
 }
 
 

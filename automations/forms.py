@@ -36,6 +36,8 @@ TRIGGER_PARAMS = (
     "segment",
     "op",
     "value",
+    "direction",
+    "scope",
 )
 ACTION_PARAMS = {
     "create_task": ("title", "assignee", "due_in_hours", "priority"),
@@ -408,6 +410,8 @@ def _trigger_from_form(form: dict, specs: dict) -> dict:
         trigger["days"] = _optional_int(form.get("days", ""))
     elif kind == "schedule":
         trigger["cron"] = form.get("cron", "")
+    elif kind == "kpi.alert":
+        trigger.update({p: form.get(p, "") for p in ("kpi", "direction", "scope")})
     elif kind == "kpi.threshold":
         trigger.update({p: form.get(p, "") for p in ("kpi", "grain", "segment", "op")})
         trigger["grain"] = trigger["grain"] or "month"

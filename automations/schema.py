@@ -26,6 +26,9 @@ Trigger, one of:
         "op": "below", "value": 2}   # per customer: its engagement activities and survey
         # answers over the last window_days, fired per company on its crossing; the rule's
         # record type is then "company" (owner/team recipients are the company's)
+    {"type": "kpi.alert", "kpi": "" | "win_rate", "direction": "" | "above" | "below",
+        "scope": "" | "company" | "team" | "owner"}   # a KPI alert raised (metrics.alerts);
+        # empty filters match any; the rule is about the alert (record type "kpialert")
 
 Conditions: a group, whose rows are conditions or nested groups:
     {"match": "all"|"any", "rows": [
@@ -65,6 +68,7 @@ TRIGGER_TYPES = {
     "no_activity": _("No activity for some days"),
     "schedule": _("On a schedule"),
     "kpi.threshold": _("A KPI crosses a threshold"),
+    "kpi.alert": _("A KPI alert is raised"),
 }
 # Triggers found by the minute beat entry, not by events.
 TIME_TRIGGERS = {"date.reached", "no_activity", "schedule", "kpi.threshold"}
@@ -126,6 +130,8 @@ RECORD_MODELS = {
     "activity": "crm.Activity",
     "surveyanswer": "crm.SurveyAnswer",
     "subscription": "crm.Subscription",
+    # Not a record people create: the rows of "KPI alert raised" rules (metrics.alerts).
+    "kpialert": "metrics.KPIAlert",
 }
 
 MAX_DEPTH = 3  # a change made by an action may trigger rules this many levels deep

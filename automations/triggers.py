@@ -12,6 +12,7 @@ TRIGGER_RECORD_TYPES = {
     "ticket.sla_breached": "ticket",
     "survey.answered": "surveyanswer",
     "activity.logged": "activity",
+    "kpi.alert": "kpialert",
 }
 # Event types that create a record whose type does not write "<type>.created".
 CREATED_EVENTS = {
@@ -20,6 +21,8 @@ CREATED_EVENTS = {
     "subscription": {"subscription.started", "subscription.renewed"},
 }
 REPLY_EVENTS = {"ticket.replied", "ticket.customer_replied"}
+# What metrics.alerts writes when it raises a KPI alert.
+KPI_ALERT_EVENT = "kpi.alert_raised"
 
 
 def record_type_of(trigger: dict) -> str:
@@ -46,6 +49,8 @@ def event_types_for(trigger: dict) -> set[str] | None:
         return {kind}
     if kind in ("survey.answered", "activity.logged"):
         return {kind}
+    if kind == "kpi.alert":
+        return {KPI_ALERT_EVENT}
     return None
 
 
@@ -67,6 +72,8 @@ def event_fits(trigger: dict, event) -> bool:
     if kind == "activity.logged":
         kinds = trigger.get("kinds") or []
         return not kinds or _new_value(changes, "kind") in kinds
+    if kind == "kpi.alert":
+        return _alert_fits(trigger, changes)
     return types is not None
 
 
@@ -117,6 +124,18 @@ def _survey_fits(trigger: dict, changes: dict) -> bool:
     if high not in (None, "") and (score is None or int(score) > int(high)):
         return False
     return True
+
+
+def _alert_fits(trigger: dict, changes: dict) -> bool:
+    """A "KPI alert raised" rule's filters, each empty for any: the KPI, the direction and the
+    scope (the company, a team, an owner)."""
+    scope = _new_value(changes, "segment_field") or "company"
+    wanted = {
+        "kpi": _new_value(changes, "kpi"),
+        "direction": _new_value(changes, "direction"),
+        "scope": scope,
+    }
+    return all(trigger.get(name) in (None, "", value) for name, value in wanted.items())
 
 
 # Cron schedules: "minute hour day-of-month month day-of-week", parsed by Celery's crontab.

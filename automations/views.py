@@ -298,8 +298,9 @@ def _render_builder(request, draft, *, rule, status=200, report=None, days=7):
 
 
 def _kpi_menu(trigger: dict) -> list[tuple[str, str]]:
-    """The KPIs a threshold may watch; for each customer, only the engagement the engine counts."""
-    if trigger.get("type") != "kpi.threshold":
+    """The KPIs a threshold or an alert rule may watch; for each customer, only the engagement
+    the engine counts."""
+    if trigger.get("type") not in ("kpi.threshold", "kpi.alert"):
         return []
     choices = catalog.kpi_choices()
     if trigger.get("per") == "company":
