@@ -32,7 +32,14 @@ from .dashboards import CHOICE_SEGMENTS, SEGMENT_LABELS, can_view_segment, kpi_u
 from .drivers import Driver, drivers, split_change
 from .models import ReviewDelivery, ReviewScope, ReviewSubscription, WeeklyReview
 from .numbers import Reader
-from .periods import Period, custom_period, period_for, period_name
+from .periods import (
+    Period,
+    comparison_for,
+    custom_period,
+    local_midnight,
+    period_for,
+    period_name,
+)
 from .registry import ALL, KPI, Result, Segment, get_kpi
 from .templatetags.metrics_tags import kpi_delta, kpi_format, plain_number
 
@@ -118,17 +125,33 @@ class WeekNumbers:
         self.week_start = week_start
         self.period = week_period(week_start)
         self.reader = reader
-        self._values: dict[tuple[str, str], dict[str, Result]] = {}
+        self._values: dict[tuple, dict[str, Result]] = {}
         self._history: dict[tuple[str, str], dict[str, list]] = {}
 
-    def value(self, kpi: KPI, segment: Segment) -> Result:
-        key = (kpi.key, segment.field)
+    def value(self, kpi: KPI, segment: Segment, period: Period | None = None) -> Result:
+        """The KPI in the week (or `period`) for the segment: one overall read, or one
+        breakdown for every team (or owner) at once."""
+        period = period or self.period
+        key = (kpi.key, segment.field, period)
         if key not in self._values:
             if segment.is_all:
-                self._values[key] = {"": self.reader.result(kpi, self.period, ALL)}
+                self._values[key] = {"": self.reader.result(kpi, period, ALL)}
             else:
-                self._values[key] = self.reader.breakdown(kpi, self.period, segment.field)
+                self._values[key] = self.reader.breakdown(kpi, period, segment.field)
         return self._values[key].get(segment.value, Result(None))
+
+    @property
+    def month_so_far(self) -> Period:
+        """From the first of the month the week ends in to the week's last day."""
+        last = self.period.end_date
+        return custom_period(last.replace(day=1), last)
+
+    def month_before(self, kpi: KPI) -> Period:
+        """What the month so far compares with: the same days of the month before (a balance,
+        with where it stood at the end of that month), as the dashboards compare."""
+        month = period_for("month", self.period.end_date)
+        end_of_week = local_midnight(self.period.end_date) + timedelta(hours=12)
+        return comparison_for(month, end_of_week, balance=kpi.as_of_end).period
 
     def history(self, kpi: KPI, segment: Segment) -> list:
         key = (kpi.key, segment.field)
@@ -159,7 +182,35 @@ def review_facts(subject: Subject, numbers: WeekNumbers) -> dict:
         "segment": _segment_text(subject.segment),
         "checked": len(subject.kpi_keys),
         "moves": moves,
+        "month": month_facts(subject, numbers),
         "goals": goal_facts(subject, numbers.period),
+    }
+
+
+def month_facts(subject: Subject, numbers: WeekNumbers) -> dict:
+    """The month so far against the same days of the month before: the KPIs that changed
+    most (relative to where they were), on enough records."""
+    changes = []
+    for key in subject.kpi_keys:
+        kpi = get_kpi(key)
+        if not (subject.segment.is_all or _supports(kpi, subject.segment)):
+            continue
+        now = numbers.value(kpi, subject.segment, numbers.month_so_far)
+        before = numbers.value(kpi, subject.segment, numbers.month_before(kpi))
+        if now.value is None or before.value is None or not enough_records(now):
+            continue
+        if before.value == now.value:
+            continue
+        relative = abs(now.value - before.value) / max(abs(before.value), Decimal("0.01"))
+        changes.append((relative, kpi, now, before))
+    changes.sort(key=lambda change: change[0], reverse=True)
+    return {
+        "start": numbers.month_so_far.start_date.isoformat(),
+        "end": numbers.month_so_far.end_date.isoformat(),
+        "kpis": [
+            {"kpi": kpi.key, "now": _result_facts(now), "before": _result_facts(before)}
+            for _relative, kpi, now, before in changes[: subject.top]
+        ],
     }
 
 
@@ -313,7 +364,41 @@ def sentences(review: WeeklyReview, user) -> list[Sentence]:
                 gettext("No KPI left its usual range in %(week)s.") % {"week": period_name(week)}
             )
         )
+    said += month_sentences(facts.get("month") or {}, subject_segment, user)
     said += [goal_sentence(goal) for goal in facts.get("goals", [])]
+    return said
+
+
+def month_sentences(month: dict, segment: Segment, user) -> list[Sentence]:
+    """ "Month so far (Nov 1 – Nov 22, 2026): Win rate 38.0% (15 of 40), against 41.0% over
+    the same days of the month before." """
+    if not month.get("kpis"):
+        return []
+    period = custom_period(date.fromisoformat(month["start"]), date.fromisoformat(month["end"]))
+    said = []
+    for item in month["kpis"]:
+        kpi = get_kpi(item["kpi"])
+        now, before = item["now"], item["before"]
+        numbers = {
+            "period": period_name(period),
+            "kpi": kpi.label,
+            "value": value_text(kpi, now["value"], now["numerator"], now["denominator"]),
+            "before": kpi_format(before["value"], kpi.unit),
+        }
+        if kpi.as_of_end:
+            text = gettext(
+                "Month so far (%(period)s): %(kpi)s %(value)s, against %(before)s at the end of "
+                "the month before."
+            )
+        else:
+            text = gettext(
+                "Month so far (%(period)s): %(kpi)s %(value)s, against %(before)s over the same "
+                "days of the month before."
+            )
+        better = (Decimal(now["value"]) > Decimal(before["value"])) == kpi.higher_is_better
+        said.append(
+            Sentence(text % numbers, _link(user, kpi, period, segment), "good" if better else "bad")
+        )
     return said
 
 

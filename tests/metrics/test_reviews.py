@@ -10,9 +10,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from crm.models import DealStatus, LeadSource
+from crm.money import format_percent
 from metrics.fill import write_period
 from metrics.models import ReviewDelivery, ReviewSubscription, WeeklyReview
-from metrics.periods import period_for
+from metrics.periods import comparison_for, custom_period, local_midnight, period_for
 from metrics.registry import get_kpi
 from metrics.review_tasks import write_weekly_reviews
 from metrics.reviews import (
@@ -129,6 +130,28 @@ def test_the_sentences_say_those_numbers(history, manager):
         "Most of the drop is Lead source Referral: 10.0% (1 of 10) this week against 50.0% "
         "in the 8 weeks before, −20.0 pts of the change."
     )
+
+
+def test_the_month_so_far_is_recomputed_from_the_records(history, manager):
+    month = company_review().facts["month"]
+    last = period_for("week", WEEK).end_date
+    so_far = custom_period(last.replace(day=1), last)
+    assert (month["start"], month["end"]) == (so_far.start_date.isoformat(), last.isoformat())
+    kpi = get_kpi("win_rate")
+    item = next(item for item in month["kpis"] if item["kpi"] == "win_rate")
+    now = kpi.value(so_far)
+    before_period = comparison_for(
+        period_for("month", last), local_midnight(last) + timedelta(hours=12)
+    ).period
+    assert Decimal(item["now"]["value"]) == now.value
+    assert Decimal(item["before"]["value"]) == kpi.value(before_period).value
+    with translation.override("en"):
+        said = [sentence.text for sentence in sentences(company_review(), manager)]
+    expected = (
+        f"Win rate {format_percent(now.value)} ({now.numerator:.0f} of {now.denominator:.0f}), "
+        f"against {format_percent(kpi.value(before_period).value)} over the same days"
+    )
+    assert any(text.startswith("Month so far (") and expected in text for text in said)
 
 
 def test_each_sentence_links_to_the_records_behind_it(history, manager):
