@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.access import is_manager, member_ids, team_ids, visible
-from crm.models import User
+from crm.models import Role, User
 from crm.services.events import event_record
 from crm.services.notifications import notify
 
@@ -110,8 +110,10 @@ def check_period(period: Period, *, kpis: list[KPI] | None = None) -> list[KPIAl
     findings = unusual_values(period, kpis=kpis)
     raised = [alert for alert in map(_save, findings) if alert is not None]
     _withdraw_stale(period, findings, kpis)
-    for alert in raised:
-        _announce(alert)
+    if raised:
+        readers = managers()
+        for alert in raised:
+            _announce(alert, readers)
     return raised
 
 
@@ -234,12 +236,12 @@ def _withdraw_stale(period: Period, findings: list[Finding], kpis: list[KPI] | N
 # Telling people ----------------------------------------------------------------------------
 
 
-def _announce(alert: KPIAlert) -> None:
+def _announce(alert: KPIAlert, readers: list[User]) -> None:
     """Once per alert (only a new row gets here): the managers who may read its segment, and
     the automation rules listening for "KPI alert raised"."""
     with transaction.atomic():
         notify(
-            recipients=alert_recipients(alert),
+            recipients=alert_recipients(alert, readers),
             title=alert_title(alert),
             body=alert_summary(alert),
             url=alert_url(alert),
@@ -264,10 +266,16 @@ def alert_segment(alert: KPIAlert) -> Segment:
     return Segment(alert.segment_field, alert.segment_value)
 
 
-def alert_recipients(alert: KPIAlert) -> list[User]:
+def managers() -> list[User]:
+    """The active managers, their roles loaded (one query for all of a run's alerts)."""
+    rows = User.objects.filter(is_active=True, groups__name=Role.MANAGER).distinct()
+    return list(rows.prefetch_related("groups").order_by("pk"))
+
+
+def alert_recipients(alert: KPIAlert, readers: list[User]) -> list[User]:
+    """The managers among `readers` who may read the alert's segment."""
     segment = alert_segment(alert)
-    managers = User.objects.filter(is_active=True).order_by("pk")
-    return [user for user in managers if is_manager(user) and can_view_segment(user, segment)]
+    return [user for user in readers if can_view_segment(user, segment)]
 
 
 def alert_rule(user) -> Q:
