@@ -1,7 +1,7 @@
 """The Monday review: a planted drop is named with the segment that drove it, every number of
 its sentences is recomputed from the breakdowns, and each reader sees only their own reviews."""
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,7 +14,7 @@ from crm.money import format_percent
 from metrics.fill import write_period
 from metrics.models import ReviewDelivery, ReviewSubscription, WeeklyReview
 from metrics.periods import comparison_for, custom_period, local_midnight, period_for
-from metrics.registry import get_kpi
+from metrics.registry import Segment, get_kpi
 from metrics.review_tasks import write_weekly_reviews
 from metrics.reviews import (
     REVIEW_KPIS,
@@ -24,6 +24,7 @@ from metrics.reviews import (
     weeks_before,
     write_reviews,
 )
+from metrics.reviews_demo import seed_demo_reviews
 from tests.crm.factories import CompanyFactory, DealFactory, LeadFactory, stage_named
 
 pytestmark = pytest.mark.django_db
@@ -275,3 +276,20 @@ def test_the_email_goes_once_in_the_readers_language(history, manager, outsider)
 def test_the_monday_task_writes_the_reviews(sales_team, rep):
     assert write_weekly_reviews(WEEK.isoformat()) == WeeklyReview.objects.count()
     assert WeeklyReview.objects.filter(scope="company", week_start=WEEK).exists()
+
+
+def test_a_reps_review_holds_only_their_own_numbers(history, rep):
+    review = WeeklyReview.objects.get(scope="person", person=rep, week_start=WEEK)
+    assert review.facts["segment"] == f"owner={rep.pk}"
+    assert all(move["driver"] is None for move in review.facts["moves"])
+    mine = custom_period(date.fromisoformat(review.facts["month"]["start"]), WEEK + timedelta(6))
+    for item in review.facts["month"]["kpis"]:
+        kpi = get_kpi(item["kpi"])
+        assert Decimal(item["now"]["value"]) == kpi.value(mine, Segment("owner", str(rep.pk))).value
+
+
+def test_the_demo_writes_the_last_weeks(sales_team, rep):
+    seed_demo_reviews(scale="small", today=timezone.localdate())
+    weeks = set(WeeklyReview.objects.values_list("week_start", flat=True))
+    assert len(weeks) == 3
+    assert max(weeks) >= WEEK
