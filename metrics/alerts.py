@@ -188,9 +188,9 @@ def _alert_fields(finding: Finding) -> dict:
 
 
 def top_driver(finding: Finding):
-    """The segment value that explains the move most, against the comparable periods' span.
-    A value holding every record of both spans (the one pipeline, everyone's team) explains
-    nothing, however large its share: it is passed over."""
+    """The segment value that explains the move most, against the comparable periods' span, in
+    the alert's direction. A value holding every record of both spans (the one pipeline,
+    everyone's team) explains nothing, however large its share: it is passed over."""
     from .drivers import drivers
     from .numbers import Reader
 
@@ -202,7 +202,17 @@ def top_driver(finding: Finding):
         reader.result(finding.kpi, finding.period, ALL),
     )
     found = drivers(finding.kpi, finding.period, before, reader=reader, limit=DRIVERS_LOOKED_AT)
-    return next((driver for driver in found if not _holds_everything(driver, *totals)), None)
+    # The span's total can move the other way than the value left its range (the range is
+    # around the median of the periods, not their total): such drivers explain nothing here.
+    sign = 1 if finding.direction == "above" else -1
+    return next(
+        (
+            driver
+            for driver in found
+            if driver.contribution * sign > 0 and not _holds_everything(driver, *totals)
+        ),
+        None,
+    )
 
 
 def _holds_everything(driver, before_all: Result, after_all: Result) -> bool:
