@@ -65,7 +65,8 @@ class SubmissionForm(Bootstrapped, forms.Form):
             self.fields[key] = forms.CharField(
                 required=False, max_length=UTM_MAX_LENGTH, widget=forms.HiddenInput
             )
-        bootstrap(self)
+        # Django puts a choice list's class on its wrapper too: those are styled in CSS.
+        bootstrap(self, choice_lists=False)
 
     def _field_for(self, target) -> forms.Field:
         if target.widget == "custom":
@@ -80,7 +81,7 @@ class SubmissionForm(Bootstrapped, forms.Form):
             return forms.TypedChoiceField(
                 coerce=int,
                 choices=[(str(n), str(n)) for n in range(low, high + 1)],
-                widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+                widget=forms.RadioSelect,
             )
         attrs = {"autocomplete": "tel", "inputmode": "tel"} if target.widget == "phone" else {}
         return forms.CharField(max_length=target.max_length, widget=forms.TextInput(attrs))
