@@ -12,13 +12,15 @@ user deleted since stays deleted. Nothing is ever renamed, changed or deleted he
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from automations.models import Rule
 from automations.services import rule_create
+from crm import access
 from crm.models import CustomField, Pipeline, SLAPolicy, User
 from crm.services import custom_field_definitions, pipelines, sla
 from goals.models import Goal, GoalStatus, Scope, TargetKind
@@ -96,6 +98,8 @@ def template_plan(*, template: BusinessTemplate, language: str, actor: User | No
 def template_apply(*, template: BusinessTemplate, language: str, actor: User) -> Plan:
     """Create the template's missing items (one transaction) and record each one; the plan
     comes back with them as ADDED. TemplateError, with nothing written, if one is refused."""
+    if not access.is_admin(actor):
+        raise PermissionDenied(_("Only administrators apply business templates."))
     try:
         with transaction.atomic():
             plan = template_plan(template=template, language=language, actor=actor)

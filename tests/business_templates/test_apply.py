@@ -8,7 +8,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 
 from automations.models import Rule
@@ -241,6 +241,12 @@ def test_the_command_refuses_an_unknown_template_and_a_non_admin(admin_user, rep
         call_command("apply_template", "crm_for_cats")
     with pytest.raises(CommandError, match="not an active admin"):
         call_command("apply_template", "agency", "--user", rep.username)
+    assert AppliedItem.objects.count() == 0
+
+
+def test_only_an_admin_may_apply_through_the_service(manager):
+    with pytest.raises(PermissionDenied):
+        apply("agency", manager)
     assert AppliedItem.objects.count() == 0
 
 
