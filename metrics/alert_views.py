@@ -14,10 +14,13 @@ from crm.models import Team, User
 
 from . import alerts
 from .alert_models import AlertStatus, KPIAlert
-from .dashboards import SEGMENT_LABELS
+from .dashboards import SEGMENT_LABELS, parse_segment
+from .registry import Segment
 
 LIST_LIMIT = 200
 CARD_LIMIT = 5
+# A dashboard has a dozen cards; a longer list is not one of ours.
+MAX_KPIS = 50
 
 
 def alert_list(request):
@@ -51,6 +54,12 @@ def alert_card(request):
     rows = visible(KPIAlert, request.user).filter(status=AlertStatus.OPEN)
     if first and last:
         rows = rows.filter(period_start__lte=last, period_end__gte=first)
+    keys = [key for key in request.GET.get("kpis", "").split(",")[:MAX_KPIS] if key]
+    if keys:
+        rows = rows.filter(kpi__in=keys)
+    segment = _segment(request.GET.get("segment"))
+    if segment is not None:
+        rows = rows.filter(segment_field=segment.field, segment_value=segment.value)
     rows = list(rows.order_by("-period_start", "grain", "kpi")[:CARD_LIMIT])
     return render(request, "metrics/alerts/_card.html", {"items": describe(request.user, rows)})
 
@@ -102,6 +111,15 @@ def scope_labels(rows: list[KPIAlert]) -> dict[tuple[str, str], str]:
 
 def _ids(values) -> list[int]:
     return [int(value) for value in values if value.isdigit()]
+
+
+def _segment(text: str | None) -> Segment | None:
+    """The dashboard's segment, to show its alerts only; none (or nonsense) shows them all."""
+    try:
+        segment = parse_segment(text)
+    except ValueError:
+        return None
+    return None if segment.is_all else segment
 
 
 def _day(text: str | None) -> date | None:

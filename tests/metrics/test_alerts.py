@@ -11,6 +11,7 @@ from django.utils import timezone
 from crm.models import DealStatus, Notification, Role
 from metrics import alerts
 from metrics.baseline import comparable_starts
+from metrics.dashboards import READY_MADE
 from metrics.fill import write_period
 from metrics.models import AlertStatus, KPIAlert, KPISnapshot, SnapshotFill
 from metrics.periods import period_for
@@ -274,3 +275,23 @@ def test_hostile_card_dates_are_ignored(client, manager):
             == 200
         )
     assert client.get(reverse("kpi-alerts"), {"status": "<script>"}).status_code == 200
+
+
+def test_the_card_keeps_to_the_dashboards_kpis_and_segment(client, manager, alerts_everywhere):
+    client.force_login(manager)
+    november = {"start": "2026-11-01", "end": "2026-11-30"}
+    page = client.get(
+        reverse("dashboard", args=["sales"]), {"grain": "month", "date": "2026-11-01"}
+    )
+    sales_cards = ",".join(READY_MADE["sales"].cards)
+    assert f"kpis={sales_cards}" in page.content.decode()
+
+    def listed(**extra):
+        card = client.get(reverse("kpi-alerts-card"), {**november, **extra})
+        return {item["alert"].pk for item in card.context["items"]}
+
+    assert listed(kpis="mrr,churn_rate") == set()
+    own_team = alerts_everywhere["own team"]
+    segment = f"team={own_team.segment_value}"
+    assert listed(kpis="win_rate", segment=segment) == {own_team.pk}
+    assert len(listed(segment="nonsense")) == 3
