@@ -79,6 +79,11 @@
           ticks: { callback: function (value) { return format(value, payload.unit); } }
         }
       };
+      if (payload.noise) {
+        // The axis fits the trend and its average: a wide band is cut at the chart's edge
+        // instead of squashing the line (a day's win rate on few deals swings far).
+        options.scales.y.afterDataLimits = fitToTheLines;
+      }
     }
     return {
       type: payload.type,
@@ -93,6 +98,26 @@
   var MUTED = "#6c757d";
   var BAND = "rgba(108, 117, 125, 0.15)";
 
+  function fitToTheLines(axis) {
+    var values = [];
+    axis.chart.data.datasets.forEach(function (dataset) {
+      if (!dataset.band) {
+        dataset.data.forEach(function (value) {
+          if (value !== null && value !== undefined) {
+            values.push(Number(value));
+          }
+        });
+      }
+    });
+    if (!values.length) {
+      return;
+    }
+    var low = Math.min.apply(null, values);
+    var high = Math.max.apply(null, values);
+    axis.min = axis.options.beginAtZero ? Math.min(0, low) : low;
+    axis.max = high > axis.min ? high : axis.min + 1;
+  }
+
   function noiseDatasets(noise) {
     var line = { spanGaps: false, pointRadius: 0, borderWidth: 1, tension: 0.2 };
     return [
@@ -101,11 +126,12 @@
         backgroundColor: MUTED, borderDash: [6, 4], borderWidth: 1.5
       }),
       Object.assign({}, line, {
-        label: noise.band_label, data: noise.high, borderColor: BAND, backgroundColor: BAND, fill: false
+        label: noise.band_label, data: noise.high, borderColor: BAND, backgroundColor: BAND,
+        fill: false, band: true
       }),
       Object.assign({}, line, {
         label: noise.band_label, data: noise.low, borderColor: BAND, backgroundColor: BAND,
-        fill: "-1", bandEdge: true
+        fill: "-1", band: true, bandEdge: true
       })
     ];
   }
