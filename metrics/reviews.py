@@ -29,7 +29,9 @@ from goals.models import Goal, Health, Scope
 
 from .baseline import BASELINE_PERIODS, enough_records, expected_range, stored_history
 from .dashboards import CHOICE_SEGMENTS, SEGMENT_LABELS, can_view_segment, kpi_url, sees_everything
-from .drivers import Driver, drivers, split_change
+
+# The split's own rules (length scaling, the move's sign), shared rather than repeated.
+from .drivers import Driver, _length_ratio, _move, drivers, split_change
 from .models import ReviewDelivery, ReviewScope, ReviewSubscription, WeeklyReview
 from .numbers import Reader
 from .periods import (
@@ -264,15 +266,14 @@ def team_driver(
         reader.result(kpi, current, segment),
         reader.result(kpi, before, segment),
     )
-    if after_all.value is None or before_all.value is None:
+    scale = _length_ratio(kpi, current, before)
+    move = _move(before_all, after_all, scale)
+    if not move:
         return None
     members = {str(pk) for pk in subject.team.members.values_list("pk", flat=True)}
     after_rows = _only(reader.breakdown(kpi, current, "owner"), members)
     before_rows = _only(reader.breakdown(kpi, before, "owner"), members)
-    scale = Decimal(1) if kpi.as_of_end else Decimal(str(current.days / before.days))
     contributions = split_change(kpi, before_all, after_all, before_rows, after_rows, scale=scale)
-    ratio = _is_ratio(after_all) and _is_ratio(before_all)
-    move = after_all.value - before_all.value * (1 if ratio else scale)
     aligned = [(value, c) for value, c in contributions.items() if value and c * move > 0]
     if not aligned:
         return None
@@ -533,10 +534,6 @@ def _size(result: Result | None):
 
 def _only(rows: dict[str, Result], values: set[str]) -> dict[str, Result]:
     return {value: result for value, result in rows.items() if value in values}
-
-
-def _is_ratio(result: Result) -> bool:
-    return bool(result.numerator is not None and result.denominator)
 
 
 def _result_facts(result: Result | None) -> dict | None:
