@@ -23,7 +23,8 @@ from .forms import (
     field_name,
     field_rows_initial,
 )
-from .models import WebForm
+from .models import WebForm, translated
+from .targets import targets_for
 
 SUBMISSIONS_PER_PAGE = 50
 
@@ -107,7 +108,16 @@ def _snippets(request, webform: WebForm, fields) -> dict:
     """The hosted URL and what an admin pastes into another site."""
     page = request.build_absolute_uri(reverse("webform-page", args=[webform.slug]))
     post = request.build_absolute_uri(reverse("webform-post", args=[webform.slug]))
-    inputs = [(field_name(field.target), field.target, field.required) for field in fields]
+    targets = targets_for(webform.kind)
+    inputs = [
+        (
+            field_name(field.target),
+            translated(field.labels, str(targets[field.target].label)),
+            field.required,
+        )
+        for field in fields
+        if field.target in targets
+    ]
     return {
         "page_url": page,
         "post_url": post,
