@@ -4,10 +4,12 @@ and the email opt-in."""
 from datetime import date
 
 from django.contrib import messages
+from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from .models import ReviewScope
 from .reviews import review_email_set, sentences, visible_reviews, wants_review_email, week_period
 
 # Weeks listed in the history beside the page.
@@ -16,7 +18,8 @@ HISTORY_WEEKS = 12
 
 def reviews(request):
     user = request.user
-    mine = visible_reviews(user)
+    # Other people's short versions stay off the page (an admin may read them all: hundreds).
+    mine = visible_reviews(user).exclude(Q(scope=ReviewScope.PERSON) & ~Q(person=user))
     weeks = list(
         mine.order_by("-week_start").values_list("week_start", flat=True).distinct()[:HISTORY_WEEKS]
     )

@@ -293,3 +293,10 @@ def test_the_demo_writes_the_last_weeks(sales_team, rep):
     weeks = set(WeeklyReview.objects.values_list("week_start", flat=True))
     assert len(weeks) == 3
     assert max(weeks) >= WEEK
+
+
+def test_an_admin_reads_the_company_and_every_team_but_not_each_reps_version(
+    client, history, admin_user
+):
+    _response, scopes = scopes_on_page(client, admin_user)
+    assert sorted(scopes) == ["company", "team", "team"]
