@@ -466,6 +466,7 @@ CRM_AFTER_SEED: list[str] = (
         "metrics.alerts_demo.seed_demo_alerts",
         "metrics.reviews_demo.seed_demo_reviews",
         "webforms.demo.seed_demo_forms",
+        "imports.demo.seed_demo_transfers",
     ]
 )
 
