@@ -379,7 +379,10 @@ def real_kwargs(route: Route, data: Dataset) -> dict | None:
         "stage_id": data.deal.stage_id,
         "card_pk": data.card.pk,
         "key": "win_rate",
-        "slug": data.article.slug if name == "help-article" else "executive",
+        "slug": {
+            "help-article": data.article.slug,
+            "settings-template": "b2b_saas",  # a business template's preview
+        }.get(name, "executive"),
         "token": (data.invitation.token if name == "survey" else customer_link_token(data.ticket)),
         "uidb64": urlsafe_base64_encode(force_bytes(data.users["rep"].pk)),
         "format": "json",
