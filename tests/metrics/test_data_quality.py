@@ -310,3 +310,21 @@ def test_a_second_read_comes_from_the_cache(client, world, manager):
 
     counting = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
     assert counting == []
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "check"),
+    [
+        ("pt-br", "Qualidade dos dados", "Leads sem origem"),
+        ("es", "Calidad de los datos", "Leads sin origen"),
+        ("it", "Qualità dei dati", "Lead senza fonte"),
+    ],
+)
+def test_the_page_reads_in_the_readers_language(client, world, manager, language, title, check):
+    """Needs the catalogues with var/i18n/quality.json merged."""
+    client.force_login(manager)
+
+    html = client.get(PAGE, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    assert title in html
+    assert check in html
