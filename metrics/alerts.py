@@ -32,7 +32,9 @@ from .baseline import (
     stored_history,
 )
 from .dashboards import can_view_segment, kpi_url, sees_everything
+from .drivers import drivers
 from .models import AlertStatus, FillStatus, KPIAlert, KPISnapshot, SnapshotFill
+from .numbers import Reader
 from .periods import Period, custom_period, period_for, period_name
 from .registry import ALL, KPI, REGISTRY, Result, Segment, all_kpis
 from .templatetags.metrics_tags import kpi_format
@@ -108,7 +110,8 @@ def check_period(period: Period, *, kpis: list[KPI] | None = None) -> list[KPIAl
     """Raise or refresh the alerts of one closed period; returns the alerts first raised now.
     An open alert whose value is back in range (the period was recomputed) is withdrawn."""
     findings = unusual_values(period, kpis=kpis)
-    raised = [alert for alert in map(_save, findings) if alert is not None]
+    reader = Reader()  # one for the period: the drivers of its alerts share breakdowns
+    raised = [alert for alert in (_save(f, reader) for f in findings) if alert is not None]
     _withdraw_stale(period, findings, kpis)
     if raised:
         readers = managers()
@@ -148,9 +151,9 @@ def _periods_ending_between(grain: str, first: date, today: date) -> list[Period
     return periods[::-1]
 
 
-def _save(finding: Finding) -> KPIAlert | None:
+def _save(finding: Finding, reader: Reader) -> KPIAlert | None:
     """The finding's row: created (returned, to announce) or refreshed if still open."""
-    fields = _alert_fields(finding)
+    fields = _alert_fields(finding, reader)
     with transaction.atomic():
         alert, created = KPIAlert.objects.get_or_create(
             kpi=finding.kpi.key,
@@ -167,7 +170,7 @@ def _save(finding: Finding) -> KPIAlert | None:
     return None
 
 
-def _alert_fields(finding: Finding) -> dict:
+def _alert_fields(finding: Finding, reader: Reader) -> dict:
     fields = {
         "period_end": finding.period.end_date,
         "value": finding.result.value,
@@ -176,7 +179,7 @@ def _alert_fields(finding: Finding) -> dict:
         "expected_median": finding.expected.median,
         "direction": finding.direction,
     }
-    driver = top_driver(finding) if not finding.segment_field else None
+    driver = top_driver(finding, reader) if not finding.segment_field else None
     if driver is not None:
         fields.update(
             driver_field=driver.field,
@@ -187,14 +190,10 @@ def _alert_fields(finding: Finding) -> dict:
     return fields
 
 
-def top_driver(finding: Finding):
+def top_driver(finding: Finding, reader: Reader):
     """The segment value that explains the move most, against the comparable periods' span, in
     the alert's direction. A value holding every record of both spans (the one pipeline,
     everyone's team) explains nothing, however large its share: it is passed over."""
-    from .drivers import drivers
-    from .numbers import Reader
-
-    reader = Reader()
     starts = comparable_starts(finding.period.grain, finding.period.start_date)
     before = custom_period(starts[0], finding.period.start_date - timedelta(days=1))
     totals = (

@@ -38,15 +38,20 @@ def test_nightly_alert_check(seeded_database):
     from metrics.models import KPIAlert
 
     periods = last_closed_periods(timezone.localdate())
-    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-        started = time.monotonic()
-        raised = [alert for period in periods for alert in check_period(period)]
-        elapsed = time.monotonic() - started
+    with transaction.atomic():
+        # As on the night each period closed: none of its alerts raised yet (the demo raises
+        # some), so the drivers and the notifications are timed too.
+        for period in periods:
+            KPIAlert.objects.filter(grain=period.grain, period_start=period.start_date).delete()
+        with CaptureQueriesContext(connection) as queries:
+            started = time.monotonic()
+            raised = [alert for period in periods for alert in check_period(period)]
+            elapsed = time.monotonic() - started
         kept = KPIAlert.objects.count()
         transaction.set_rollback(True)
     deals = Deal.objects.count()
     record_reads = [q["sql"] for q in queries if '"crm_deal"' in q["sql"]]
     print(f"\nKPI alert check of {', '.join(str(p) for p in periods)} on {deals:,} deals:")
-    print(f"  {len(raised)} alerts raised ({kept} kept)  {elapsed:7.1f} s")
+    print(f"  {len(raised)} alerts raised ({kept} in all)  {elapsed:7.1f} s")
     print(f"  {len(queries)} queries, {len(record_reads)} of them breakdowns over the deals")
     assert elapsed < TARGET_S, f"the alert check took {elapsed:.1f} s"
