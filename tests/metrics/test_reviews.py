@@ -11,6 +11,8 @@ from django.utils import timezone, translation
 
 from crm.models import DealStatus, LeadSource
 from crm.money import format_percent
+from goals.models import Goal, Health
+from goals.models import Scope as GoalScope
 from metrics.fill import write_period
 from metrics.models import ReviewDelivery, ReviewSubscription, WeeklyReview
 from metrics.periods import comparison_for, custom_period, local_midnight, period_for
@@ -184,7 +186,42 @@ def test_a_team_review_names_the_member_behind_the_move(history, sales_team):
     review = WeeklyReview.objects.get(scope="team", team=sales_team, week_start=WEEK)
     move = review.facts["moves"][0]
     assert move["kpi"] == "win_rate"
-    assert move["driver"]["field"] == "owner"
+    driver = move["driver"]
+    assert driver["field"] == "owner"
+    # Recomputed: the member's rows against the team's own totals.
+    kpi, team = get_kpi("win_rate"), Segment("team", str(sales_team.pk))
+    week, before = period_for("week", WEEK), weeks_before(WEEK)
+    after_all, before_all = kpi.value(week, team), kpi.value(before, team)
+    mine_after = kpi.breakdown(week, "owner")[driver["value"]]
+    mine_before = kpi.breakdown(before, "owner")[driver["value"]]
+    r0 = before_all.numerator / before_all.denominator
+    expected = 100 * (
+        (mine_after.numerator - r0 * mine_after.denominator) / after_all.denominator
+        - (mine_before.numerator - r0 * mine_before.denominator) / before_all.denominator
+    )
+    assert Decimal(driver["contribution"]) == expected.quantize(Decimal("0.0001")) < 0
+    assert Decimal(driver["after"]["value"]) == mine_after.value
+
+
+def test_goals_on_and_off_track_are_told_with_their_numbers(history, manager):
+    week = period_for("week", WEEK)
+    goal = Goal.objects.create(
+        name="Win more",
+        owner=manager,
+        scope=GoalScope.COMPANY,
+        grain="month",
+        start_date=week.start_date.replace(day=1),
+        end_date=week.end_date + timedelta(days=20),
+        health=Health.OFF_TRACK,
+        progress=Decimal("40.0"),
+        forecast=Decimal("70.0"),
+    )
+    write_reviews(week_start=WEEK)
+    with translation.override("en"):
+        last = sentences(company_review(), manager)[-1]
+    assert last.text == "Goal “Win more” is off track: 40.0% done, forecast 70.0%."
+    assert last.url == reverse("goal", args=[goal.pk])
+    assert last.tone == "bad"
 
 
 def test_a_steady_history_says_nothing_moved(sales_team, rep, teammate, manager):
