@@ -53,8 +53,10 @@ class Check:
     kpi_keys: tuple[str, ...]
     detail_url: str
     person_field: str = "owner"
-    # A page of the CRM that already lists these records in a more useful shape.
+    # A page of the CRM that already lists these records in a more useful shape: the
+    # duplicates page, or a record list (url name, query of its filters) to edit them in bulk.
     elsewhere_url: str = ""
+    elsewhere_query: str = ""
 
     def records(self, user) -> QuerySet:
         return access.visible(self.model._default_manager.filter(self.problem(user)), user)
@@ -65,6 +67,13 @@ class Check:
 
     def record_url(self, record) -> str:
         return reverse(self.detail_url, args=[record.pk])
+
+    @property
+    def elsewhere(self) -> str:
+        if not self.elsewhere_url:
+            return ""
+        url = reverse(self.elsewhere_url)
+        return f"{url}?{self.elsewhere_query}" if self.elsewhere_query else url
 
 
 def _inactive_users() -> QuerySet:
@@ -107,6 +116,8 @@ CHECKS: dict[str, Check] = {
             lambda _user: Q(amount=0) & ~Q(status=DealStatus.LOST),
             ("pipeline_value", "weighted_pipeline_value", "apv", "net_new_revenue"),
             "deal-detail",
+            elsewhere_url="deals",
+            elsewhere_query="status=open&status=won&amount_max=0",
         ),
         Check(
             "deals-without-close-date",
@@ -134,6 +145,8 @@ CHECKS: dict[str, Check] = {
             lambda _user: Q(source__in=["", LeadSource.OTHER]),
             ("lead_conversion_rate", "lead_qualification_rate", "lead_response_hours"),
             "lead-detail",
+            elsewhere_url="leads",
+            elsewhere_query=f"source={LeadSource.OTHER}",
         ),
         Check(
             "tickets-closed-unanswered",

@@ -328,3 +328,24 @@ def test_the_page_reads_in_the_readers_language(client, world, manager, language
 
     assert title in html
     assert check in html
+
+
+@pytest.mark.parametrize(
+    ("check", "shown", "hidden"),
+    [
+        ("deals-without-amount", "no_amount", "clean_deal"),
+        ("leads-without-source", "no_source", "dupe_lead"),
+    ],
+)
+def test_the_list_link_filters_the_record_list_to_the_same_records(
+    client, world, manager, check, shown, hidden
+):
+    client.force_login(manager)
+    page = client.get(PAGE, {"check": check}).content.decode()
+    link = page.split('data-testid="quality-list-link"')[0].rsplit('href="', 1)[1].split('"')[0]
+
+    listed = client.get(link.replace("&amp;", "&")).content.decode()
+
+    record_url = quality.CHECKS[check].record_url
+    assert f'href="{record_url(world[shown])}"' in listed
+    assert f'href="{record_url(world[hidden])}"' not in listed
