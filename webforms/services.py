@@ -130,7 +130,7 @@ def _create_record(form: WebForm, submission: WebFormSubmission, values: dict) -
     else:
         submission.contact = existing_contact(email)
         submission.survey_answer = survey_answer_record(
-            kind=form.survey_kind,
+            kind=form.survey_kind or SurveyKind.NPS,
             score=values["score"],
             comment=values.get("comment") or "",
             contact=submission.contact,

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from csp.decorators import csp_replace
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import translation
@@ -101,14 +102,20 @@ def _receive(request, webform: WebForm, language: str, *, cross_origin: bool):
         )
     if not form.is_valid():
         return _page(request, webform, form, language, embedded=cross_origin)
-    submission, _created = services.submission_receive(
-        form=webform,
-        nonce=nonce,
-        values=form.values(),
-        utm=utm_from(request.POST, request.GET),
-        language=language,
-        ip_hash=salted_hmac("webforms.ip", client_ip(request)).hexdigest(),
-    )
+    try:
+        services.submission_receive(
+            form=webform,
+            nonce=nonce,
+            values=form.values(),
+            utm=utm_from(request.POST, request.GET),
+            language=language,
+            ip_hash=salted_hmac("webforms.ip", client_ip(request)).hexdigest(),
+        )
+    except ValidationError as error:
+        # A rule of the record the form validated around (a custom field made required since
+        # the form was built): the submission and its record were rolled back together.
+        form.add_error(None, error.messages)
+        return _page(request, webform, form, language, embedded=cross_origin)
     if webform.redirect_url:
         return redirect_to(webform.redirect_url)
     return render(request, "webforms/thanks.html", {"webform": webform})

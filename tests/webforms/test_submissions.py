@@ -220,3 +220,29 @@ def test_the_lead_page_and_its_event_show_the_campaign_and_utm(client, admin_use
     event = Event.objects.get(type="lead.created", record_id=lead.pk)
     assert event.context["campaign"] == "Spring webinar"
     assert event.context["utm"] == {"utm_source": "linkedin"}
+
+
+def test_a_custom_field_made_required_after_the_form_was_built_does_not_block_visitors(client):
+    """As a public support request: the record starts without the value nobody was asked for
+    (crm/custom_fields.py), and the builder asks the admin to add the field."""
+    webform = make_form()
+    CustomFieldFactory(record_type="lead", key="region", label="Region", required=True)
+
+    response = post(client, webform, {"name": "Marta"})
+
+    assert response.status_code == 200
+    assert Lead.objects.get().custom == {}
+
+
+def test_a_service_refusal_is_shown_on_the_form_with_nothing_written(client):
+    CustomFieldFactory(
+        record_type="lead", key="budget", label="Budget", field_type=FieldType.NUMBER
+    )
+    webform = make_form(extra_fields=[{"target": "custom:budget", "required": False}])
+    # Required since the form was built: the lead service asks for it with the other values.
+    CustomFieldFactory(record_type="lead", key="region", label="Region", required=True)
+
+    response = post(client, webform, {"name": "Marta", "custom__budget": "10"})
+
+    assert response.status_code == 400
+    assert not Lead.objects.exists() and not WebFormSubmission.objects.exists()
