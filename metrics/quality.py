@@ -19,7 +19,8 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from crm import access
+from crm import access, duplicates
+from crm.duplicates import Rule
 from crm.models import (
     Company,
     Contact,
@@ -81,22 +82,20 @@ def _inactive_users() -> QuerySet:
     return User.objects.filter(is_active=False).values("pk")
 
 
-def _same_email(model: type[Model], user) -> Q:
-    """Another row the user sees with this email in any case (indexed on Upper(email))."""
+def _duplicated(kind_key: str, user) -> Q:
+    """Another row the user sees with the same key under the kind's exact rule (email for
+    leads and contacts, web domain for companies), keyed as crm.duplicates keys it (indexed).
+    Phone numbers and names alike are left to the duplicates page, which compares them."""
+    kind = duplicates.KINDS[kind_key]
+    rule = kind.rules[0]
+    own_key = Upper(OuterRef("email")) if rule == Rule.EMAIL else OuterRef("domain")
     others = (
-        access.visible(model, user)
-        .alias(email_key=Upper("email"))
-        .filter(email_key=Upper(OuterRef("email")))
+        duplicates.comparable(access.visible(kind.model, user), rule)
+        .alias(dupe_key=duplicates.key_expression(kind.model, rule))
+        .filter(dupe_key=own_key)
         .exclude(pk=OuterRef("pk"))
     )
-    return ~Q(email="") & Q(Exists(others))
-
-
-def _same_domain(user) -> Q:
-    others = (
-        access.visible(Company, user).filter(domain=OuterRef("domain")).exclude(pk=OuterRef("pk"))
-    )
-    return ~Q(domain="") & Q(Exists(others))
+    return Q(Exists(others))
 
 
 def _customer_without_subscription(_user) -> Q:
@@ -172,7 +171,7 @@ CHECKS: dict[str, Check] = {
             _("Possible duplicate leads"),
             _("Leads sharing an email address with another lead: each is counted twice."),
             Lead,
-            lambda user: _same_email(Lead, user),
+            lambda user: _duplicated("lead", user),
             ("lead_conversion_rate", "lead_qualification_rate"),
             "lead-detail",
             elsewhere_url="lead-duplicates",
@@ -182,7 +181,7 @@ CHECKS: dict[str, Check] = {
             _("Possible duplicate contacts"),
             _("Contacts sharing an email address with another contact."),
             Contact,
-            lambda user: _same_email(Contact, user),
+            lambda user: _duplicated("contact", user),
             ("nps", "csat"),
             "contact-detail",
             elsewhere_url="contact-duplicates",
@@ -192,7 +191,7 @@ CHECKS: dict[str, Check] = {
             _("Possible duplicate companies"),
             _("Companies sharing a web domain with another company: customers counted twice."),
             Company,
-            _same_domain,
+            lambda user: _duplicated("company", user),
             ("churn_rate", "clv", "health_score"),
             "company-detail",
             elsewhere_url="company-duplicates",
