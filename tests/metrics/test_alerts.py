@@ -295,3 +295,29 @@ def test_the_card_keeps_to_the_dashboards_kpis_and_segment(client, manager, aler
     segment = f"team={own_team.segment_value}"
     assert listed(kpis="win_rate", segment=segment) == {own_team.pk}
     assert len(listed(segment="nonsense")) == 3
+
+
+def test_the_demo_check_raises_the_recent_periods_alerts(manager):
+    from metrics.alerts_demo import seed_demo_alerts
+
+    store([70, 64, 75, 68, 72, 66, 74, 69, 20])
+    the_day_after = WEEK.end_date + timedelta(days=1)
+    assert seed_demo_alerts(scale="small", today=the_day_after) == {"alerts": 1}
+    assert seed_demo_alerts(scale="small", today=the_day_after) == {"alerts": 0}
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "alert"),
+    [
+        ("pt-br", "Alertas de KPI", "anormalmente baixo"),
+        ("es", "Alertas de KPI", "inusualmente bajo"),
+        ("it", "Avvisi KPI", "insolitamente basso"),
+    ],
+)
+def test_the_list_reads_in_the_readers_language(client, manager, language, title, alert):
+    """Needs the catalogues with var/i18n/alerts.json merged."""
+    make_alert()
+    client.force_login(manager)
+    html = client.get(reverse("kpi-alerts"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert title in html
+    assert alert in html
