@@ -419,7 +419,7 @@ def test_the_hourly_refresh_snapshots_the_open_periods():
     assert refresh_open_periods.apply().get() > 0
     today = timezone.localdate()
     grains = set(KPISnapshot.objects.filter(period_end__gte=today).values_list("grain", flat=True))
-    assert grains == {"day", "month", "quarter"}
+    assert grains == {"day", "week", "month", "quarter"}
 
 
 def test_charts_aggregated_from_records_are_cached_between_views(client, manager, data):
