@@ -13,14 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet
-from django.db.models.functions import Upper
+from django.db.models.lookups import In
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from crm import access, duplicates
-from crm.duplicates import Rule
 from crm.models import (
     Company,
     Contact,
@@ -84,18 +83,23 @@ def _inactive_users() -> QuerySet:
 
 def _duplicated(kind_key: str, user) -> Q:
     """Another row the user sees with the same key under the kind's exact rule (email for
-    leads and contacts, web domain for companies), keyed as crm.duplicates keys it (indexed).
-    Phone numbers and names alike are left to the duplicates page, which compares them."""
+    leads and contacts, web domain for companies), keyed as crm.duplicates keys it. Phone
+    numbers and names alike are left to the duplicates page, which compares them.
+
+    The keys held more than once are grouped once, then each row's key is looked up in that
+    set: an existence check per row read the table again for each of 300k contacts."""
     kind = duplicates.KINDS[kind_key]
     rule = kind.rules[0]
-    own_key = Upper(OuterRef("email")) if rule == Rule.EMAIL else OuterRef("domain")
-    others = (
+    key = duplicates.key_expression(kind.model, rule)
+    repeated = (
         duplicates.comparable(access.visible(kind.model, user), rule)
-        .alias(dupe_key=duplicates.key_expression(kind.model, rule))
-        .filter(dupe_key=own_key)
-        .exclude(pk=OuterRef("pk"))
+        .order_by()
+        .values(dupe_key=key)
+        .annotate(holders=Count("pk"))
+        .filter(holders__gt=1)
+        .values("dupe_key")
     )
-    return Q(Exists(others))
+    return Q(In(duplicates.key_expression(kind.model, rule), repeated))
 
 
 def _customer_without_subscription(_user) -> Q:
