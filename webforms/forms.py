@@ -139,6 +139,15 @@ class SubmissionForm(Bootstrapped, forms.Form):
 
 
 class WebFormSettingsForm(forms.ModelForm):
+    # Declared so an address typed without a scheme reads as https (Django 6's default).
+    redirect_url = forms.URLField(
+        label=WebForm._meta.get_field("redirect_url").verbose_name,
+        help_text=WebForm._meta.get_field("redirect_url").help_text,
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+    )
+
     class Meta:
         model = WebForm
         fields = [
