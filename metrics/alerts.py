@@ -36,14 +36,14 @@ from .drivers import drivers
 from .models import AlertStatus, FillStatus, KPIAlert, KPISnapshot, SnapshotFill
 from .numbers import Reader
 from .periods import Period, custom_period, period_for, period_name
-from .registry import ALL, KPI, REGISTRY, Result, Segment, all_kpis
+from .registry import KPI, REGISTRY, Result, Segment, all_kpis
 from .templatetags.metrics_tags import kpi_format
 
 ALERT_GRAINS = ("day", "week", "month", "quarter")
 # The scopes of an alert: the company ("") and the segments the nightly fill stores.
 ALERT_SCOPES = ("", "team", "owner")
 ALERT_EVENT = "kpi.alert_raised"
-# Enough to find one driver past the segments that hold every record.
+# Enough to find one driver in the alert's direction (see top_driver).
 DRIVERS_LOOKED_AT = 10
 
 
@@ -192,36 +192,17 @@ def _alert_fields(finding: Finding, reader: Reader) -> dict:
 
 def top_driver(finding: Finding, reader: Reader):
     """The segment value that explains the move most, against the comparable periods' span, in
-    the alert's direction. A value holding every record of both spans (the one pipeline,
-    everyone's team) explains nothing, however large its share: it is passed over."""
+    the alert's direction (drivers() passes over a value holding every record)."""
     starts = comparable_starts(finding.period.grain, finding.period.start_date)
     before = custom_period(starts[0], finding.period.start_date - timedelta(days=1))
-    totals = (
-        reader.result(finding.kpi, before, ALL),
-        reader.result(finding.kpi, finding.period, ALL),
-    )
     found = drivers(finding.kpi, finding.period, before, reader=reader, limit=DRIVERS_LOOKED_AT)
     # The span's total can move the other way than the value left its range (the range is
     # around the median of the periods, not their total): such drivers explain nothing here.
     sign = 1 if finding.direction == "above" else -1
     return next(
-        (
-            driver
-            for driver in found
-            if driver.contribution * sign > 0 and not _holds_everything(driver, *totals)
-        ),
+        (driver for driver in found if driver.contribution * sign > 0),
         None,
     )
-
-
-def _holds_everything(driver, before_all: Result, after_all: Result) -> bool:
-    return _size(driver.before) == _size(before_all) and _size(driver.after) == _size(after_all)
-
-
-def _size(result: Result | None):
-    if result is None:
-        return None
-    return result.denominator if result.denominator is not None else result.value
 
 
 def _withdraw_stale(period: Period, findings: list[Finding], kpis: list[KPI] | None) -> None:

@@ -66,7 +66,8 @@ def drivers(
     limit: int = 3,
 ) -> list[Driver]:
     """The segment values that moved `kpi` most from `before` to `current`, in the move's
-    direction, largest first (empty when it did not move or cannot be cut)."""
+    direction, largest first (empty when it did not move or cannot be cut). A value holding
+    every record of both periods is passed over."""
     after_all, before_all = reader.result(kpi, current, ALL), reader.result(kpi, before, ALL)
     scale = _length_ratio(kpi, current, before)
     move = _move(before_all, after_all, scale)
@@ -92,7 +93,11 @@ def drivers(
                         after=after_rows.get(value),
                     )
                 )
-    aligned = [driver for driver in found if driver.contribution * move > 0]
+    aligned = [
+        driver
+        for driver in found
+        if driver.contribution * move > 0 and not _holds_everything(driver, before_all, after_all)
+    ]
     aligned.sort(key=lambda driver: abs(driver.contribution), reverse=True)
     return aligned[:limit]
 
@@ -164,6 +169,18 @@ def _length_ratio(kpi: KPI, current: Period, before: Period) -> Decimal:
     if kpi.as_of_end or not before.days:
         return Decimal(1)
     return Decimal(str(current.days)) / Decimal(str(before.days))
+
+
+def _holds_everything(driver: Driver, before_all: Result, after_all: Result) -> bool:
+    """The value holds every record of both periods (the one pipeline, everyone's team): it
+    takes the whole move, and explains none of it."""
+    return _size(driver.before) == _size(before_all) and _size(driver.after) == _size(after_all)
+
+
+def _size(result: Result | None) -> Decimal | None:
+    if result is None:
+        return None
+    return result.denominator if result.denominator is not None else result.value
 
 
 def _number(result: Result | None) -> Decimal:

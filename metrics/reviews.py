@@ -248,9 +248,8 @@ def move_driver(subject: Subject, kpi: KPI, numbers: WeekNumbers) -> Driver | No
     week: for the company, any segment field; for a team, its own people; none for a person."""
     before = weeks_before(numbers.week_start)
     if subject.scope == ReviewScope.COMPANY:
-        found = drivers(kpi, numbers.period, before, reader=numbers.reader, limit=5)
-        whole = numbers.value(kpi, ALL), numbers.reader.result(kpi, before, ALL)
-        return next((driver for driver in found if not _holds_everything(driver, *whole)), None)
+        found = drivers(kpi, numbers.period, before, reader=numbers.reader, limit=1)
+        return found[0] if found else None
     if subject.scope == ReviewScope.TEAM and "owner" in kpi.segments:
         return team_driver(kpi, subject, numbers.period, before, numbers.reader)
     return None
@@ -519,17 +518,6 @@ def _link(user, kpi: KPI, week: Period, segment: Segment) -> str:
 
 def _supports(kpi: KPI, segment: Segment) -> bool:
     return kpi.compute is None and segment.field in kpi.segments
-
-
-def _holds_everything(driver: Driver, after_all: Result, before_all: Result) -> bool:
-    """The segment value holds every record (the only team): it explains nothing."""
-    return _size(driver.after) == _size(after_all) and _size(driver.before) == _size(before_all)
-
-
-def _size(result: Result | None):
-    if result is None:
-        return None
-    return result.denominator if result.denominator is not None else result.value
 
 
 def _only(rows: dict[str, Result], values: set[str]) -> dict[str, Result]:

@@ -32,6 +32,17 @@ def empty_cache(request):
         caches[alias].clear()
 
 
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the default language: a request through the test client leaves the
+    language it answered in active on the thread (LocaleMiddleware never deactivates it)."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def eager_tasks():
     """Run Celery tasks in-process, as a worker would, when their transaction commits."""
