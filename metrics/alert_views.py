@@ -14,7 +14,7 @@ from crm.models import Team, User
 
 from . import alerts
 from .alert_models import AlertStatus, KPIAlert
-from .dashboards import SEGMENT_LABELS, parse_segment
+from .dashboards import parse_segment, segment_field_label
 from .registry import Segment
 
 LIST_LIMIT = 200
@@ -90,7 +90,7 @@ def describe(user, rows: list[KPIAlert]) -> list[dict]:
             "unit": alerts.kpi_unit(alert),
             "scope": scopes.get((alert.segment_field, alert.segment_value), _("Company")),
             "driver": alert.driver_label if alerts.shows_driver(user, alert) else "",
-            "driver_field": SEGMENT_LABELS.get(alert.driver_field, alert.driver_field),
+            "driver_field": segment_field_label(alert.driver_field),
             "url": alerts.alert_url(alert),
             "may_mark": alert.status == AlertStatus.OPEN and alerts.may_mark(user, alert),
         }

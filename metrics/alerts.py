@@ -94,7 +94,7 @@ def _stored_results(period: Period, keys: list[str]) -> dict[tuple[str, str], di
 def _judge(kpi, period, segment_field, segment_value, result, history) -> Finding | None:
     if result.value is None or not enough_records(result):
         return None
-    expected = expected_range(history.get(segment_value, []))
+    expected = expected_range(history.get(segment_value, []), unit=kpi.unit)
     if expected is None:
         return None
     direction = expected.side(result.value)

@@ -24,9 +24,20 @@ MAD_MULTIPLE = Decimal(3)
 # the spread reads like a standard deviation.
 MAD_TO_SIGMA = Decimal("1.4826")
 # A perfectly steady history (MAD 0) would make any change unusual: the spread is at least
-# this share of the median, and at least SPREAD_FLOOR in the KPI's own unit.
+# this share of the median, and at least a floor in the KPI's own unit: one point of a
+# percentage or a score, one record, one hour or day, a tenth of a ratio (a churn rate of 0 %
+# eight weeks running does not make 1.9 % unusual).
 RELATIVE_FLOOR = Decimal("0.05")
 SPREAD_FLOOR = Decimal("0.01")
+UNIT_FLOORS = {
+    "percent": Decimal(1),
+    "score": Decimal(1),
+    "count": Decimal(1),
+    "money": Decimal(1),
+    "hours": Decimal("0.5"),
+    "days": Decimal("0.5"),
+    "ratio": Decimal("0.1"),
+}
 # A value made of fewer records than this never alarms: small numbers swing by chance.
 MIN_RECORDS = 20
 
@@ -42,22 +53,27 @@ class ExpectedRange:
         return value is None or self.low <= value <= self.high
 
     def side(self, value: Decimal | None) -> str | None:
-        """"above" or "below" the range, None inside it (or without a value)."""
+        """ "above" or "below" the range, None inside it (or without a value)."""
         if value is None or self.contains(value):
             return None
         return "above" if value > self.high else "below"
 
 
 def expected_range(
-    values: Sequence[Decimal | int | float | None], *, multiple: Decimal = MAD_MULTIPLE
+    values: Sequence[Decimal | int | float | None],
+    *,
+    multiple: Decimal = MAD_MULTIPLE,
+    unit: str | None = None,
 ) -> ExpectedRange | None:
-    """median ± multiple × spread of the known values; None with fewer than MIN_POINTS."""
+    """median ± multiple × spread of the known values (`unit`, the KPI's, sets the spread's
+    floor); None with fewer than MIN_POINTS."""
     known = [_decimal(value) for value in values if value is not None]
     if len(known) < MIN_POINTS:
         return None
     middle = median(known)
     mad = median([abs(value - middle) for value in known])
-    spread = max(mad * MAD_TO_SIGMA, abs(middle) * RELATIVE_FLOOR, SPREAD_FLOOR)
+    floor = UNIT_FLOORS.get(unit, SPREAD_FLOOR)
+    spread = max(mad * MAD_TO_SIGMA, abs(middle) * RELATIVE_FLOOR, floor)
     return ExpectedRange(
         median=middle,
         low=middle - multiple * spread,

@@ -164,7 +164,7 @@ def trends_for(
             "y": y_axis("line", kpi.unit),
             "unavailable": key not in usable,
             "empty": all(value is None for value in data),
-            "noise": trend_noise(data),
+            "noise": trend_noise(data, unit=kpi.unit),
         }
     return charts
 
@@ -174,10 +174,15 @@ def trends_for(
 AVERAGE_POINTS = 4
 
 
-def trend_noise(data: list) -> dict:
+def trend_noise(data: list, *, unit: str | None = None) -> dict:
     """The muted lines drawn beside a trend: its AVERAGE_POINTS-point moving average, and at
-    each point the expected range (metrics.baseline) of the points before it."""
-    bands = [expected_range(data[max(0, i - BASELINE_PERIODS) : i]) for i in range(len(data))]
+    each point with a value the expected range (metrics.baseline) of the points before it."""
+    bands = [
+        expected_range(data[max(0, i - BASELINE_PERIODS) : i], unit=unit)
+        if data[i] is not None
+        else None
+        for i in range(len(data))
+    ]
     return {
         "average": moving_average(data),
         "average_label": _("%(n)s-period average") % {"n": AVERAGE_POINTS},

@@ -219,6 +219,17 @@ def segment_names(field: str, values: list[str]) -> dict[str, str]:
     return {}
 
 
+def segment_field_label(field_name: str) -> str:
+    """A segment field's name for the screen: "Lead source", or a custom field's label."""
+    if field_name in SEGMENT_LABELS:
+        return str(SEGMENT_LABELS[field_name])
+    if field_name.startswith("custom:"):
+        key = field_name.removeprefix("custom:")
+        custom = CustomField.objects.filter(key=key).order_by("-is_active", "id").first()
+        return custom.label if custom is not None else key
+    return field_name
+
+
 def segment_param(segment: Segment) -> str:
     return "" if segment.is_all else f"{segment.field}={segment.value}"
 

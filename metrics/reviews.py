@@ -28,7 +28,13 @@ from crm.models import Role, Team, User
 from goals.models import Goal, Health, Scope
 
 from .baseline import BASELINE_PERIODS, enough_records, expected_range, stored_history
-from .dashboards import CHOICE_SEGMENTS, SEGMENT_LABELS, can_view_segment, kpi_url, sees_everything
+from .dashboards import (
+    CHOICE_SEGMENTS,
+    can_view_segment,
+    kpi_url,
+    sees_everything,
+    segment_field_label,
+)
 
 # The split's own rules (length scaling, the move's sign), shared rather than repeated.
 from .drivers import Driver, _length_ratio, _move, drivers, split_change
@@ -221,7 +227,7 @@ def kpi_move(kpi: KPI, result: Result, history: list) -> dict | None:
     `score` is how far from the median, in half-widths of the range (over 1 outside it)."""
     if result.value is None or not enough_records(result):
         return None
-    expected = expected_range(history)
+    expected = expected_range(history, unit=kpi.unit)
     if expected is None:
         return None
     side = expected.side(result.value)
@@ -499,9 +505,9 @@ def segment_words(driver: dict) -> str:
     label = driver.get("label") or value
     if field in CHOICE_SEGMENTS:
         label = str(dict(CHOICE_SEGMENTS[field].choices).get(value, label))
-    field_label = SEGMENT_LABELS.get(field)
-    if field_label is None:
+    if not field:
         return label
+    field_label = segment_field_label(field)
     return gettext("%(field)s %(value)s") % {"field": field_label, "value": label}
 
 

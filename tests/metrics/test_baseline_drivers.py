@@ -203,3 +203,29 @@ def test_driver_fields_include_select_custom_fields():
     assert fields[:2] == ["owner", "team"]
     assert "lead_source" in fields and "pipeline" in fields and "industry" in fields
     assert "custom:region" in fields and "custom:notes" not in fields
+
+
+def test_the_spread_floor_follows_the_unit():
+    # Eight weeks of a 0 % churn: one point of spread, so 1.9 % is within 0 ± 3 points.
+    churn = expected_range([0] * 8, unit="percent")
+    assert (churn.low, churn.high) == (Decimal(-3), Decimal(3))
+    assert churn.side(Decimal("1.9")) is None
+    assert churn.side(Decimal("3.5")) == "above"
+    ratio = expected_range([Decimal("0.5")] * 8, unit="ratio")
+    assert (ratio.low, ratio.high) == (Decimal("0.2"), Decimal("0.8"))
+
+
+def test_a_driver_field_reads_as_its_name():
+    from crm.models import CustomField
+    from metrics.dashboards import segment_field_label
+
+    CustomField.objects.create(
+        record_type="company",
+        key="tier",
+        label="Account tier",
+        field_type="select",
+        choices=["Key"],
+    )
+    assert segment_field_label("lead_source") == "Lead source"
+    assert segment_field_label("custom:tier") == "Account tier"
+    assert segment_field_label("custom:gone") == "gone"
