@@ -170,9 +170,8 @@ class DealStageChange(models.Model):
     seconds_in_from_stage = models.PositiveBigIntegerField(
         null=True, blank=True, verbose_name=_("seconds in the previous stage")
     )
-    changed_at = models.DateTimeField(
-        default=timezone.now, db_index=True, verbose_name=_("changed at")
-    )
+    # Indexed by stage_change_when_covering (Meta).
+    changed_at = models.DateTimeField(default=timezone.now, verbose_name=_("changed at"))
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -186,7 +185,15 @@ class DealStageChange(models.Model):
         verbose_name = _("stage change")
         verbose_name_plural = _("stage changes")
         ordering = ["changed_at", "id"]
-        indexes = [models.Index(fields=["from_stage", "changed_at"])]
+        indexes = [
+            models.Index(fields=["from_stage", "changed_at"]),
+            # A period's stage exits (stage velocity) read from the index alone.
+            models.Index(
+                fields=["changed_at"],
+                include=["from_stage", "seconds_in_from_stage", "deal", "id"],
+                name="stage_change_when_covering",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(from_stage__isnull=True) | ~Q(from_stage=models.F("to_stage")),

@@ -118,3 +118,21 @@ def test_the_engagement_rate_reads_the_periods_activities_and_answers_from_their
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Index Only Scan using activity_when_covering" in plan, plan
     assert "Index Only Scan using answer_when_covering" in plan, plan
+
+
+def test_stage_velocity_reads_the_periods_stage_exits_from_their_index():
+    from django.utils import timezone
+
+    from metrics.periods import period_for
+    from metrics.registry import get_kpi
+
+    kpi, period = get_kpi("deal_velocity"), period_for("month", timezone.localdate())
+    with CaptureQueriesContext(connection) as queries:
+        kpi.value(period)
+    [sql] = [q["sql"] for q in queries]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(f"EXPLAIN {sql}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using stage_change_when_covering" in plan, plan
