@@ -64,8 +64,13 @@ WEIGHTED_REVENUE = ExpressionWrapper(
     F("amount") * F("exchange_rate") * F("probability_at_end"), output_field=MONEY
 )
 # From the deal's creation, or its source lead's when it came from one, to its closing.
+# The source lead's creation read per deal through its primary key: a join made PostgreSQL
+# hash every lead (600k on the large seed) to find a month's 29k won deals' leads.
+SOURCE_LEAD_CREATED = Subquery(
+    Lead.objects.filter(pk=OuterRef("source_lead_id")).values("created_at")[:1]
+)
 SALES_CYCLE = ExpressionWrapper(
-    F("closed_at") - Coalesce("source_lead__created_at", "created_at"),
+    F("closed_at") - Coalesce(SOURCE_LEAD_CREATED, "created_at"),
     output_field=DurationField(),
 )
 RESPONSE_TIME = ExpressionWrapper(
