@@ -1,10 +1,13 @@
 """Snapshots: every write goes through metrics.fill (one transaction per period, its fill state
 recorded); the nightly run catches up whatever periods are not done. Also user dashboards."""
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
+from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -90,39 +93,69 @@ def backfill_after_seed(
     *, today: date | None = None, months: int = 18, scale: str = "small", **_ignored
 ) -> int:
     """History for the charts after `seed_demo` (hooked in through CRM_AFTER_SEED): every month
-    and quarter of the seeded window, the last SEED_BACKFILL_DAYS days (small scale only: the
-    nightly fill builds them up on bigger data), and health scores."""
+    and quarter of the seeded window, SEED_BACKFILL_WEEKS weeks, the last SEED_BACKFILL_DAYS
+    days (small scale only: the nightly fill builds them up on bigger data), and health scores.
+    On PostgreSQL, outside a transaction, the periods are written by BACKFILL_WORKERS threads
+    at once (each its own connection): the work is the database's, and one connection keeps
+    one core busy."""
     from .health import store_company_health
 
     last_day = today or timezone.localdate()
+    jobs = [
+        partial(write_period, period=period, kpis=kpis, today=last_day, complete=complete)
+        for period, kpis, complete in _backfill_periods(last_day, months, scale)
+    ]
+    jobs.append(partial(store_company_health, day=last_day))
+    results = _run_jobs(jobs, workers=_backfill_workers())
+    return sum(results[:-1])
+
+
+def _backfill_periods(last_day: date, months: int, scale: str):
+    """(period, kpis, complete) of each period the demo backfill writes, costliest first."""
     first_day = period_for("month", last_day).start_date
     for _month in range(months - 1):
         first_day = period_for("month", first_day - timedelta(days=1)).start_date
     kpis = all_kpis()
-    written, seen = 0, set()
-    for grain in ("month", "quarter"):
+    seen = set()
+    for grain in ("quarter", "month"):
         day = first_day
         while day <= last_day:
             period = period_for(grain, day)
             if (grain, period.start) not in seen:
                 seen.add((grain, period.start))
-                written += write_period(period=period, kpis=kpis, today=last_day)
+                yield period, kpis, None
             day = period.end_date + timedelta(days=1)
     for offset in range(SEED_BACKFILL_WEEKS - 1, -1, -1):
-        week = period_for("week", last_day - timedelta(weeks=offset))
-        written += write_period(period=week, kpis=kpis, today=last_day)
+        yield period_for("week", last_day - timedelta(weeks=offset)), kpis, None
     daily = [kpi for kpi in kpis if kpi.key not in SEED_SKIP_DAILY]
     for offset in range(SEED_BACKFILL_DAYS - 1 if scale == "small" else -1, -1, -1):
         # Complete on purpose: per-day health starts with the nightly fill (SEED_SKIP_DAILY),
         # and the first nightly run must not redo a month of days.
-        written += write_period(
-            period=period_for("day", last_day - timedelta(days=offset)),
-            kpis=daily,
-            today=last_day,
-            complete=True,
-        )
-    store_company_health(day=last_day)
-    return written
+        yield period_for("day", last_day - timedelta(days=offset)), daily, True
+
+
+def _backfill_workers() -> int:
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        # Another connection would not see this transaction's rows (a test's, say).
+        return 1
+    return max(1, int(os.environ.get("BACKFILL_WORKERS", "2")))
+
+
+def _run_jobs(jobs: list, *, workers: int) -> list:
+    """Each job's result, in order; with more than one worker, on threads with a connection
+    of their own set up for analytical work and closed at the end."""
+    if workers == 1:
+        return [job() for job in jobs]
+
+    def run(job):
+        try:
+            with analytical_session():
+                return job()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="backfill") as pool:
+        return list(pool.map(run, jobs))
 
 
 # User-built dashboards --------------------------------------------------------------------

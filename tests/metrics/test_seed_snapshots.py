@@ -81,3 +81,35 @@ def test_bigger_scales_skip_the_daily_backfill(rep, sales_team):
     services.backfill_after_seed(today=date(2026, 3, 31), months=1, scale="medium")
     assert not KPISnapshot.objects.filter(grain="day").exists()
     assert KPISnapshot.objects.filter(grain="month").exists()
+
+
+def _snapshot_rows() -> set:
+    return set(
+        KPISnapshot.objects.values_list(
+            "kpi", "grain", "period_start", "segment_field", "segment_value", "value"
+        )
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(CRM_AFTER_SEED=[])
+def test_the_backfill_on_two_connections_writes_what_one_writes(rep, sales_team, monkeypatch):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("threads with connections of their own: PostgreSQL only")
+    won_deal(rep, sales_team, at(2026, 1, 20))
+    won_deal(rep, sales_team, at(2026, 3, 5))
+    CompanyFactory(lifecycle=m.Lifecycle.CUSTOMER, customer_since=at(2025, 6, 1))
+
+    monkeypatch.setenv("BACKFILL_WORKERS", "1")
+    # Medium: no daily periods, which the other tests cover.
+    alone = services.backfill_after_seed(today=date(2026, 3, 31), months=3, scale="medium")
+    one_connection = _snapshot_rows()
+    KPISnapshot.objects.all().delete()
+    monkeypatch.setenv("BACKFILL_WORKERS", "2")
+    together = services.backfill_after_seed(today=date(2026, 3, 31), months=3, scale="medium")
+
+    assert together == alone > 0
+    assert _snapshot_rows() == one_connection
+    assert CompanyHealth.objects.count() == 1
