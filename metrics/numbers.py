@@ -153,6 +153,10 @@ def _digest(parts: Sequence[str]) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
+# The segments a running value may be summed from: a record has one owner and one team.
+PART_FIELDS = ("owner", "team")
+
+
 class Reader:
     """Reads numbers for one request; the records' version is asked once, when first needed."""
 
@@ -229,8 +233,7 @@ class Reader:
             if missing:
                 with aggregate_settings():
                     for index in missing:
-                        kpi, period, segment = wanted[index]
-                        fresh[keys[index]] = kpi.value(period, segment)
+                        fresh[keys[index]] = self._live_value(*wanted[index])
             for index in live:
                 kpi, period, _segment = wanted[index]
                 result = cached.get(keys[index], fresh.get(keys[index]))
@@ -241,6 +244,44 @@ class Reader:
                     readings[index] = Reading(result, live=is_open(period, self.now))
             self._store_values(fresh, {keys[i] for i in missing if self._running(wanted[i][1])})
         return readings
+
+    def _live_value(self, kpi: KPI, period: Period, segment: Segment) -> Result:
+        """A value not cached: a running period's whole (or one owner's or team's) is the sum
+        of the parts of its breakdown by owner (or team) when they add up, so the value, the
+        KPI page's breakdown and its "Other" row cost one query, not three, and every reader
+        of any part shares it."""
+        if is_open(period, self.now) and kpi.stored_at is None:
+            field = "owner" if segment.is_all else segment.field
+            if field in PART_FIELDS and kpi.adds_up(period, field):
+                parts = self._breakdown_parts(kpi, period, field, compute=segment.is_all)
+                if parts is not None:
+                    chosen = parts.values() if segment.is_all else [parts.get(segment.value, {})]
+                    result = kpi.combine_parts(period, list(chosen))
+                    if result is not None:
+                        return result
+        return kpi.value(period, segment)
+
+    def _breakdown_parts(self, kpi: KPI, period: Period, field: str, *, compute: bool = True):
+        """The running period's breakdown of `kpi` by `field` before `combine` (KPI.
+        breakdown_parts), cached per version; without `compute`, only if cached already."""
+        parts = ["parts", kpi.key, *self._period_parts(period), field]
+        if compute:
+            return self.cached(parts, lambda: kpi.breakdown_parts(period, field), kpi=kpi)
+        return self.peek(parts, kpi=kpi)
+
+    def among(self, kpi: KPI, period: Period, field: str, values: list[str]) -> Result:
+        """The KPI over the records whose `field` is one of `values` (a breakdown's "Other"
+        row): the sum of those parts when they add up, else one query, cached."""
+        if is_open(period, self.now) and kpi.stored_at is None and kpi.adds_up(period, field):
+            parts = self._breakdown_parts(kpi, period, field)
+            result = kpi.combine_parts(period, [parts[v] for v in values if v in parts])
+            if result is not None:
+                return result
+        return self.cached(
+            ["among", kpi.key, *self._period_parts(period), field, *values],
+            lambda: kpi.value_among(period, field, values),
+            kpi=kpi,
+        )
 
     @staticmethod
     def _store_values(fresh: dict, running: set) -> None:
@@ -267,6 +308,9 @@ class Reader:
             stored = self._stored_breakdown(kpi, period, field)
             if stored is not None:
                 return stored
+        if is_open(period, self.now) and kpi.stored_at is None:
+            parts = self._breakdown_parts(kpi, period, field)
+            return {value: kpi.combine(dict(row)) for value, row in parts.items()}
         return self.cached(
             ["breakdown", kpi.key, *self._period_parts(period), field, stored_at_part(kpi, period)],
             lambda: kpi.breakdown(period, field),

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 
 from crm.access import visible
 
@@ -120,12 +120,40 @@ class KPI:
 
     def breakdown(self, period: Period, segment_field: str) -> dict[str, Result]:
         """The KPI for every value of a segment, in one query."""
+        parts = self.breakdown_parts(period, segment_field)
+        return {value: self.combine(dict(row)) for value, row in parts.items()}
+
+    def breakdown_parts(self, period: Period, segment_field: str) -> dict[str, dict]:
+        """The aggregated row of every value of a segment ("" for none), before `combine`."""
         path = self.segment_path(segment_field)
         rows = self.records(period).order_by().values(path).annotate(**self.aggregates(period))
-        return {
-            str(row.pop(path)) if row.get(path) is not None else "": self.combine(row)
-            for row in rows
+        return {str(row.pop(path)) if row.get(path) is not None else "": row for row in rows}
+
+    def adds_up(self, period: Period, segment_field: str) -> bool:
+        """Whether the parts of a breakdown by `segment_field` add up to the whole: each record
+        has one value of it, and every aggregate is a plain COUNT or SUM."""
+        if self.compute is not None or segment_field not in self.segments:
+            return False
+        path = self.segment_path(segment_field)
+        return _single_valued(self.records(period).model, path) and all(
+            type(aggregate) in (Count, Sum) and not getattr(aggregate, "distinct", False)
+            for aggregate in self.aggregates(period).values()
+        )
+
+    def combine_parts(self, period: Period, rows: list[dict]) -> Result | None:
+        """The Result over the records of several parts of a breakdown (`adds_up`), or None
+        when a part summed floats, which added in another order may differ in the last digit."""
+        totals = {
+            name: 0 if type(aggregate) is Count else None
+            for name, aggregate in self.aggregates(period).items()
         }
+        for row in rows:
+            for name, amount in row.items():
+                if isinstance(amount, float):
+                    return None
+                if amount is not None:
+                    totals[name] = amount if totals[name] is None else totals[name] + amount
+        return self.combine(totals)
 
     def value_among(self, period: Period, segment_field: str, values: list[str]) -> Result:
         """The KPI over the records whose segment value is one of `values`, in one query (a

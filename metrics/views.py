@@ -465,11 +465,7 @@ def _breakdown(user, kpi, period, by: str, reader: Reader) -> list[dict]:
         rows.append({"label": _("(none)"), "result": results[""], "url": ""})
     rows.sort(key=lambda row: str(row["label"]).lower())
     if others and sees_everything(user):
-        other = reader.cached(
-            ["among", kpi.key, period.start.isoformat(), period.end.isoformat(), by, *others],
-            lambda: kpi.value_among(period, by, others),
-            kpi=kpi,
-        )
+        other = reader.among(kpi, period, by, others)
         rows.append({"label": _("Other"), "result": other, "url": "", "other": True})
     return rows
 

@@ -1,0 +1,125 @@
+"""Issue 19: a running period's value is the sum of its breakdown's parts when they add up
+(one owner and one team per record, plain COUNT and SUM aggregates), so a KPI page computes
+its value, its breakdown by owner and the "Other" row in one query. The sum must be the very
+number a direct aggregate gives, for every KPI, overall and for one owner or team."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from crm import models as m
+from metrics import registry
+from metrics.numbers import Reader
+from metrics.periods import period_for
+from metrics.registry import ALL, Segment, all_kpis, get_kpi
+from tests.crm.factories import (
+    CompanyFactory,
+    LeadFactory,
+    SubscriptionFactory,
+    SurveyAnswerFactory,
+    TicketFactory,
+)
+from tests.metrics.test_dashboard_pages import lost_deal, open_deal, won_deal
+
+pytestmark = pytest.mark.django_db
+
+
+def running_month():
+    return period_for("month", timezone.localdate())
+
+
+def moments(period, count):
+    """`count` distinct moments inside the running period, before now."""
+    now = timezone.now()
+    first = max(period.start, now - timedelta(days=3))
+    step = (now - first) / (count + 1)
+    return [first + step * (index + 1) for index in range(count)]
+
+
+@pytest.fixture
+def records(rep, teammate, outsider, sales_team, other_team):
+    period = running_month()
+    when = moments(period, 8)
+    customer = CompanyFactory(
+        owner=rep, team=sales_team, lifecycle=m.Lifecycle.CUSTOMER, customer_since=when[0]
+    )
+    CompanyFactory(
+        owner=outsider, team=other_team, lifecycle=m.Lifecycle.CUSTOMER, customer_since=when[1]
+    )
+    won_deal(rep, sales_team, when[2], amount="1200.00", company=customer)
+    won_deal(teammate, sales_team, when[3], amount="800.50")
+    won_deal(outsider, other_team, when[4], amount="99.99")
+    won_deal(None, None, when[5], amount="10.00")
+    lost_deal(rep, sales_team, when[6])
+    open_deal(outsider, other_team, when[7])
+    LeadFactory(owner=rep, team=sales_team, created_at=when[1])
+    LeadFactory(owner=outsider, team=other_team, created_at=when[2])
+    TicketFactory(company=customer, created_at=when[3])
+    SubscriptionFactory(company=customer)
+    SurveyAnswerFactory(company=customer, answered_at=when[4])
+    return period
+
+
+def summed_kpis(period):
+    return [kpi for kpi in all_kpis() if kpi.stored_at is None and kpi.adds_up(period, "owner")]
+
+
+def test_most_kpis_add_up_by_owner(records):
+    # The shortcut must be taken: a count, so a regression that turns it off fails here.
+    assert len(summed_kpis(records)) >= 15
+    assert not get_kpi("active_users").adds_up(records, "owner")  # COUNT(DISTINCT)
+
+
+def test_every_summed_value_is_the_direct_aggregate(records, rep, sales_team, outsider):
+    for kpi in summed_kpis(records):
+        reader = Reader()
+        assert reader.result(kpi, records, ALL) == kpi.value(records, ALL), kpi.key
+        # Each owner's and team's value is read from the parts once they are cached.
+        for segment in (
+            Segment("owner", str(rep.pk)),
+            Segment("owner", str(outsider.pk)),
+            Segment("owner", "0"),
+            Segment("team", str(sales_team.pk)),
+        ):
+            if kpi.adds_up(records, segment.field):
+                reader.breakdown(kpi, records, segment.field)
+            assert reader.result(kpi, records, segment) == kpi.value(records, segment), (
+                kpi.key,
+                segment,
+            )
+
+
+def test_the_kpi_page_computes_value_breakdown_and_other_from_one_query(
+    client, manager, records, monkeypatch
+):
+    kpi = get_kpi("deals_won_count")
+    direct = []
+    for name in ("value", "value_among"):
+        original = getattr(registry.KPI, name)
+
+        def counted(self, *args, _original=original, _name=name, **kwargs):
+            direct.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(registry.KPI, name, counted)
+
+    client.force_login(manager)
+    response = client.get(f"/dashboards/kpi/{kpi.key}/?by=owner")
+
+    assert response.status_code == 200
+    # The comparison period (the same days of last month) is over: counted on its own.
+    assert direct == ["value"]
+    rows = {str(row["label"]): row["result"].value for row in response.context["breakdown"]}
+    assert response.context["result"].value == 4
+    assert rows["Other"] == 1  # the outsider's deal: not the manager's team
+    assert sum(rows.values()) == response.context["result"].value
+
+
+def test_parts_summing_floats_are_not_added():
+    kpi = get_kpi("net_new_revenue")
+    period = running_month()
+    assert kpi.combine_parts(period, [{"total": 0.1, "records": 1}]) is None
+    summed = kpi.combine_parts(period, [{"total": Decimal("1.5"), "records": 1}, {"total": None}])
+    assert summed == kpi.combine({"total": Decimal("1.5"), "records": 1})
