@@ -136,3 +136,24 @@ def test_stage_velocity_reads_the_periods_stage_exits_from_their_index():
         cursor.execute(f"EXPLAIN {sql}")
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Index Only Scan using stage_change_when_covering" in plan, plan
+
+
+@pytest.mark.parametrize("field", ["owner", "team"])
+def test_a_reps_or_teams_stage_velocity_reads_their_deal_ids_from_an_index(field, rep, sales_team):
+    from django.utils import timezone
+
+    from metrics.periods import period_for
+    from metrics.registry import Segment, get_kpi
+
+    kpi, period = get_kpi("deal_velocity"), period_for("month", timezone.localdate())
+    value = rep.pk if field == "owner" else sales_team.pk
+    with CaptureQueriesContext(connection) as queries:
+        kpi.value(period, Segment(field, str(value)))
+    [sql] = [q["sql"] for q in queries]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("SET LOCAL enable_nestloop = off")
+        cursor.execute(f"EXPLAIN {sql}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert f"Index Only Scan using deal_{field}_ids" in plan, plan
