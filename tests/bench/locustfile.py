@@ -27,6 +27,10 @@ from locust import HttpUser, between, events, task
 with open(os.environ["LOAD_PLAN"]) as plan_file:
     PLAN = json.load(plan_file)
 
+# Seconds each person waits between two actions (LOAD_WAIT="min,max"): 1–3 s by default, a
+# pace no office keeps up all day, so the figures are a stress test's.
+WAIT_MIN, WAIT_MAX = (float(part) for part in os.environ.get("LOAD_WAIT", "1,3").split(","))
+
 _slots = {role: itertools.count() for role in ("rep", "agent", "manager")}
 # What a form answered to htmx when it refused the input (htmx swaps only 2xx answers, so
 # the record panels come back with status 200 and the errors in them).
@@ -68,7 +72,7 @@ def next_slot(role: str) -> dict:
 class Person(HttpUser):
     abstract = True
     role = ""
-    wait_time = between(1, 3)
+    wait_time = between(WAIT_MIN, WAIT_MAX)
 
     def on_start(self):
         self.slot = next_slot(self.role)

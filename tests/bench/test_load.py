@@ -35,6 +35,8 @@ from crm.demo import DEMO_PASSWORD
 from tests.bench.load_plan import build_plan
 
 LOAD_SECONDS = int(os.environ.get("LOAD_SECONDS", "240"))
+# Each person's pause between two actions, "min,max" seconds (tests/bench/locustfile.py).
+LOAD_WAIT = os.environ.get("LOAD_WAIT", "1,3")
 REDIS_URL = os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/11")
 WORKERS = 4
 PEOPLE = {"rep": 20, "agent": 5, "manager": 3}
@@ -171,6 +173,7 @@ def run_locust(port: int, plan: Path, prefix: Path, log: Path) -> None:
         **os.environ,
         "LOAD_PLAN": str(plan),
         "LOAD_SUMMARY": str(prefix.with_name("summary.json")),
+        "LOAD_WAIT": LOAD_WAIT,
     }
     command = [
         str(BIN / "locust"),
@@ -252,7 +255,8 @@ def test_load_of_reps_agents_and_managers(seeded_database, tmp_path):
     print(
         f"\n{LOAD_SECONDS} s, {sum(PEOPLE.values())} people ({PEOPLE['rep']} reps on "
         f"{accounts['rep']} accounts, {PEOPLE['agent']} agents on {accounts['agent']}, "
-        f"{PEOPLE['manager']} managers on {accounts['manager']}), gunicorn {WORKERS} workers; "
+        f"{PEOPLE['manager']} managers on {accounts['manager']}), each pausing {LOAD_WAIT} s "
+        f"between actions, gunicorn {WORKERS} workers; "
         f"load average before {load_before[0]:.1f}, after {os.getloadavg()[0]:.1f}; "
         f"target p95 {TARGET_P95_MS} ms"
     )
