@@ -125,12 +125,13 @@ def _ticket_q(user) -> Q:
         # The support queue: tickets nobody has taken and no team was routed to.
         return mine | Q(assignee__isnull=True, team__isnull=True)
     # A sales rep follows up on their own customers' tickets, wherever support routed them,
-    # and not on every stranger's. Existence checks, not joins: joined, PostgreSQL hashes every
-    # contact and company first (3x slower on 320k contacts).
+    # and not on every stranger's. Joined to the customer, each ticket one probe of an index
+    # carrying the owner and team (crm 0033): a page of the queue stops after its first rows,
+    # where an existence check first hashed every contact and company of the rep's team.
     return (
         mine
-        | Q(Exists(Contact.objects.filter(_owned_q(user), pk=OuterRef("contact_id"))))
-        | Q(Exists(Company.objects.filter(_owned_q(user), pk=OuterRef("company_id"))))
+        | _owned_q(user, "contact__owner", "contact__team")
+        | _owned_q(user, "company__owner", "company__team")
     )
 
 

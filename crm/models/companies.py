@@ -57,6 +57,9 @@ class Company(Timestamped, Owned, WithCustomFields):
             models.Index(fields=["name", "id"], name="company_by_name"),
             # A lead's conversion and duplicate warning match a company by name, any case.
             models.Index(Upper("name"), name="company_name_any_case"),
+            # Who owns a company, read from the index alone: a rep's tickets are joined to
+            # their customers (crm.access), one index probe per ticket.
+            models.Index(fields=["id"], include=["owner", "team"], name="company_id_owner_team"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -132,6 +135,12 @@ class Contact(Timestamped, Owned, WithCustomFields):
             models.Index(fields=["last_name", "id"], name="contact_by_last_name"),
             # A lead's conversion and duplicate warning match a contact by email, any case.
             models.Index(Upper("email"), name="contact_email_any_case"),
+            # Who owns a contact and its company, read from the index alone: a rep's tickets
+            # are joined to their customers (crm.access), and activities to their contact's
+            # company (the engagement rate), one index probe per row.
+            models.Index(
+                fields=["id"], include=["owner", "team", "company"], name="contact_id_owner_team"
+            ),
         ]
 
     def __str__(self):

@@ -157,3 +157,25 @@ def test_a_reps_or_teams_stage_velocity_reads_their_deal_ids_from_an_index(field
         cursor.execute(f"EXPLAIN {sql}")
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert f"Index Only Scan using deal_{field}_ids" in plan, plan
+
+
+def test_a_reps_queue_probes_each_tickets_customer_in_the_owner_indexes(client, rep, sales_team):
+    for _ in range(3):
+        contact = ContactFactory(owner=rep, team=sales_team, company=CompanyFactory(owner=rep))
+        data = {"subject": "Help", "description": "Please", "contact": contact}
+        services.ticket_create(actor=None, data=data)
+    client.force_login(rep)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("tickets")).status_code == 200
+    [sql] = [q["sql"] for q in queries if q["sql"].startswith('SELECT COUNT("crm_ticket"."id")')]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("SET LOCAL enable_hashjoin = off")
+        cursor.execute("SET LOCAL enable_mergejoin = off")
+        cursor.execute(f"EXPLAIN {sql}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using contact_id_owner_team" in plan, plan
+    assert "Index Only Scan using company_id_owner_team" in plan, plan
+    # Joined, not an existence check per customer table (whose rows would be aliased U0).
+    assert "crm_contact.owner_id = ANY" in plan and "crm_company.team_id =" in plan, plan
