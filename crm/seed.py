@@ -10,20 +10,30 @@ same day gives the same rows.
 This is imported history, not work a user did: no save(), no signals, no events in the
 outbox. Rows go in with bulk_create in batches, parents first, inside the caller's
 transaction; on PostgreSQL the medium and large scales stream the same rows with COPY
-instead (see _CopyWriter), which is what keeps a million deals within 15 minutes.
+instead (see _CopyWriter), which is what keeps a million deals within 15 minutes, and build
+the chunks in worker processes (see _ChunkProcesses) so that the generator uses both cores.
 """
 
 import bisect
+import ctypes
+import gc
 import json
 import math
+import multiprocessing
+import os
+import pickle
 import random
+import signal
+import sys
 import threading
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from queue import Full, Queue
+from queue import Empty, Full, Queue
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -429,6 +439,11 @@ class _Chunk:
         # Subscriptions by renewal depth: a renewal needs its predecessor's id.
         self.subscriptions: list[list[Subscription]] = []
 
+    @property
+    def converted_ids(self) -> list[tuple[int, int]]:
+        """(lead id, deal id) of each converted lead, once both have their ids."""
+        return [(lead.pk, deal.pk) for lead, deal in self.converted]
+
     def tables(self):
         """(model, rows) parents first, so that every row finds the ids it points to."""
         yield Company, self.companies
@@ -707,16 +722,21 @@ class Seeder:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         if copy and connection.vendor == "postgresql":
             writer = _CopyWriter(SEEDED_MODELS)
-            # Build chunk n+1 in a thread while the database indexes and checks chunk n.
-            chunks = _in_background(self._chunks(writer))
+            workers = min(_workers(), self._chunk_count())
+            if workers > 1:
+                chunks = _ChunkProcesses(self, writer, workers).built()
+            else:
+                # Build chunk n+1 in a thread while the database indexes and checks chunk n.
+                chunks = _in_background(self._chunks(writer))
         else:
             writer = _BulkCreateWriter()
             chunks = self._chunks(writer)
         done = 0
-        for chunk in chunks:
-            self._write(writer, chunk)
-            done += chunk.size
-            self.progress(f"  {done:,} of {self.scale.companies:,} companies")
+        with closing(chunks):  # stops their thread or processes if a write fails
+            for chunk in chunks:
+                self._write(writer, chunk)
+                done += chunk.size
+                self.progress(f"  {done:,} of {self.scale.companies:,} companies")
         rng = random.Random(self.seed * 1_000_003 - 1)
         self._logins(writer, rng)
         self._expenses(writer, rng)
@@ -744,14 +764,21 @@ class Seeder:
         """`value` for the custom field `key` if the installation's definition takes it."""
         return accepted(self.custom_fields.get(key), value)
 
+    def _chunk_count(self) -> int:
+        return math.ceil(self.scale.companies / self.scale.chunk)
+
     def _chunks(self, writer) -> Iterator["_Chunk"]:
-        """Each chunk has its own random stream: chunk n is the same whatever came before."""
-        total, size = self.scale.companies, self.scale.chunk
-        for index, first in enumerate(range(0, total, size)):
-            chunk = _Chunk(size=min(size, total - first))
-            self._fill(chunk, random.Random(self.seed * 1_000_003 + index), chunk.size)
+        for index in range(self._chunk_count()):
+            chunk = self._chunk(index)
             writer.prepare(chunk)
             yield chunk
+
+    def _chunk(self, index: int) -> _Chunk:
+        """Each chunk has its own random stream: chunk n is the same whatever came before."""
+        first = index * self.scale.chunk
+        chunk = _Chunk(size=min(self.scale.chunk, self.scale.companies - first))
+        self._fill(chunk, random.Random(self.seed * 1_000_003 + index), chunk.size)
+        return chunk
 
     def _fill(self, chunk: _Chunk, rng: random.Random, companies: int):
         lead_born = 0
@@ -768,13 +795,11 @@ class Seeder:
             writer.create(model, rows)
             self.counts[model.__name__] += len(rows)
             if model is Deal:
-                self._link_converted_leads(chunk)
+                self._link_converted_leads(chunk.converted_ids)
 
-    def _link_converted_leads(self, chunk: _Chunk):
+    def _link_converted_leads(self, pairs: list[tuple[int, int]]):
         """Lead and deal point at each other: the lead went in first, so it gets its deal now."""
-        for lead, deal in chunk.converted:
-            lead.converted_deal_id = deal.pk
-        leads = [lead for lead, _deal in chunk.converted]
+        leads = [self.new(Lead, id=lead, converted_deal_id=deal) for lead, deal in pairs]
         Lead.objects.bulk_update(leads, ["converted_deal"], batch_size=BATCH_SIZE)
 
     # --- leads -------------------------------------------------------------------------------
@@ -1625,9 +1650,10 @@ class _CopyWriter:
 
     The seeded tables are locked against writes for the transaction (reads go on), so each
     table's ids can be handed out from one range of its sequence, in the order the database
-    would give them. The generator thread then formats whole tables as COPY text, and the
-    main thread sends each in one call, so it seldom needs the interpreter lock while the
-    generator holds it. `updated_at` is the time of the run rather than of each batch.
+    would give them. The generator thread (or the worker processes, see _ChunkProcesses) then
+    formats whole tables as COPY text, and the main thread sends each in one call, so it
+    seldom needs the interpreter lock while the generator holds it. `updated_at` is the time
+    of the run rather than of each batch.
     """
 
     def __init__(self, models):
@@ -1652,8 +1678,14 @@ class _CopyWriter:
 
     def prepare(self, chunk: _Chunk):
         """Give every row its id, then format each table (runs in the generator thread)."""
+        self.number(chunk)
+        self.format(chunk)
+
+    def number(self, chunk: _Chunk):
         for model, rows in chunk.tables():
             self._number(model, rows)
+
+    def format(self, chunk: _Chunk):
         chunk.prepared = [(model, self._payload(model, rows)) for model, rows in chunk.tables()]
 
     def tables(self, chunk: _Chunk):
@@ -1798,6 +1830,179 @@ def _in_background(items: Iterator) -> Iterator:
     finally:
         stop.set()
         thread.join()
+
+
+def _workers() -> int:
+    """Processes that build the chunks on the COPY path: SEED_WORKERS, 2 by default.
+
+    They are forked (on Linux), so that they start with everything the parent has read; 1,
+    or another platform, keeps the generator thread.
+    """
+    if sys.platform != "linux":
+        return 1
+    return max(1, int(os.environ.get("SEED_WORKERS", "2")))
+
+
+@dataclass
+class _Built:
+    """A chunk as a worker process hands it back: numbered, formatted, and light to pickle."""
+
+    index: int
+    size: int
+    prepared: list[tuple[type, "_Payload"]]
+    converted_ids: list[tuple[int, int]]
+    new_customers: Counter[int]
+    active_customers: Counter[int]
+
+
+@dataclass
+class _Failed:
+    error: BaseException
+    traceback: str
+
+
+class _ChunkProcesses:
+    """Chunks built by forked worker processes, with the ids the generator thread would give.
+
+    Building a chunk is one Python core's work, and at the larger scales the database waits
+    on it. Worker k builds chunks k, k + N, k + 2N... on its own; only the numbering goes in
+    chunk order, through ids shared by the workers, so the ids stay dense and in the order of
+    a sequential run. The parent writes the chunks in order, as it does the thread's.
+
+    The workers inherit the parent's connection with its transaction: they run no queries,
+    and end with os._exit (multiprocessing's fork does), so nothing of theirs closes it.
+    """
+
+    AHEAD = 2  # chunks a worker may have built that the parent has not taken yet
+
+    def __init__(self, seeder: "Seeder", writer: "_CopyWriter", workers: int):
+        self.seeder, self.writer, self.workers = seeder, writer, workers
+        self.context = multiprocessing.get_context("fork")
+        self.parent = os.getpid()
+        self.models = list(writer.next_id)
+        # Shared by the workers, read and written under the turn.
+        first_ids = [writer.next_id[model] for model in self.models]
+        self.next_ids = self.context.Array("q", first_ids, lock=False)
+        self.numbered = self.context.Value("q", 0, lock=False)  # chunks numbered so far
+        self.turn = self.context.Condition()
+
+    def built(self) -> Iterator[_Built]:
+        queues = [self.context.Queue(maxsize=self.AHEAD) for _ in range(self.workers)]
+        processes = [
+            self.context.Process(
+                target=self._work, args=(worker, queue), name=f"seed-worker-{worker}", daemon=True
+            )
+            for worker, queue in enumerate(queues)
+        ]
+        try:
+            _start(processes)
+            for index in range(self.seeder._chunk_count()):
+                worker = index % self.workers
+                built = self._receive(processes[worker], queues[worker])
+                self._merge(built)
+                yield built
+            for index, model in enumerate(self.models):
+                self.writer.next_id[model] = self.next_ids[index]
+        finally:
+            for process in processes:
+                if process.is_alive():
+                    process.terminate()
+            for process in processes:
+                if process.pid is not None:
+                    process.join()
+            for queue in queues:
+                queue.close()
+
+    def _receive(self, process, queue) -> _Built:
+        while True:
+            # Looked at first: what a worker put before it ended is in the queue by then.
+            alive = process.is_alive()
+            try:
+                item = queue.get(timeout=0.5)
+                break
+            except Empty:
+                if not alive:
+                    ended = f"{process.name} ended (exit code {process.exitcode})"
+                    raise RuntimeError(ended) from None
+        if isinstance(item, _Failed):
+            item.error.add_note(f"in {process.name}:\n{item.traceback}")
+            raise item.error
+        return item
+
+    def _merge(self, built: _Built):
+        """The customers a worker counted, which the expenses follow."""
+        self.seeder.new_customers.update(built.new_customers)
+        self.seeder.active_customers.update(built.active_customers)
+
+    def _work(self, worker: int, queue):
+        _die_with_parent(self.parent)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the workers on Ctrl-C
+        try:
+            with connection.execute_wrapper(_no_queries):
+                for index in range(worker, self.seeder._chunk_count(), self.workers):
+                    queue.put(self._build(index))
+        except BaseException as error:
+            queue.put(_Failed(_picklable(error), traceback.format_exc()))
+
+    def _build(self, index: int) -> _Built:
+        seeder = self.seeder
+        seeder.new_customers, seeder.active_customers = Counter(), Counter()
+        chunk = seeder._chunk(index)
+        with self.turn:
+            self.turn.wait_for(lambda: self.numbered.value == index)
+            self._number(chunk)
+            self.numbered.value = index + 1
+            self.turn.notify_all()
+        self.writer.format(chunk)
+        return _Built(
+            index=index,
+            size=chunk.size,
+            prepared=chunk.prepared,
+            converted_ids=chunk.converted_ids,
+            new_customers=seeder.new_customers,
+            active_customers=seeder.active_customers,
+        )
+
+    def _number(self, chunk: _Chunk):
+        """Ids from where the previous chunk's left off (the caller holds the turn)."""
+        for index, model in enumerate(self.models):
+            self.writer.next_id[model] = self.next_ids[index]
+        self.writer.number(chunk)
+        for index, model in enumerate(self.models):
+            self.next_ids[index] = self.writer.next_id[model]
+
+
+def _start(processes):
+    # Frozen objects are never collected, so a worker frees nothing it inherited (a finalizer
+    # could close the parent's connection) and copies fewer pages.
+    gc.freeze()
+    try:
+        for process in processes:
+            process.start()
+    finally:
+        gc.unfreeze()
+
+
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def _die_with_parent(parent: int):
+    """A worker whose parent is killed would wait for it for ever (blocked on a full queue, or
+    flushing it at exit): the kernel ends it too (Linux's PR_SET_PDEATHSIG)."""
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # killed before that
+        os._exit(1)
+
+
+def _no_queries(execute, sql, params, many, context):
+    raise RuntimeError("a seed worker process must not use the parent's database connection")
+
+
+def _picklable(error: BaseException) -> BaseException:
+    try:
+        return pickle.loads(pickle.dumps(error))
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {error}")
 
 
 def _money(value: float) -> Decimal:
