@@ -29,7 +29,7 @@ import threading
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -732,14 +732,15 @@ class Seeder:
             writer = _BulkCreateWriter()
             chunks = self._chunks(writer)
         done = 0
-        with closing(chunks):  # stops their thread or processes if a write fails
-            for chunk in chunks:
-                self._write(writer, chunk)
-                done += chunk.size
-                self.progress(f"  {done:,} of {self.scale.companies:,} companies")
-        rng = random.Random(self.seed * 1_000_003 - 1)
-        self._logins(writer, rng)
-        self._expenses(writer, rng)
+        with _indexes_built_after(SEEDED_MODELS if copy else []):
+            with closing(chunks):  # stops their thread or processes if a write fails
+                for chunk in chunks:
+                    self._write(writer, chunk)
+                    done += chunk.size
+                    self.progress(f"  {done:,} of {self.scale.companies:,} companies")
+            rng = random.Random(self.seed * 1_000_003 - 1)
+            self._logins(writer, rng)
+            self._expenses(writer, rng)
         writer.finish()
         if analyze and connection.vendor == "postgresql":
             # Fresh planner statistics: without them PostgreSQL guesses one row per table and
@@ -1788,6 +1789,46 @@ def _iso(value) -> str:
 
 
 _DONE = object()
+
+
+# Memory for building each index again after the load (sorting a million rows in memory).
+INDEX_BUILD_MEMORY = "256MB"
+
+
+@contextmanager
+def _indexes_built_after(models):
+    """Load empty PostgreSQL tables without their secondary indexes, then build each index
+    once: keeping twenty indexes of a million deals up to date row by row cost the database
+    as much as the whole generation. Unique and primary-key indexes stay (constraints and
+    foreign keys need them). Transactional: a failed seed leaves every index as it was."""
+    tables = [
+        model._meta.db_table
+        for model in models
+        if connection.vendor == "postgresql" and not model._default_manager.exists()
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        set_aside = [index for table in tables for index in _secondary_indexes(cursor, table)]
+        for name, _definition in set_aside:
+            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+        yield
+        if set_aside:
+            cursor.execute("SET LOCAL maintenance_work_mem = %s", [INDEX_BUILD_MEMORY])
+        for _name, definition in set_aside:
+            cursor.execute(definition)
+
+
+def _secondary_indexes(cursor, table: str) -> list[tuple[str, str]]:
+    cursor.execute(
+        """
+        SELECT index_class.relname, pg_get_indexdef(ix.indexrelid)
+        FROM pg_index ix JOIN pg_class index_class ON index_class.oid = ix.indexrelid
+        WHERE ix.indrelid = %s::regclass AND NOT ix.indisprimary AND NOT ix.indisunique
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = ix.indexrelid)
+        ORDER BY index_class.relname
+        """,
+        [table],
+    )
+    return cursor.fetchall()
 
 
 def _in_background(items: Iterator) -> Iterator:

@@ -136,3 +136,59 @@ def test_an_error_writing_a_chunk_stops_the_workers(parallel):
         with transaction.atomic():
             _seed(parallel, 2)
     assert multiprocessing.active_children() == []
+
+
+def _index_definitions() -> set[str]:
+    """Each index of the seeded tables: its name, table and kind. Not its whole text: built
+    again from PostgreSQL's own reading of it, `IN (...)` reads back as `= ANY (ARRAY[...])`,
+    which plans the same (the planner simplifies both alike)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, tablename, split_part(indexdef, ' (', 1) FROM pg_indexes "
+            "WHERE tablename = ANY(%s)",
+            [[model._meta.db_table for model in seed.SEEDED_MODELS]],
+        )
+        return set(cursor.fetchall())
+
+
+def _queue_plan() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(
+            "EXPLAIN SELECT count(*) FROM crm_ticket WHERE NOT status IN ('resolved', 'closed')"
+        )
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_the_tables_are_loaded_without_their_indexes_and_get_them_all_back(parallel):
+    before = _index_definitions()
+    dropped = []
+    original = seed._secondary_indexes
+
+    def noted(cursor, table):
+        found = original(cursor, table)
+        dropped.extend(found)
+        return found
+
+    parallel.setattr(seed, "_secondary_indexes", noted)
+    with transaction.atomic():
+        _seed(parallel, 2)
+        assert _index_definitions() == before
+        # A partial index built again still serves the queries its condition matches.
+        assert "ticket_working_queue" in _queue_plan()
+        transaction.set_rollback(True)
+    assert {name for name, _definition in dropped} >= {"deal_board_cards", "deal_owner_ids"}
+
+
+def test_a_failed_load_leaves_every_index_in_place(parallel):
+    before = _index_definitions()
+
+    def broken(self, writer, chunk):
+        raise OSError("the disk is full")
+
+    parallel.setattr(seed.Seeder, "_write", broken)
+    with pytest.raises(OSError, match="the disk is full"):
+        with transaction.atomic():
+            _seed(parallel, 2)
+    assert _index_definitions() == before
