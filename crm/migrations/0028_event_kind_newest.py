@@ -4,14 +4,13 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0027_duplicates'),
+        ("crm", "0027_duplicates"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['record_type', 'id'], name='event_kind_newest'),
+            model_name="event",
+            index=models.Index(fields=["record_type", "id"], name="event_kind_newest"),
         ),
     ]

@@ -4,18 +4,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0028_event_kind_newest'),
+        ("crm", "0028_event_kind_newest"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='ticket',
-            name='ticket_working_queue',
+            model_name="ticket",
+            name="ticket_working_queue",
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(models.Case(models.When(status__in=['resolved', 'closed'], then=None), models.When(first_response_at__isnull=True, then=models.F('first_response_due_at')), default=models.F('resolution_due_at')), models.OrderBy(models.F('created_at'), descending=True), models.OrderBy(models.F('id')), condition=models.Q(('status__in', ['resolved', 'closed']), _negated=True), include=('status', 'priority', 'assignee', 'team', 'contact', 'company', 'first_response_at', 'first_response_due_at', 'resolution_due_at', 'sla_breached_at'), name='ticket_working_queue'),
+            model_name="ticket",
+            index=models.Index(
+                models.Case(
+                    models.When(status__in=["resolved", "closed"], then=None),
+                    models.When(
+                        first_response_at__isnull=True, then=models.F("first_response_due_at")
+                    ),
+                    default=models.F("resolution_due_at"),
+                ),
+                models.OrderBy(models.F("created_at"), descending=True),
+                models.OrderBy(models.F("id")),
+                condition=models.Q(("status__in", ["resolved", "closed"]), _negated=True),
+                include=(
+                    "status",
+                    "priority",
+                    "assignee",
+                    "team",
+                    "contact",
+                    "company",
+                    "first_response_at",
+                    "first_response_due_at",
+                    "resolution_due_at",
+                    "sla_breached_at",
+                ),
+                name="ticket_working_queue",
+            ),
         ),
     ]

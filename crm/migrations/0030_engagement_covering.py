@@ -5,24 +5,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0029_ticket_queue_covering'),
+        ("crm", "0029_ticket_queue_covering"),
     ]
 
     # The covering index first, then the plain one goes: a live database is never without one.
     operations = [
         migrations.AddIndex(
-            model_name='activity',
-            index=models.Index(fields=['occurred_at'], include=('kind', 'company', 'contact'), name='activity_when_covering'),
+            model_name="activity",
+            index=models.Index(
+                fields=["occurred_at"],
+                include=("kind", "company", "contact"),
+                name="activity_when_covering",
+            ),
         ),
         migrations.AddIndex(
-            model_name='surveyanswer',
-            index=models.Index(fields=['answered_at'], include=('company', 'contact'), name='answer_when_covering'),
+            model_name="surveyanswer",
+            index=models.Index(
+                fields=["answered_at"], include=("company", "contact"), name="answer_when_covering"
+            ),
         ),
         migrations.AlterField(
-            model_name='activity',
-            name='occurred_at',
-            field=models.DateTimeField(default=django.utils.timezone.now, verbose_name='when'),
+            model_name="activity",
+            name="occurred_at",
+            field=models.DateTimeField(default=django.utils.timezone.now, verbose_name="when"),
         ),
     ]

@@ -5,20 +5,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0030_engagement_covering'),
+        ("crm", "0030_engagement_covering"),
     ]
 
     # The covering index first, then the plain one goes: a live database is never without one.
     operations = [
         migrations.AddIndex(
-            model_name='dealstagechange',
-            index=models.Index(fields=['changed_at'], include=('from_stage', 'seconds_in_from_stage', 'deal', 'id'), name='stage_change_when_covering'),
+            model_name="dealstagechange",
+            index=models.Index(
+                fields=["changed_at"],
+                include=("from_stage", "seconds_in_from_stage", "deal", "id"),
+                name="stage_change_when_covering",
+            ),
         ),
         migrations.AlterField(
-            model_name='dealstagechange',
-            name='changed_at',
-            field=models.DateTimeField(default=django.utils.timezone.now, verbose_name='changed at'),
+            model_name="dealstagechange",
+            name="changed_at",
+            field=models.DateTimeField(
+                default=django.utils.timezone.now, verbose_name="changed at"
+            ),
         ),
     ]

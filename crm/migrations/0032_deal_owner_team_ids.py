@@ -4,18 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0031_stage_exit_covering'),
+        ("crm", "0031_stage_exit_covering"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='deal',
-            index=models.Index(fields=['owner'], include=('id',), name='deal_owner_ids'),
+            model_name="deal",
+            index=models.Index(fields=["owner"], include=("id",), name="deal_owner_ids"),
         ),
         migrations.AddIndex(
-            model_name='deal',
-            index=models.Index(fields=['team'], include=('id',), name='deal_team_ids'),
+            model_name="deal",
+            index=models.Index(fields=["team"], include=("id",), name="deal_team_ids"),
         ),
     ]

@@ -4,18 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0032_deal_owner_team_ids'),
+        ("crm", "0032_deal_owner_team_ids"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='company',
-            index=models.Index(fields=['id'], include=('owner', 'team'), name='company_id_owner_team'),
+            model_name="company",
+            index=models.Index(
+                fields=["id"], include=("owner", "team"), name="company_id_owner_team"
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['id'], include=('owner', 'team', 'company'), name='contact_id_owner_team'),
+            model_name="contact",
+            index=models.Index(
+                fields=["id"], include=("owner", "team", "company"), name="contact_id_owner_team"
+            ),
         ),
     ]

@@ -288,9 +288,7 @@ def test_column_totals_after_a_move_follow_the_board_filters(client, rep, teamma
 
     data = move(client, deal, proposal, filters=f"owner={teammate.pk}").json()
 
-    assert data["columns"] == {
-        str(stage_named("Prospecting").pk): {"count": 1, "total": "$7.00"}
-    }
+    assert data["columns"] == {str(stage_named("Prospecting").pk): {"count": 1, "total": "$7.00"}}
 
 
 def assert_unchanged(deal, before_changes):

@@ -25,6 +25,7 @@ def test_without_a_shared_cache_nothing_is_warmed(settings, deals):
     settings.CRM_WARM_DASHBOARDS = False
     assert warm_dashboards.apply().get() == 0
 
+
 RECORD_TABLES = ('"crm_deal"', '"crm_subscription"', '"crm_surveyanswer"', '"crm_ticket"')
 
 
