@@ -117,6 +117,27 @@ class Deal(Timestamped, Owned, WithCustomFields):
             # reading them from the table cost 100 ms on a rep with 80k deals.
             models.Index(fields=["owner"], include=["id"], name="deal_owner_ids"),
             models.Index(fields=["team"], include=["id"], name="deal_team_ids"),
+            # A period's closed deals with what the deal KPIs count and break them down by
+            # (win rate, deals won, revenue, cycle): read from the index alone, a month's 53k
+            # deals are a few MB, where their table rows were 24k pages of 1M deals.
+            models.Index(
+                fields=["closed_at"],
+                include=[
+                    "id",
+                    "status",
+                    "owner",
+                    "team",
+                    "pipeline",
+                    "kind",
+                    "amount",
+                    "exchange_rate",
+                    "created_at",
+                    "company",
+                    "source_lead",
+                ],
+                condition=Q(status__in=["won", "lost"]),
+                name="deal_closed_when",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

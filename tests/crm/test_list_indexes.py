@@ -35,6 +35,15 @@ def plan_of_rows_query(client, url, table: str, params=None) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
+def plan_of(sql: str, *switched_off: str) -> str:
+    """The plan of `sql` with whole-table and bitmap scans (and `switched_off`) discouraged."""
+    with connection.cursor() as cursor:
+        for setting in ("seqscan", "bitmapscan", *switched_off):
+            cursor.execute(f"SET LOCAL enable_{setting} = off")
+        cursor.execute(f"EXPLAIN {sql}")
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
 @pytest.mark.parametrize("view", ["all", "unassigned", "mine"])
 def test_the_ticket_queue_reads_the_working_tickets_index(client, admin_user, view):
     for assignee in (None, admin_user):
@@ -93,11 +102,7 @@ def test_the_queue_counts_read_the_working_tickets_index_alone(client, admin_use
     with CaptureQueriesContext(connection) as queries:
         assert client.get(reverse("tickets")).status_code == 200
     [sql] = [q["sql"] for q in queries if q["sql"].startswith('SELECT COUNT("crm_ticket"."id")')]
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL enable_bitmapscan = off")
-        cursor.execute(f"EXPLAIN {sql}")
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = plan_of(sql)
     assert "Index Only Scan using ticket_working_queue" in plan, plan
 
 
@@ -111,11 +116,7 @@ def test_the_engagement_rate_reads_the_periods_activities_and_answers_from_their
     with CaptureQueriesContext(connection) as queries:
         kpi.value(period)
     [sql] = [q["sql"] for q in queries]
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL enable_bitmapscan = off")
-        cursor.execute(f"EXPLAIN {sql}")
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = plan_of(sql)
     assert "Index Only Scan using activity_when_covering" in plan, plan
     assert "Index Only Scan using answer_when_covering" in plan, plan
 
@@ -130,11 +131,7 @@ def test_stage_velocity_reads_the_periods_stage_exits_from_their_index():
     with CaptureQueriesContext(connection) as queries:
         kpi.value(period)
     [sql] = [q["sql"] for q in queries]
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL enable_bitmapscan = off")
-        cursor.execute(f"EXPLAIN {sql}")
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = plan_of(sql)
     assert "Index Only Scan using stage_change_when_covering" in plan, plan
 
 
@@ -150,12 +147,7 @@ def test_a_reps_or_teams_stage_velocity_reads_their_deal_ids_from_an_index(field
     with CaptureQueriesContext(connection) as queries:
         kpi.value(period, Segment(field, str(value)))
     [sql] = [q["sql"] for q in queries]
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL enable_bitmapscan = off")
-        cursor.execute("SET LOCAL enable_nestloop = off")
-        cursor.execute(f"EXPLAIN {sql}")
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = plan_of(sql, "nestloop")
     assert f"Index Only Scan using deal_{field}_ids" in plan, plan
 
 
@@ -168,14 +160,22 @@ def test_a_reps_queue_probes_each_tickets_customer_in_the_owner_indexes(client, 
     with CaptureQueriesContext(connection) as queries:
         assert client.get(reverse("tickets")).status_code == 200
     [sql] = [q["sql"] for q in queries if q["sql"].startswith('SELECT COUNT("crm_ticket"."id")')]
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL enable_bitmapscan = off")
-        cursor.execute("SET LOCAL enable_hashjoin = off")
-        cursor.execute("SET LOCAL enable_mergejoin = off")
-        cursor.execute(f"EXPLAIN {sql}")
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = plan_of(sql, "hashjoin", "mergejoin")
     assert "Index Only Scan using contact_id_owner_team" in plan, plan
     assert "Index Only Scan using company_id_owner_team" in plan, plan
     # Joined, not an existence check per customer table (whose rows would be aliased U0).
     assert "crm_contact.owner_id = ANY" in plan and "crm_company.team_id =" in plan, plan
+
+
+@pytest.mark.parametrize("key", ["win_rate", "deals_won_count", "apv", "net_new_revenue"])
+def test_a_periods_closed_deals_are_read_from_their_index_alone(key):
+    from django.utils import timezone
+
+    from metrics.periods import period_for
+    from metrics.registry import get_kpi
+
+    kpi, period = get_kpi(key), period_for("month", timezone.localdate())
+    with CaptureQueriesContext(connection) as queries:
+        kpi.breakdown_parts(period, "owner")
+    [sql] = [q["sql"] for q in queries]
+    assert "Index Only Scan using deal_closed_when" in plan_of(sql), sql
