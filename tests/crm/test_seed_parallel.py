@@ -127,11 +127,12 @@ def test_a_worker_that_dies_stops_the_seed(parallel):
     assert multiprocessing.active_children() == []
 
 
-def test_an_error_writing_a_chunk_stops_the_workers(parallel):
-    def broken(self, writer, chunk):
-        raise OSError("the disk is full")
+def _full_disk(self, writer, chunk):
+    raise OSError("the disk is full")
 
-    parallel.setattr(seed.Seeder, "_write", broken)
+
+def test_an_error_writing_a_chunk_stops_the_workers(parallel):
+    parallel.setattr(seed.Seeder, "_write", _full_disk)
     with pytest.raises(OSError, match="the disk is full"):
         with transaction.atomic():
             _seed(parallel, 2)
@@ -183,11 +184,7 @@ def test_the_tables_are_loaded_without_their_indexes_and_get_them_all_back(paral
 
 def test_a_failed_load_leaves_every_index_in_place(parallel):
     before = _index_definitions()
-
-    def broken(self, writer, chunk):
-        raise OSError("the disk is full")
-
-    parallel.setattr(seed.Seeder, "_write", broken)
+    parallel.setattr(seed.Seeder, "_write", _full_disk)
     with pytest.raises(OSError, match="the disk is full"):
         with transaction.atomic():
             _seed(parallel, 2)
