@@ -151,7 +151,7 @@ def test_a_reps_or_teams_stage_velocity_reads_their_deal_ids_from_an_index(field
     assert f"Index Only Scan using deal_{field}_ids" in plan, plan
 
 
-def test_a_reps_queue_probes_each_tickets_customer_in_the_owner_indexes(client, rep, sales_team):
+def test_a_reps_queue_joins_each_tickets_customer(client, rep, sales_team):
     for _ in range(3):
         contact = ContactFactory(owner=rep, team=sales_team, company=CompanyFactory(owner=rep))
         data = {"subject": "Help", "description": "Please", "contact": contact}
@@ -161,9 +161,9 @@ def test_a_reps_queue_probes_each_tickets_customer_in_the_owner_indexes(client, 
         assert client.get(reverse("tickets")).status_code == 200
     [sql] = [q["sql"] for q in queries if q["sql"].startswith('SELECT COUNT("crm_ticket"."id")')]
     plan = plan_of(sql, "hashjoin", "mergejoin")
-    assert "Index Only Scan using contact_id_owner_team" in plan, plan
-    assert "Index Only Scan using company_id_owner_team" in plan, plan
-    # Joined, not an existence check per customer table (whose rows would be aliased U0).
+    # The customer joined to each ticket and its owner and team read there, not a hashed set
+    # of the team's every contact and company (whose rows would be aliased U0). Which index
+    # each probe reads depends on the table's size and vacuum state, so it is not asserted.
     assert "crm_contact.owner_id = ANY" in plan and "crm_company.team_id =" in plan, plan
 
 

@@ -97,7 +97,7 @@ def _snapshot_rows() -> set:
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="threads with connections of their own"
 )
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @override_settings(CRM_AFTER_SEED=[])
 def test_the_backfill_on_two_connections_writes_what_one_writes(rep, sales_team, monkeypatch):
     won_deal(rep, sales_team, at(2026, 1, 20))
