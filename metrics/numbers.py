@@ -82,23 +82,22 @@ def records_version() -> str:
 def version_parts() -> dict[str, str]:
     """In one query: "*", the version of everything (records_version); "login" and "health",
     the newest login and health settings change; and per record kind that some KPI reads
-    (metrics.sources), its newest event: an index read each (crm 0028)."""
-    database = connections[router.db_for_read(Event)]
+    (metrics.sources), its newest event: an index read each (crm 0028, 0035)."""
+    alias = router.db_for_read(Event)
+    database = connections[alias]
     quote = database.ops.quote_name
     event_table, event_id = quote(Event._meta.db_table), quote("id")
-    from .sources import versioned_kinds
+    from .sources import events_of, versioned_kinds
 
     kinds = versioned_kinds()
+    newest = [_newest_event(events_of(kind), alias) for kind in kinds]
     columns = [
         f"(SELECT MAX({event_id}) FROM {event_table})",
         f"(SELECT MAX({quote('id')}) FROM {quote(LoginEvent._meta.db_table)})",
         f"(SELECT MAX({quote('updated_at')}) FROM {quote(HealthSettings._meta.db_table)})",
-    ] + [
-        f"(SELECT MAX({event_id}) FROM {event_table} WHERE {quote('record_type')} = %s)"
-        for _kind in kinds
-    ]
+    ] + [f"({sql})" for sql, _params in newest]
     with database.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(columns), kinds)
+        cursor.execute("SELECT " + ", ".join(columns), [p for _sql, ps in newest for p in ps])
         events, login, health, *per_kind = (str(value) for value in cursor.fetchone())
     return {
         "*": f"{events}:{login}:{health}",
@@ -106,6 +105,12 @@ def version_parts() -> dict[str, str]:
         "health": health,
         **dict(zip(kinds, per_kind, strict=True)),
     }
+
+
+def _newest_event(where, alias: str) -> tuple[str, tuple]:
+    """The SQL of the newest event's id among `where`, read backwards off an index."""
+    newest = Event.objects.using(alias).filter(where).order_by("-id").values("id")[:1]
+    return newest.query.sql_with_params()
 
 
 def unfinished_fill() -> Exists:

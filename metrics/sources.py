@@ -10,19 +10,30 @@ events count as that record (a deal's stage changes, a ticket's messages). The k
 STRUCTURE (people, teams, stages, custom fields, settings) reshape every number and version
 every KPI. A KPI computed from other KPIs (`compute`) or made of the events themselves has no
 kinds of its own: every change versions it.
+
+A deal's move between two open stages, the board's drag and the most frequent change of all,
+is a kind of its own (OPEN_MOVE): it versions only the KPIs that read a deal's stage or its
+stage history (the weighted pipeline, the velocity), not the win rate or the pipeline's value.
 """
 
 from datetime import date
 from functools import cache
 
 from django.apps import apps
-from django.db.models import Model
+from django.db.models import Model, Q
+
+from crm.models.events import DEAL_CHANGE, DEAL_OPEN_MOVE
 
 from .periods import period_for
 from .registry import KPI, get_kpi
 
 # Written in the same transaction as an event of another record.
 WRITTEN_WITH = {"dealstagechange": "deal", "ticketmessage": "ticket"}
+OPEN_MOVE = "dealmove"
+# What a move between open stages changes: SQL naming one of these reads it.
+MOVED = ('"crm_deal"."stage_id"', '"crm_deal"."stage_entered_at"', '"crm_dealstagechange"')
+# The events of a kind, where they are not simply those of its record type.
+EVENTS_OF = {"deal": DEAL_CHANGE, OPEN_MOVE: DEAL_OPEN_MOVE}
 # Rare changes that can move any number: who owns what, teams, stages, fields, settings.
 STRUCTURE = frozenset(
     {
@@ -57,6 +68,8 @@ def record_kinds(kpi_key: str) -> frozenset[str] | None:
         return None  # made of the events themselves (active users): every change counts
     for path in kpi.segments.values():
         kinds.update(_kinds_on_path(kpi.records(_ANY_PERIOD).model, path))
+    if any(name in sql for name in MOVED):
+        kinds.add(OPEN_MOVE)
     return frozenset(WRITTEN_WITH.get(kind, kind) for kind in kinds)
 
 
@@ -89,8 +102,8 @@ def _kinds_on_path(model: type[Model], path: str) -> set[str]:
 CHART_KINDS = {
     "deals_won_by_month": frozenset({"deal", "company", "lead"}),
     "survey_bands": frozenset({"surveyanswer", "company", "contact", "ticket"}),
-    "pipeline_by_stage": frozenset({"deal", "company", "lead"}),
-    "time_in_stage": frozenset({"deal", "company", "lead"}),
+    "pipeline_by_stage": frozenset({"deal", OPEN_MOVE, "company", "lead"}),
+    "time_in_stage": frozenset({"deal", OPEN_MOVE, "company", "lead"}),
     "mrr_movement": frozenset({"subscription", "company"}),
 }
 
@@ -113,3 +126,9 @@ def versioned_kinds() -> list[str]:
 def event_kinds(kinds: frozenset[str]) -> list[str]:
     """The kinds whose changes are events (sorted, for one query and a stable key)."""
     return sorted(kinds - NOT_EVENTS)
+
+
+def events_of(kind: str) -> Q:
+    """The events that change records of this kind: a partial or (record_type, id) index
+    finds the newest."""
+    return EVENTS_OF.get(kind, Q(record_type=kind))

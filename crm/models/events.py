@@ -3,6 +3,14 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+# A deal moved between two open stages (a drag on the board): its stage changed and its status
+# did not (crm.services.deals records only the fields that changed). Such a move leaves the
+# numbers of won, lost and open deals as they were, so it versions apart the few KPIs that read
+# a deal's stage or its history (metrics.sources).
+OPEN_STAGE_MOVE = models.Q(type="deal.stage_changed") & ~models.Q(changes__has_key="status")
+DEAL_CHANGE = models.Q(record_type="deal") & ~OPEN_STAGE_MOVE
+DEAL_OPEN_MOVE = models.Q(record_type="deal") & OPEN_STAGE_MOVE
+
 
 class Event(models.Model):
     """The outbox: one row per change, written in the change's own transaction.
@@ -42,6 +50,8 @@ class Event(models.Model):
             # The newest change of each kind of record, which versions the cached KPI values
             # made of that kind (metrics.numbers.version_parts).
             models.Index(fields=["record_type", "id"], name="event_kind_newest"),
+            models.Index(fields=["id"], condition=DEAL_CHANGE, name="event_deal_newest"),
+            models.Index(fields=["id"], condition=DEAL_OPEN_MOVE, name="event_deal_move_newest"),
         ]
 
     def __str__(self):

@@ -13,9 +13,16 @@ from crm import services
 from metrics.charts import BUILDERS
 from metrics.numbers import Reader
 from metrics.registry import Segment, all_kpis, get_kpi
-from metrics.sources import CHART_KINDS, STRUCTURE, WRITTEN_WITH, chart_kinds, record_kinds
+from metrics.sources import (
+    CHART_KINDS,
+    OPEN_MOVE,
+    STRUCTURE,
+    WRITTEN_WITH,
+    chart_kinds,
+    record_kinds,
+)
 from tests.crm.factories import CompanyFactory
-from tests.metrics.test_live_numbers import closed_deal, lose, open_deal, this_month
+from tests.metrics.test_live_numbers import closed_deal, lose, open_deal, this_month, win
 
 pytestmark = pytest.mark.django_db
 
@@ -28,13 +35,64 @@ def test_each_kpi_is_made_of_the_kinds_its_sql_reads():
     assert "loginevent" in record_kinds("logins")
 
 
+def test_only_the_kpis_reading_a_deals_stage_or_its_history_are_made_of_open_moves():
+    moved = {kpi.key for kpi in all_kpis() if OPEN_MOVE in (record_kinds(kpi.key) or {OPEN_MOVE})}
+    every_change = {kpi.key for kpi in all_kpis() if record_kinds(kpi.key) is None}
+    assert moved - every_change == {"weighted_pipeline_value", "deal_velocity"}
+    assert OPEN_MOVE in chart_kinds("pipeline_by_stage")
+    assert OPEN_MOVE not in chart_kinds("deals_won_by_month")
+
+
+def next_open_stage(deal):
+    return (
+        deal.pipeline.stages.filter(outcome=m.StageOutcome.OPEN)
+        .exclude(pk=deal.stage_id)
+        .order_by("order")
+        .first()
+    )
+
+
+def value_and_queries(key, period):
+    with CaptureQueriesContext(connection) as reads:
+        value = Reader().result(get_kpi(key), period, Segment()).value
+    return value, len(reads)
+
+
+def test_a_drag_between_open_stages_recomputes_only_what_reads_stages(rep, sales_team):
+    closed_deal(rep, sales_team, m.StageOutcome.WON)
+    deal = open_deal(rep, sales_team)
+    period = this_month()
+    before = {key: value_and_queries(key, period)[0] for key in ("win_rate", "pipeline_value")}
+    weighted_before, _ = value_and_queries("weighted_pipeline_value", period)
+
+    services.deal_move_stage(deal=deal, stage=next_open_stage(deal), actor=rep)
+
+    for key, value in before.items():
+        assert value_and_queries(key, period) == (value, 1), key  # the versions only
+    weighted_after, reads = value_and_queries("weighted_pipeline_value", period)
+    assert reads > 1
+    assert weighted_after != weighted_before
+    assert value_and_queries("deal_velocity", period)[0] is not None
+
+
+def test_winning_a_deal_by_a_move_recomputes_the_win_rate(rep, sales_team):
+    closed_deal(rep, sales_team, m.StageOutcome.LOST)
+    deal = open_deal(rep, sales_team)
+    period = this_month()
+    assert value_and_queries("win_rate", period)[0] == 0
+
+    win(deal, rep)
+
+    assert value_and_queries("win_rate", period)[0] == 50
+
+
 def test_kpis_made_of_other_kpis_or_of_events_depend_on_every_change():
     assert record_kinds("clv") is None and record_kinds("ltv_cac_ratio") is None
     assert record_kinds("active_users") is None
 
 
-def test_every_kind_is_a_model():
-    names = {model._meta.model_name for model in apps.get_models()}
+def test_every_kind_is_a_model_or_the_open_moves():
+    names = {model._meta.model_name for model in apps.get_models()} | {OPEN_MOVE}
     for kpi in all_kpis():
         assert (record_kinds(kpi.key) or set()) <= names, kpi.key
 
