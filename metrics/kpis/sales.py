@@ -437,6 +437,7 @@ LEAD_CONVERSION_RATE = register(
         aggregates=_share(LEAD_WON),
         combine=_percent,
         segments=LEAD_SEGMENTS,
+        counts_records=True,
         numerator_filter=LEAD_WON,
         bands=Bands(typical=(2, 5), good=(5, 10), exceptional=(10, None)),
     )
@@ -453,6 +454,7 @@ LEAD_QUALIFICATION_RATE = register(
         aggregates=_share(Q(qualified_at__isnull=False)),
         combine=_percent,
         segments=LEAD_SEGMENTS,
+        counts_records=True,
         numerator_filter=Q(qualified_at__isnull=False),
     )
 )

@@ -123,3 +123,18 @@ def test_parts_summing_floats_are_not_added():
     assert kpi.combine_parts(period, [{"total": 0.1, "records": 1}]) is None
     summed = kpi.combine_parts(period, [{"total": Decimal("1.5"), "records": 1}, {"total": None}])
     assert summed == kpi.combine({"total": Decimal("1.5"), "records": 1})
+
+
+def test_a_value_counting_records_tells_the_drill_downs_counts(records, rep, sales_team):
+    # The KPI page takes the drill-down's counts from such a value, not from two more queries.
+    converted = LeadFactory(owner=rep, team=sales_team, created_at=moments(records, 2)[0])
+    won_deal(rep, sales_team, moments(records, 2)[1], amount="5.00", source_lead=converted)
+    counting = [kpi for kpi in all_kpis() if kpi.counts_records]
+    assert {"lead_conversion_rate", "lead_qualification_rate", "win_rate"} <= {
+        kpi.key for kpi in counting
+    }
+    for kpi in counting:
+        result = kpi.value(records, ALL)
+        assert result.numerator == kpi.record_count(records, numerator_only=True), kpi.key
+        assert result.denominator == kpi.record_count(records), kpi.key
+    assert get_kpi("lead_conversion_rate").value(records, ALL).numerator == 1
