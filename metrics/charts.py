@@ -25,7 +25,7 @@ from crm.money import active_locale
 from .baseline import BASELINE_PERIODS, expected_range
 from .dashboards import stored_series, supports
 from .kpis.sales import REVENUE, deals_open_at_end, stage_exits_in
-from .numbers import Reader, is_open, snapshotted
+from .numbers import CLOSED_CACHE_SECONDS, Reader, is_open, snapshotted
 from .periods import Period, period_for, periods_between, quarter_name
 from .registry import REGISTRY, Segment, all_kpis
 from .sources import chart_kinds
@@ -79,7 +79,11 @@ def build(key: str, period: Period, segment: Segment, *, reader: Reader | None =
             get_language() or "",
         ]
     )
-    return cache.get_or_set(cache_key, lambda: BUILDERS[key](period, segment), CHART_CACHE_SECONDS)
+    if key in FROM_KPIS:
+        return BUILDERS[key](period, segment, reader)  # the KPIs' numbers are cached already
+    return cache.get_or_set(
+        cache_key, lambda: BUILDERS[key](period, segment, reader), CHART_CACHE_SECONDS
+    )
 
 
 def build_many(
@@ -135,21 +139,7 @@ def trends_for(
     reader = reader or Reader()
     points = trend_periods(period)
     usable = [key for key in keys if supports(REGISTRY[key], segment)]
-    values: dict[str, dict] = {key: {} for key in usable}
-    if usable and snapshotted(points[0], segment):
-        values, unfinished = stored_series(
-            usable, points[0].grain, points[0].start_date, points[-1].start_date, segment
-        )
-        wanted = [
-            (REGISTRY[key], p, segment)
-            for key in usable
-            for p in points
-            if is_open(p, reader.now) or (key, p.start_date) in unfinished
-        ]
-    else:
-        wanted = [(REGISTRY[key], p, segment) for key in usable for p in points]
-    for (kpi, point, _segment), reading in zip(wanted, reader.read(wanted), strict=True):
-        values[kpi.key][point.start_date] = reading.result.value
+    values = series_values(usable, points, segment, reader)
     labels = [_point_label(p) for p in points]
     charts = {}
     for key in keys:
@@ -167,6 +157,30 @@ def trends_for(
             "noise": trend_noise(data, unit=kpi.unit),
         }
     return charts
+
+
+def series_values(
+    keys: list[str], points: list[Period], segment: Segment, reader: Reader
+) -> dict[str, dict[date, Decimal | None]]:
+    """Each KPI's value at each point (periods of one grain, in order), by the point's start:
+    snapshot rows in one query when the segment is snapshotted, the rest (a point still
+    running, or whose snapshot is not final) read as the cards read it (metrics.numbers)."""
+    values: dict[str, dict] = {key: {} for key in keys}
+    if keys and snapshotted(points[0], segment):
+        values, unfinished = stored_series(
+            keys, points[0].grain, points[0].start_date, points[-1].start_date, segment
+        )
+        wanted = [
+            (REGISTRY[key], p, segment)
+            for key in keys
+            for p in points
+            if is_open(p, reader.now) or (key, p.start_date) in unfinished
+        ]
+    else:
+        wanted = [(REGISTRY[key], p, segment) for key in keys for p in points]
+    for (kpi, point, _segment), reading in zip(wanted, reader.read(wanted), strict=True):
+        values[kpi.key][point.start_date] = reading.result.value
+    return values
 
 
 # Trend vs noise: each trend carries its moving average and the band of normal variation, so a
@@ -205,15 +219,37 @@ def moving_average(data: list, size: int = AVERAGE_POINTS) -> list:
 # Charts from aggregate queries -------------------------------------------------------------
 
 
-def deals_won_by_month(period: Period, segment: Segment) -> dict:
+def deals_won_by_month(period: Period, segment: Segment, reader: Reader) -> dict:
+    """The deals won KPI per month: the months over from their snapshots, the running one as
+    its card shows it, so each bar is the number of the KPI's page for that month."""
     kpi = REGISTRY["deals_won_count"]
     months = _months_to(period)
     payload = _payload("bar", "deals_won_by_month", [_point_label(m) for m in months], "count")
     if not supports(kpi, segment):
         return {**payload, "unavailable": True}
+    won = series_values([kpi.key], months, segment, reader)[kpi.key]
+    missing = [m for m in months if m.start_date not in won]
+    if missing:
+        won.update(_won_per_month(missing, segment, reader))
+    data = [int(won.get(m.start_date) or 0) for m in months]
+    payload["datasets"] = [{"label": _("Deals won"), "data": data}]
+    return {**payload, "empty": not any(data)}
+
+
+def _won_per_month(months: list[Period], segment: Segment, reader: Reader) -> dict[date, int]:
+    """Deals won per month start, counted from the deals in one query, for months over that
+    have no snapshot (before the history began): computed once a day, as their cards are."""
+    key = ":".join(
+        ["won-per-month", *(m.start_date.isoformat() for m in months)]
+        + [segment.field, segment.value, reader.closed_version]
+    )
+    return cache.get_or_set(key, lambda: _count_won(months, segment), CLOSED_CACHE_SECONDS)
+
+
+def _count_won(months: list[Period], segment: Segment) -> dict[date, int]:
     deals = _segmented(
         Deal.objects.won().filter(closed_at__gte=months[0].start, closed_at__lt=months[-1].end),
-        kpi,
+        REGISTRY["deals_won_count"],
         segment,
     )
     rows = (
@@ -222,10 +258,9 @@ def deals_won_by_month(period: Period, segment: Segment) -> dict:
         .values("month")
         .annotate(won=Count("id"))
     )
-    won = {_month_start(row["month"]): row["won"] for row in rows}
-    data = [won.get(m.start_date, 0) for m in months]
-    payload["datasets"] = [{"label": _("Deals won"), "data": data}]
-    return {**payload, "empty": not any(data)}
+    wanted = {m.start_date for m in months}
+    counted = {_month_start(row["month"]): row["won"] for row in rows}
+    return {start: counted.get(start, 0) for start in wanted}
 
 
 # Short names drawn on the survey doughnut's rings (acronyms: the same in every language).
@@ -237,7 +272,7 @@ RING_POSITIONS = [
 ]
 
 
-def survey_bands(period: Period, segment: Segment) -> dict:
+def survey_bands(period: Period, segment: Segment, _reader: Reader) -> dict:
     """One ring per survey: positive (NPS 9–10, CSAT 4–5, CES 1–3), neutral, negative."""
     kpi = REGISTRY["nps"]
     labels = [_("Positive"), _("Neutral"), _("Negative")]
@@ -276,7 +311,7 @@ def survey_bands(period: Period, segment: Segment) -> dict:
     return {**payload, "empty": not any(row.values())}
 
 
-def pipeline_by_stage(period: Period, segment: Segment) -> dict:
+def pipeline_by_stage(period: Period, segment: Segment, _reader: Reader) -> dict:
     kpi = REGISTRY["pipeline_value"]
     payload = _payload("bar", "pipeline_by_stage", [], "money")
     if not supports(kpi, segment):
@@ -301,7 +336,7 @@ def pipeline_by_stage(period: Period, segment: Segment) -> dict:
     return {**payload, "empty": not rows}
 
 
-def time_in_stage(period: Period, segment: Segment) -> dict:
+def time_in_stage(period: Period, segment: Segment, _reader: Reader) -> dict:
     kpi = REGISTRY["deal_velocity"]
     payload = _payload("bar", "time_in_stage", [], "days")
     if not supports(kpi, segment):
@@ -333,17 +368,52 @@ def time_in_stage(period: Period, segment: Segment) -> dict:
     return {**payload, "empty": not rows}
 
 
-def mrr_movement(period: Period, segment: Segment) -> dict:
+def mrr_movement(period: Period, segment: Segment, reader: Reader) -> dict:
     """Per month: new MRR (a customer's first subscription), expansion (further subscriptions
     of existing customers, renewals excluded) and churn (subscriptions that ended without a
-    renewal, negative)."""
+    renewal, negative). The months over are computed once a day, as any period over and not
+    snapshotted (metrics.numbers); only the running month moves with each change."""
     kpi = REGISTRY["mrr"]
     months = _months_to(period)
     payload = _payload("bar", "mrr_movement", [_point_label(m) for m in months], "money")
     payload["stacked"] = True
     if not supports(kpi, segment):
         return {**payload, "unavailable": True}
-    first, last = months[0].start_date, months[-1].end_date
+    over = [m for m in months if not is_open(m, reader.now)]
+    moves = {"new": {}, "expansion": {}, "churn": {}}
+    if over:
+        key = ":".join(
+            ["mrr-moves", over[0].start_date.isoformat(), over[-1].end_date.isoformat()]
+            + [segment.field, segment.value, reader.closed_version]
+        )
+        closed = cache.get_or_set(
+            key,
+            lambda: _mrr_moves(over[0].start_date, over[-1].end_date, segment),
+            CLOSED_CACHE_SECONDS,
+        )
+        for name in moves:
+            moves[name].update(closed[name])
+    running = [m for m in months if is_open(m, reader.now)]
+    if running:
+        live = _mrr_moves(running[0].start_date, running[-1].end_date, segment)
+        for name in moves:
+            moves[name].update(live[name])
+    starts_of = [m.start_date for m in months]
+
+    def data(name, sign=1):
+        return [sign * _number(moves[name].get(d) or 0, 2) for d in starts_of]
+
+    payload["datasets"] = [
+        {"label": _("New"), "data": data("new")},
+        {"label": _("Expansion"), "data": data("expansion")},
+        {"label": _("Churn"), "data": data("churn", -1)},
+    ]
+    return {**payload, "empty": not any(any(values.values()) for values in moves.values())}
+
+
+def _mrr_moves(first: date, last: date, segment: Segment) -> dict[str, dict[date, Decimal]]:
+    """New, expansion and churn MRR per month start, of the months from `first` to `last`."""
+    kpi = REGISTRY["mrr"]
     subscriptions = _segmented(Subscription.objects.all(), kpi, segment)
     earlier = Subscription.objects.filter(
         company=OuterRef("company"), start_date__lt=OuterRef("start_date")
@@ -365,19 +435,17 @@ def mrr_movement(period: Period, segment: Segment) -> dict:
         .values("month")
         .annotate(churn=Sum("monthly_value"))
     )
-    new, expansion, churn = {}, {}, {}
+    moves = {"new": {}, "expansion": {}, "churn": {}}
     for row in starts:
-        new[_month_start(row["month"])] = row["new"]
-        expansion[_month_start(row["month"])] = row["expansion"]
+        month = _month_start(row["month"])
+        if row["new"]:
+            moves["new"][month] = row["new"]
+        if row["expansion"]:
+            moves["expansion"][month] = row["expansion"]
     for row in ends:
-        churn[_month_start(row["month"])] = row["churn"]
-    starts_of = [m.start_date for m in months]
-    payload["datasets"] = [
-        {"label": _("New"), "data": [_number(new.get(d) or 0, 2) for d in starts_of]},
-        {"label": _("Expansion"), "data": [_number(expansion.get(d) or 0, 2) for d in starts_of]},
-        {"label": _("Churn"), "data": [-_number(churn.get(d) or 0, 2) for d in starts_of]},
-    ]
-    return {**payload, "empty": not (new or expansion or churn)}
+        if row["churn"]:
+            moves["churn"][_month_start(row["month"])] = row["churn"]
+    return moves
 
 
 BUILDERS = {
@@ -387,6 +455,10 @@ BUILDERS = {
     "time_in_stage": time_in_stage,
     "mrr_movement": mrr_movement,
 }
+
+
+# Charts drawn from KPIs' numbers (their snapshots and cached live values): not cached again.
+FROM_KPIS = {"deals_won_by_month"}
 
 
 # Helpers ---------------------------------------------------------------------------------

@@ -100,7 +100,6 @@ def _kinds_on_path(model: type[Model], path: str) -> set[str]:
 # The record kinds of the charts aggregated from the records (metrics.charts.BUILDERS), with
 # the kinds their segments join; a test checks them against the SQL each chart runs.
 CHART_KINDS = {
-    "deals_won_by_month": frozenset({"deal", "company", "lead"}),
     "survey_bands": frozenset({"surveyanswer", "company", "contact", "ticket"}),
     "pipeline_by_stage": frozenset({"deal", OPEN_MOVE, "company", "lead"}),
     "time_in_stage": frozenset({"deal", OPEN_MOVE, "company", "lead"}),

@@ -187,6 +187,23 @@ def test_a_closed_period_reads_its_snapshot_on_the_card_and_on_the_kpi_page(
     assert page.context["result"].value == 1 and not page.context["live"]
 
 
+def test_the_deals_won_bars_are_the_numbers_of_the_cards_month_by_month(
+    client, admin_user, rep, sales_team
+):
+    won_deal(rep, sales_team, at(2026, 3, 10))
+    won_deal(rep, sales_team, at(2026, 2, 10))
+    metric_services.snapshot_day(day=date(2026, 3, 15), grains=["month"])
+    won_deal(rep, sales_team, at(2026, 3, 11))  # not through a service, after the fill
+    client.force_login(admin_user)
+    response = client.get(reverse("dashboard", args=["sales"]) + "?grain=month&date=2026-03-15")
+    bars = next(i for i in response.context["charts"] if i["key"] == "deals_won_by_month")
+    data = dict(zip(bars["payload"]["labels"], bars["payload"]["datasets"][0]["data"], strict=True))
+    # March from its snapshot, as its card; February has none: counted from the deals.
+    assert (data["Mar 2026"], data["Feb 2026"], data["Jan 2026"]) == (1, 1, 0)
+    march, _response = card(client, "sales", "deals_won_count", "?grain=month&date=2026-03-15")
+    assert march.result.value == 1
+
+
 def test_a_snapshot_written_before_its_period_ended_is_not_read_once_it_is_over(
     client, admin_user, rep, sales_team
 ):
