@@ -168,6 +168,7 @@ class Reader:
     def __init__(self, now: datetime | None = None):
         self.now = now or timezone.now()
         self._parts: dict[str, str] | None = None
+        self._stored_times: dict[tuple, datetime | None] = {}
 
     @property
     def version(self) -> str:
@@ -180,12 +181,26 @@ class Reader:
             self._parts = version_parts()
         return self._parts
 
-    def version_of(self, kpi: KPI) -> str:
+    def version_of(self, kpi: KPI, period: Period | None = None) -> str:
         """The version of what `kpi` is made of (metrics.sources): a change to other kinds
-        of records leaves its cached values in place."""
-        from .sources import record_kinds
+        of records leaves its cached values in place. Read in `period` from rows the nightly
+        run stored (health), it is made of those rows, whose time the keys carry
+        (stored_at_part), and of the companies they are grouped by: not of every activity."""
+        from .sources import STORED_KINDS, record_kinds
 
+        if period is not None and self.stored_at(kpi, period) is not None:
+            return self.version_of_kinds(STORED_KINDS)
         return self.version_of_kinds(record_kinds(kpi.key))
+
+    def stored_at(self, kpi: KPI, period: Period) -> datetime | None:
+        """When the stored rows `kpi` reads for `period` were computed (KPI.stored_at), asked
+        once per request; None when it reads the records."""
+        if kpi.stored_at is None:
+            return None
+        key = (kpi.key, period.start, period.end)
+        if key not in self._stored_times:
+            self._stored_times[key] = kpi.stored_at(period)
+        return self._stored_times[key]
 
     def version_of_kinds(self, kinds: frozenset[str] | None) -> str:
         """The version of these record kinds (None: of everything)."""
@@ -286,6 +301,7 @@ class Reader:
             ["among", kpi.key, *self._period_parts(period), field, *values],
             lambda: kpi.value_among(period, field, values),
             kpi=kpi,
+            period=period,
         )
 
     @staticmethod
@@ -320,28 +336,33 @@ class Reader:
             ["breakdown", kpi.key, *self._period_parts(period), field, stored_at_part(kpi, period)],
             lambda: kpi.breakdown(period, field),
             kpi=kpi,
+            period=period,
         )
 
-    def cached(self, parts: Sequence[str], compute, *, kpi: KPI | None = None):
+    def cached(
+        self, parts: Sequence[str], compute, *, kpi: KPI | None = None, period: Period | None = None
+    ):
         """`compute()` once per version of the records (of those `kpi` is made of, when
         given): what a page derives from the records besides the values (breakdowns, record
         counts), read again from the cache."""
-        value = self.peek(parts, kpi=kpi)
+        value = self.peek(parts, kpi=kpi, period=period)
         if value is None:
             with aggregate_settings():
                 value = compute()
-            self.store(parts, value, kpi=kpi)
+            self.store(parts, value, kpi=kpi, period=period)
         return value
 
-    def peek(self, parts: Sequence[str], *, kpi: KPI | None = None):
+    def peek(self, parts: Sequence[str], *, kpi: KPI | None = None, period: Period | None = None):
         """What `cached` holds for `parts` at this version, or None."""
-        return cache.get(self._page_key(parts, kpi))
+        return cache.get(self._page_key(parts, kpi, period))
 
-    def store(self, parts: Sequence[str], value, *, kpi: KPI | None = None) -> None:
-        cache.set(self._page_key(parts, kpi), value, LIVE_CACHE_SECONDS)
+    def store(
+        self, parts: Sequence[str], value, *, kpi: KPI | None = None, period: Period | None = None
+    ) -> None:
+        cache.set(self._page_key(parts, kpi, period), value, LIVE_CACHE_SECONDS)
 
-    def _page_key(self, parts: Sequence[str], kpi: KPI | None) -> str:
-        version = self.version_of(kpi) if kpi is not None else self.version
+    def _page_key(self, parts: Sequence[str], kpi: KPI | None, period: Period | None) -> str:
+        version = self.version_of(kpi, period) if kpi is not None else self.version
         return "kpi-page:" + _digest([*parts, version])
 
     @staticmethod
@@ -375,7 +396,7 @@ class Reader:
             period.end.isoformat(),
             segment.field,
             segment.value,
-            self.version_of(kpi) if self._running(period) else self.closed_version,
+            self.version_of(kpi, period) if self._running(period) else self.closed_version,
             stored_at_part(kpi, period),
         ]
         return "kpi-live:" + _digest(parts)

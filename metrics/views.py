@@ -372,12 +372,15 @@ def _drill_down_page(request, kpi, period, segment, numerator_only, reader, know
             ["records", *parts],
             lambda: kpi.record_count(period, segment, numerator_only=numerator_only),
             kpi=kpi,
+            period=period,
         )
     )
     seen = (
         total
         if is_admin(user)
-        else reader.cached(["seen", str(user.pk), *parts], lambda: records.count(), kpi=kpi)
+        else reader.cached(
+            ["seen", str(user.pk), *parts], lambda: records.count(), kpi=kpi, period=period
+        )
     )
     page = _CountedPaginator([], DRILL_DOWN_PAGE_SIZE, seen).get_page(_requested_page(request))
     start = (page.number - 1) * DRILL_DOWN_PAGE_SIZE
@@ -392,6 +395,7 @@ def _drill_down_page(request, kpi, period, segment, numerator_only, reader, know
             ]
         ),
         kpi=kpi,
+        period=period,
     )
     model = _record_model(kpi, period)
     page.object_list = list(_with_related(model.objects.filter(pk__in=keys).order_by("-pk")))

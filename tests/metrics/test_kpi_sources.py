@@ -86,6 +86,39 @@ def test_winning_a_deal_by_a_move_recomputes_the_win_rate(rep, sales_team):
     assert value_and_queries("win_rate", period)[0] == 50
 
 
+def test_health_read_from_stored_scores_stays_cached_when_a_call_is_logged(
+    client, manager, rep, sales_team
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from metrics.health import store_company_health
+
+    customer = CompanyFactory(
+        owner=rep,
+        team=sales_team,
+        lifecycle=m.Lifecycle.CUSTOMER,
+        customer_since=this_month().start - timedelta(days=40),
+    )
+    kpi, period = get_kpi("health_score"), this_month()
+    unstored = Reader().result(kpi, period, Segment()).value
+    services.activity_log(actor=rep, kind=m.ActivityKind.CALL, company=customer)
+    # Computed from the records, it moves with the call.
+    assert Reader().result(kpi, period, Segment()).value != unstored
+
+    store_company_health(day=timezone.localdate() - timedelta(days=1))
+    url = reverse("kpi", args=["health_score"])
+    client.force_login(manager)
+    client.get(url)
+    services.activity_log(actor=rep, kind=m.ActivityKind.MEETING, company=customer)
+    with CaptureQueriesContext(connection) as again:
+        assert client.get(url).status_code == 200
+    health_reads = [q for q in again.captured_queries if "metrics_companyhealth" in q["sql"]]
+    # The stored rows' time only: the value, breakdown and drill-down come from the cache.
+    assert all("computed_at" in q["sql"] for q in health_reads), health_reads
+
+
 def test_kpis_made_of_other_kpis_or_of_events_depend_on_every_change():
     assert record_kinds("clv") is None and record_kinds("ltv_cac_ratio") is None
     assert record_kinds("active_users") is None
