@@ -96,6 +96,9 @@ class KPI:
     group: str = "sales"
     # Composite KPIs (clv, ltv_cac_ratio) compute from other KPIs instead of one aggregate.
     compute: Callable[[Period, Segment], Result] | None = None
+    # The KPIs `compute` reads: its value changes only with the records they are made of
+    # (metrics.sources). Empty: with any change.
+    made_of: tuple[str, ...] = ()
     # The numerator counts the numerator's records and the denominator all of them, so a
     # computed value tells how many records are behind it without counting them again.
     counts_records: bool = False

@@ -8,8 +8,9 @@ without a list kept by hand. Each table is the kind of its model, as events name
 (crm.services.events: `record_type` is the model name); rows written with another record's
 events count as that record (a deal's stage changes, a ticket's messages). The kinds of
 STRUCTURE (people, teams, stages, custom fields, settings) reshape every number and version
-every KPI. A KPI computed from other KPIs (`compute`) or made of the events themselves has no
-kinds of its own: every change versions it.
+every KPI. A KPI computed from other KPIs (`compute`) is made of theirs (`made_of`, checked by
+a test against the SQL it runs); one that names none, or one made of the events themselves,
+has no kinds of its own: every change versions it.
 
 A deal's move between two open stages, the board's drag and the most frequent change of all,
 is a kind of its own (OPEN_MOVE): it versions only the KPIs that read a deal's stage or its
@@ -61,9 +62,14 @@ def _kinds_by_table() -> dict[str, str]:
 def record_kinds(kpi_key: str) -> frozenset[str] | None:
     """The record kinds (model names) the KPI reads, with STRUCTURE; None for every kind."""
     kpi = get_kpi(kpi_key)
-    if kpi.compute is not None:
+    if kpi.compute is not None and not kpi.made_of:
         return None
     kinds = set(STRUCTURE)
+    for part in kpi.made_of:
+        part_kinds = record_kinds(part)
+        if part_kinds is None:
+            return None
+        kinds.update(part_kinds)
     by_table = _kinds_by_table()
     sql = _sql_of(kpi)
     kinds.update(kind for table, kind in by_table.items() if f'"{table}"' in sql)

@@ -411,6 +411,7 @@ register(
         aggregates=lambda period: {"customers": Count("pk")},
         combine=lambda row: Result(None),
         compute=_clv,
+        made_of=("apv", "churn_rate"),
         bands=Bands(typical=(500, 2500), good=(2500, 5000), exceptional=(5000, None)),
         group="retention",
     )
@@ -437,6 +438,7 @@ register(
         aggregates=lambda period: {"customers": Count("pk")},
         combine=lambda row: Result(None),
         compute=_ltv_cac,
+        made_of=("clv", "cac"),
         group="retention",
     )
 )

@@ -119,9 +119,29 @@ def test_health_read_from_stored_scores_stays_cached_when_a_call_is_logged(
     assert all("computed_at" in q["sql"] for q in health_reads), health_reads
 
 
-def test_kpis_made_of_other_kpis_or_of_events_depend_on_every_change():
-    assert record_kinds("clv") is None and record_kinds("ltv_cac_ratio") is None
+def test_a_kpi_made_of_events_depends_on_every_change():
     assert record_kinds("active_users") is None
+
+
+def test_a_kpi_computed_from_others_is_made_of_their_kinds():
+    assert record_kinds("clv") >= record_kinds("apv") | record_kinds("churn_rate")
+    assert record_kinds("ltv_cac_ratio") >= record_kinds("clv") | record_kinds("cac")
+    assert "activity" not in record_kinds("ltv_cac_ratio")
+
+
+@pytest.mark.parametrize("key", ["clv", "ltv_cac_ratio"])
+def test_a_computed_kpi_declares_every_kind_its_sql_reads(key, rep, sales_team):
+    closed_deal(rep, sales_team, m.StageOutcome.WON)
+    by_table = {model._meta.db_table: model._meta.model_name for model in apps.get_models()}
+    with CaptureQueriesContext(connection) as computed:
+        get_kpi(key).value(this_month(), Segment())
+    read = {
+        WRITTEN_WITH.get(kind, kind)
+        for query in computed.captured_queries
+        for table, kind in by_table.items()
+        if f'"{table}"' in query["sql"]
+    }
+    assert read and read <= record_kinds(key)
 
 
 def test_every_kind_is_a_model_or_the_open_moves():
