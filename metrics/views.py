@@ -387,15 +387,21 @@ def _drill_down_page(request, kpi, period, segment, numerator_only, reader, know
     # Not one query with a count over the rows: a window over every row costs far more than
     # the count and a page read backwards along the primary key (8 s against 0.4 s on the
     # open deals of a million).
-    keys = reader.cached(
-        ["page", str(user.pk), str(page.number), *parts],
-        lambda: list(
-            records.order_by("-pk").values_list("pk", flat=True)[
-                start : start + DRILL_DOWN_PAGE_SIZE
-            ]
-        ),
-        kpi=kpi,
-        period=period,
+    # A page past the records the reader sees (none at all, often: no lead of this month
+    # converted yet) is empty without a query, which would read every record to find none.
+    keys = (
+        []
+        if start >= seen
+        else reader.cached(
+            ["page", str(user.pk), str(page.number), *parts],
+            lambda: list(
+                records.order_by("-pk").values_list("pk", flat=True)[
+                    start : start + DRILL_DOWN_PAGE_SIZE
+                ]
+            ),
+            kpi=kpi,
+            period=period,
+        )
     )
     model = _record_model(kpi, period)
     page.object_list = list(_with_related(model.objects.filter(pk__in=keys).order_by("-pk")))

@@ -219,3 +219,21 @@ def test_custom_periods_work_on_the_kpi_page(client, manager, deals):
     assert response.status_code == 200
     assert response.context["period"].start_date == date(2026, 2, 1)
     assert response.context["result"].denominator == 7
+
+
+def test_a_drill_down_with_no_records_to_show_reads_none(client, admin_user, rep, sales_team):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.metrics.test_live_numbers import earlier_this_month
+
+    LeadFactory(owner=rep, team=sales_team, created_at=earlier_this_month())  # not converted
+    client.force_login(admin_user)
+    url = reverse("kpi", args=["lead_conversion_rate"])
+    with CaptureQueriesContext(connection) as page:
+        response = client.get(url)
+    assert response.status_code == 200
+    assert response.context["result"].value == 0
+    assert not response.context["rows"]
+    listed = [q["sql"] for q in page.captured_queries if '"crm_lead"."id" AS "pk"' in q["sql"]]
+    assert listed == []  # no search through the month's leads for converted ones to list
