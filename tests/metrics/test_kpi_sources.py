@@ -27,6 +27,17 @@ from tests.metrics.test_live_numbers import closed_deal, lose, open_deal, this_m
 pytestmark = pytest.mark.django_db
 
 
+def kinds_read(captured) -> set[str]:
+    """The record kinds of the tables the captured queries name."""
+    by_table = {model._meta.db_table: model._meta.model_name for model in apps.get_models()}
+    return {
+        WRITTEN_WITH.get(kind, kind)
+        for query in captured.captured_queries
+        for table, kind in by_table.items()
+        if f'"{table}"' in query["sql"]
+    }
+
+
 def test_each_kpi_is_made_of_the_kinds_its_sql_reads():
     assert record_kinds("win_rate") - STRUCTURE == {"deal", "company", "lead"}
     assert {"activity", "surveyanswer", "contact"} <= record_kinds("engagement_rate")
@@ -132,15 +143,9 @@ def test_a_kpi_computed_from_others_is_made_of_their_kinds():
 @pytest.mark.parametrize("key", ["clv", "ltv_cac_ratio"])
 def test_a_computed_kpi_declares_every_kind_its_sql_reads(key, rep, sales_team):
     closed_deal(rep, sales_team, m.StageOutcome.WON)
-    by_table = {model._meta.db_table: model._meta.model_name for model in apps.get_models()}
     with CaptureQueriesContext(connection) as computed:
         get_kpi(key).value(this_month(), Segment())
-    read = {
-        WRITTEN_WITH.get(kind, kind)
-        for query in computed.captured_queries
-        for table, kind in by_table.items()
-        if f'"{table}"' in query["sql"]
-    }
+    read = kinds_read(computed)
     assert read and read <= record_kinds(key)
 
 
@@ -185,18 +190,11 @@ def test_logging_a_call_recomputes_the_engagement_rate(rep, sales_team):
 @pytest.mark.parametrize("key", sorted(CHART_KINDS))
 @pytest.mark.parametrize("segment", [Segment(), Segment("owner", "1"), Segment("team", "1")])
 def test_each_chart_declares_every_kind_its_sql_reads(key, segment):
-    by_table = {model._meta.db_table: model._meta.model_name for model in apps.get_models()}
     reader = Reader()
     assert reader.versions  # read before: the versions' own query names every kind
     with CaptureQueriesContext(connection) as built:
         BUILDERS[key](this_month(), segment, reader)
-    read = {
-        WRITTEN_WITH.get(kind, kind)
-        for query in built.captured_queries
-        for table, kind in by_table.items()
-        if f'"{table}"' in query["sql"]
-    }
-    assert read <= chart_kinds(key)
+    assert kinds_read(built) <= chart_kinds(key)
 
 
 def test_logging_a_call_leaves_the_deal_charts_cached(client, admin_user, rep, sales_team):
