@@ -92,3 +92,22 @@ def test_home_query_count_is_constant(client, rep, sales_team, django_assert_max
     with django_assert_max_num_queries(baseline):
         response = client.get(URL)
     assert len(response.context["stale_deals"]) == 11
+
+
+def test_my_day_tasks_show_their_links_read_apart(client, rep, sales_team):
+    # A task joined to its seven links took PostgreSQL longer to plan than to run.
+    start, _end = day_bounds()
+    deal = DealFactory(name="Linked deal", owner=rep, team=sales_team)
+    TaskFactory(title="Call them", assignee=rep, due_at=start - timedelta(hours=1), deal=deal)
+    client.force_login(rep)
+    with CaptureQueriesContext(connection) as page:
+        response = client.get(URL)
+    [task] = response.context["overdue_tasks"]
+    assert task.deal == deal and task.assignee == rep
+    assert "Linked deal" in response.content.decode()
+    joined = [
+        q["sql"]
+        for q in page.captured_queries
+        if 'FROM "crm_task"' in q["sql"] and "JOIN" in q["sql"]
+    ]
+    assert joined == []
