@@ -289,6 +289,22 @@ class Reader:
             return self.cached(parts, lambda: kpi.breakdown_parts(period, field), kpi=kpi)
         return self.peek(parts, kpi=kpi)
 
+    def record_total(self, kpi: KPI, period: Period, segment: Segment) -> int | None:
+        """How many records are behind a running period's value, read from the cached parts
+        of its breakdown by owner (or by the segment's owner or team) when they add up and
+        count every record (KPI.record_counter): not counted again. None otherwise."""
+        if not is_open(period, self.now) or kpi.stored_at is not None:
+            return None
+        field = "owner" if segment.is_all else segment.field
+        counter = kpi.record_counter(period)
+        if counter is None or field not in PART_FIELDS or not kpi.adds_up(period, field):
+            return None
+        parts = self._breakdown_parts(kpi, period, field, compute=False)
+        if parts is None:
+            return None
+        chosen = parts.values() if segment.is_all else [parts.get(segment.value, {})]
+        return sum(part.get(counter) or 0 for part in chosen)
+
     def among(self, kpi: KPI, period: Period, field: str, values: list[str]) -> Result:
         """The KPI over the records whose `field` is one of `values` (a breakdown's "Other"
         row): the sum of those parts when they add up, else one query, cached."""

@@ -143,6 +143,21 @@ class KPI:
             for aggregate in self.aggregates(period).values()
         )
 
+    def record_counter(self, period: Period) -> str | None:
+        """The name of an aggregate that counts every record (COUNT of the primary key, no
+        filter), which the parts of a breakdown tell the drill-down; None without one."""
+        for name, aggregate in self.aggregates(period).items():
+            expressions = [e for e in aggregate.get_source_expressions() if e is not None]
+            counted = getattr(expressions[0], "name", None) if len(expressions) == 1 else None
+            if (
+                type(aggregate) is Count
+                and aggregate.filter is None
+                and not aggregate.distinct
+                and counted in ("id", "pk")
+            ):
+                return name
+        return None
+
     def combine_parts(self, period: Period, rows: list[dict]) -> Result | None:
         """The Result over the records of several parts of a breakdown (`adds_up`), or None
         when a part summed floats, which added in another order may differ in the last digit."""

@@ -354,7 +354,8 @@ def _drill_down_page(request, kpi, period, segment, numerator_only, reader, know
     """(page, hidden): the page of records the reader may see, and how many records behind the
     value they do not see (a manager reading the company's number; 0 for an admin).
 
-    `known`: the record counts, when the value told them (_records_behind). The counts and
+    `known`: the record counts, when the value told them (_records_behind); else the count of
+    every record may come from the cached parts of the value (Reader.record_total). The counts and
     the page's keys are otherwise cached per version of the records (metrics.numbers),
     so a page viewed again reads 50 rows by primary key: a KPI whose records are computed
     (health scores of every customer) is computed once per change, not per view."""
@@ -365,16 +366,16 @@ def _drill_down_page(request, kpi, period, segment, numerator_only, reader, know
     records = SimpleLazyObject(
         lambda: kpi.drill_down(period, segment, user=user, numerator_only=numerator_only)
     )
-    total = (
-        known[numerator_only]
-        if known is not None
-        else reader.cached(
+    total = known[numerator_only] if known is not None else None
+    if total is None and not numerator_only:
+        total = reader.record_total(kpi, period, segment)
+    if total is None:
+        total = reader.cached(
             ["records", *parts],
             lambda: kpi.record_count(period, segment, numerator_only=numerator_only),
             kpi=kpi,
             period=period,
         )
-    )
     seen = (
         total
         if is_admin(user)

@@ -138,3 +138,30 @@ def test_a_value_counting_records_tells_the_drill_downs_counts(records, rep, sal
         assert result.numerator == kpi.record_count(records, numerator_only=True), kpi.key
         assert result.denominator == kpi.record_count(records), kpi.key
     assert get_kpi("lead_conversion_rate").value(records, ALL).numerator == 1
+
+
+def test_the_record_count_read_from_the_parts_is_the_count_of_the_records(records, rep, sales_team):
+    counted = [kpi for kpi in summed_kpis(records) if kpi.record_counter(records)]
+    assert {"pipeline_value", "weighted_pipeline_value", "deal_velocity"} <= {
+        kpi.key for kpi in counted
+    }
+    assert get_kpi("win_rate").record_counter(records) == "records"
+    for kpi in counted:
+        reader = Reader()
+        reader.result(kpi, records, ALL)  # caches the parts by owner
+        for segment in (ALL, Segment("owner", str(rep.pk)), Segment("owner", "0")):
+            expected = kpi.record_count(records, segment)
+            assert reader.record_total(kpi, records, segment) == expected, (kpi.key, segment)
+
+
+def test_the_kpi_page_does_not_count_records_its_value_counted(client, admin_user, records):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(admin_user)
+    with CaptureQueriesContext(connection) as page:
+        response = client.get("/dashboards/kpi/pipeline_value/")
+    assert response.status_code == 200
+    counts = [q["sql"] for q in page.captured_queries if "COUNT(*)" in q["sql"]]
+    assert counts == []
+    assert response.context["page"].paginator.count == 1  # the outsider's open deal
