@@ -148,12 +148,6 @@ def aggregate_settings():
         yield
 
 
-def stored_at_part(kpi: KPI, period: Period) -> str:
-    """For a cache key: when the stored rows the KPI reads were written (health's, rewritten
-    by the nightly run, which writes no event); empty for the others."""
-    return str(kpi.stored_at(period)) if kpi.stored_at else ""
-
-
 def _digest(parts: Sequence[str]) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
@@ -185,7 +179,7 @@ class Reader:
         """The version of what `kpi` is made of (metrics.sources): a change to other kinds
         of records leaves its cached values in place. Read in `period` from rows the nightly
         run stored (health), it is made of those rows, whose time the keys carry
-        (stored_at_part), and of the companies they are grouped by: not of every activity."""
+        (stored_part), and of the companies they are grouped by: not of every activity."""
         from .sources import STORED_KINDS, record_kinds
 
         if period is not None and self.stored_at(kpi, period) is not None:
@@ -201,6 +195,11 @@ class Reader:
         if key not in self._stored_times:
             self._stored_times[key] = kpi.stored_at(period)
         return self._stored_times[key]
+
+    def stored_part(self, kpi: KPI, period: Period) -> str:
+        """For a cache key: when the stored rows the KPI reads were written (health's,
+        rewritten by the nightly run, which writes no event); empty for the others."""
+        return str(self.stored_at(kpi, period)) if kpi.stored_at else ""
 
     def version_of_kinds(self, kinds: frozenset[str] | None) -> str:
         """The version of these record kinds (None: of everything)."""
@@ -257,7 +256,7 @@ class Reader:
             for index in live:
                 kpi, period, _segment = wanted[index]
                 result = cached.get(keys[index], fresh.get(keys[index]))
-                stored_at = kpi.stored_at(period) if kpi.stored_at else None
+                stored_at = self.stored_at(kpi, period)
                 if stored_at is not None:
                     readings[index] = Reading(result, computed_at=stored_at)
                 else:
@@ -349,7 +348,13 @@ class Reader:
             parts = self._breakdown_parts(kpi, period, field)
             return {value: kpi.combine(dict(row)) for value, row in parts.items()}
         return self.cached(
-            ["breakdown", kpi.key, *self._period_parts(period), field, stored_at_part(kpi, period)],
+            [
+                "breakdown",
+                kpi.key,
+                *self._period_parts(period),
+                field,
+                self.stored_part(kpi, period),
+            ],
             lambda: kpi.breakdown(period, field),
             kpi=kpi,
             period=period,
@@ -413,7 +418,7 @@ class Reader:
             segment.field,
             segment.value,
             self.version_of(kpi, period) if self._running(period) else self.closed_version,
-            stored_at_part(kpi, period),
+            self.stored_part(kpi, period),
         ]
         return "kpi-live:" + _digest(parts)
 

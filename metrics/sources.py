@@ -48,7 +48,7 @@ STRUCTURE = frozenset(
     }
 )
 # What a KPI read from rows the nightly run stored (health) is made of: those rows, versioned by
-# their time (metrics.numbers.stored_at_part), and the companies they are grouped by.
+# their time (metrics.numbers.Reader.stored_part), and the companies they are grouped by.
 STORED_KINDS = STRUCTURE | {"company"}
 # Tables versioned otherwise: logins by their own rows, stored health by its computed time.
 NOT_EVENTS = frozenset({"loginevent", "companyhealth"})

@@ -58,7 +58,7 @@ from .dashboards import (
 )
 from .forms import CardForm, DashboardForm, PeriodSegmentForm
 from .models import CardKind, Dashboard, DashboardCard
-from .numbers import Reader, stored_at_part
+from .numbers import Reader
 from .periods import comparison_for, period_for
 from .registry import REGISTRY, Segment, all_kpis
 
@@ -361,7 +361,7 @@ def _drill_down_page(request, kpi, period, segment, numerator_only, reader, know
     (health scores of every customer) is computed once per change, not per view."""
     user = request.user
     parts = [kpi.key, period.start.isoformat(), period.end.isoformat()]
-    parts += [segment.field, segment.value, str(numerator_only), stored_at_part(kpi, period)]
+    parts += [segment.field, segment.value, str(numerator_only), reader.stored_part(kpi, period)]
     # Built only when something is not cached: building health's reads its settings.
     records = SimpleLazyObject(
         lambda: kpi.drill_down(period, segment, user=user, numerator_only=numerator_only)
