@@ -461,10 +461,11 @@ def trigger_record_type(trigger) -> str:
     return IMPLIED_RECORD_TYPES.get(kind, "")
 
 
-def validate_rule(*, trigger, conditions, actions) -> None:
+def validate_rule(*, trigger, conditions, actions, refs: References | None = None) -> None:
     """Raise ValidationError({"trigger"|"conditions"|"actions": [sentences]}) if the rule is
-    not one the engine can run; return None if it is."""
-    refs = References()
+    not one the engine can run; return None if it is. Checking many rules, pass one `refs` so
+    the menus' values are read once."""
+    refs = refs or References()
     errors = {
         "trigger": trigger_errors(trigger, refs=refs),
         "conditions": condition_errors(conditions, trigger=trigger, refs=refs),

@@ -51,14 +51,16 @@ def available() -> list[str]:
     return sorted(path.stem for path in DATA_DIR.glob("*.json"))
 
 
-def load(key: str) -> BusinessTemplate:
-    """The template `key`, checked; TemplateError (naming the file) if it is missing or wrong."""
+def load(key: str, *, refs=None) -> BusinessTemplate:
+    """The template `key`, checked; TemplateError (naming the file) if it is missing or wrong.
+    Loading several, pass one automations.catalog.References as `refs`: its menus are read
+    once for all."""
     if not KEY.match(key or ""):
         raise TemplateError([f"{key!r}: not a template name."])
-    return load_file(DATA_DIR / f"{key}.json")
+    return load_file(DATA_DIR / f"{key}.json", refs=refs)
 
 
-def load_file(path: Path) -> BusinessTemplate:
+def load_file(path: Path, *, refs=None) -> BusinessTemplate:
     name = path.name
     try:
         raw_bytes = path.read_bytes()
@@ -70,7 +72,7 @@ def load_file(path: Path) -> BusinessTemplate:
         raw = json.loads(raw_bytes.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise TemplateError([f"{name}: not valid JSON ({error})."]) from None
-    errors = Checker(expected_key=path.stem).check(raw)
+    errors = Checker(expected_key=path.stem, refs=refs).check(raw)
     if errors:
         raise TemplateError([f"{name}: {error}" for error in errors])
     return BusinessTemplate(key=raw["key"], data=raw)
@@ -102,8 +104,11 @@ def is_translations(value) -> bool:
 class Checker:
     """Collects every error of one file, each prefixed with the path of its value."""
 
-    def __init__(self, *, expected_key: str):
+    def __init__(self, *, expected_key: str, refs=None):
+        from automations.catalog import References
+
         self.expected_key = expected_key
+        self.refs = refs or References()
         self.errors: list[str] = []
 
     def check(self, raw) -> list[str]:
@@ -260,6 +265,7 @@ class Checker:
                     trigger=rule["trigger"],
                     conditions=rule.get("conditions") or {"match": "all", "rows": []},
                     actions=rule["actions"],
+                    refs=self.refs,
                 )
             except ValidationError as error:
                 for field, sentences in error.message_dict.items():

@@ -5,11 +5,13 @@ crm.access.ROUTE_PERMISSIONS and each view checks `admin_only` again, as the set
 
 from django.conf import settings
 from django.contrib import messages
+from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from automations.catalog import References
 from crm.views.settings import admin_only
 
 from .loader import TemplateError, available, language_of, load
@@ -34,9 +36,11 @@ def _installation_language() -> str:
 def template_list(request):
     language = _installation_language()
     rows, broken = [], []
+    refs = References()
+    applied = dict(AppliedItem.objects.values_list("template").annotate(n=Count("id")).order_by())
     for key in available():
         try:
-            template = load(key)
+            template = load(key, refs=refs)
         except TemplateError as error:
             broken.append(error)
             continue
@@ -47,7 +51,7 @@ def template_list(request):
                 "description": template.text("description", language)
                 if "description" in template.data
                 else "",
-                "applied": AppliedItem.objects.filter(template=key).count(),
+                "applied": applied.get(key, 0),
             }
         )
     return _page(request, "list.html", {"templates": rows, "broken": broken})

@@ -141,3 +141,22 @@ def test_the_preview_page_is_translated(client, admin_user):
     html = client.get(SAAS, HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
 
     assert "Aplicar este modelo" in html
+
+
+def test_the_list_reads_each_menu_once_for_all_templates(client, admin_user):
+    """Checking the three templates' rules reads the stages, users and custom fields once, and
+    the applied counts in one query, not once a rule, a language and a template."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(admin_user)
+    client.get(LIST)
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(LIST)
+
+    assert page.status_code == 200
+    statements = [query["sql"] for query in queries.captured_queries]
+    for table in ("crm_stage", "crm_customfield", "business_templates_applieditem"):
+        reads = [sql for sql in statements if f'FROM "{table}"' in sql]
+        assert len(reads) <= 1, (table, len(reads))
