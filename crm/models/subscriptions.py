@@ -63,6 +63,10 @@ class Subscription(Timestamped):
         indexes = [
             models.Index(fields=["start_date", "end_date"]),
             models.Index(fields=["term_end"], name="crm_subscription_term_end"),
+            # The admin's plan and currency filters list their values by skipping through
+            # these (crm.admin.IndexedValuesFilter), not by sorting every subscription.
+            models.Index(fields=["plan_name"], name="subscription_plan_name"),
+            models.Index(fields=["currency"], name="subscription_currency"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -444,3 +444,20 @@ def test_a_custom_field_is_added_changed_and_deleted_through_the_services(staff_
         "customfield.deleted",
         "customfield.updated",
     ]
+
+
+def test_the_subscriptions_plan_filter_lists_each_plan_once_and_filters(staff_client):
+    """The plan and currency filters list their values by walking their index, each once, in
+    order, and choosing one filters the list as Django's own filter does."""
+    for plan in ("Pro", "Basic", "Pro", "Enterprise", "Basic"):
+        f.SubscriptionFactory(plan_name=plan, company=f.CompanyFactory(name=f"Co {plan}"))
+    f.SubscriptionFactory(plan_name="Pro", currency="USD")
+
+    page = staff_client.get(url(m.Subscription, "changelist")).content.decode()
+
+    for plan in ("Basic", "Enterprise", "Pro"):
+        assert page.count(f"?plan_name={plan}") == 1
+    assert page.index("?plan_name=Basic") < page.index("?plan_name=Enterprise")
+    assert page.count("?currency=USD") == 1
+    chosen = staff_client.get(url(m.Subscription, "changelist"), {"plan_name": "Basic"})
+    assert chosen.context["cl"].result_count == 2
