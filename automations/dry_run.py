@@ -4,6 +4,7 @@ Event triggers replay the stored events of the window; date and idle triggers lo
 records as they stand; a schedule lists its ticks in the window; a KPI threshold its value now.
 """
 
+import functools
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -84,10 +85,15 @@ class ActionWords:
         return filled
 
 
-def _add(report: DryRunReport, item: DryRunItem, limit: int) -> None:
+def _add(report: DryRunReport, item: DryRunItem, limit: int, actions=None) -> None:
+    """Count the item; keep it if the report has room, with what its actions would do
+    (`actions()`, called only then: filling the texts is the dearest part of a dry run, 0.4 s
+    for the 1,000 records a time trigger reads, of which the page shows 50)."""
     report.evaluated += 1
     report.matched += int(item.matched)
     if len(report.items) < limit:
+        if item.matched and actions is not None:
+            item.actions = actions()
         report.items.append(item)
     else:
         report.truncated = True
@@ -126,9 +132,9 @@ def _replay_events(report, trigger, conditions, words, limit) -> None:
                     matched=matched,
                     event_id=event.id,
                     event_type=event.type,
-                    actions=words(record) if matched else [],
                 ),
                 limit,
+                actions=functools.partial(words, record),
             )
     report.truncated = True
     report.notes.append(_("Only the latest %s events were replayed.") % MAX_EVENTS)
@@ -146,8 +152,10 @@ def _records_as_they_stand(report, trigger, conditions, words, limit) -> None:
         due = _idle(model, trigger, timezone.now())
     else:
         due = _dates_in_window(model, trigger, today, report.days)
-    # Their relations (owner, stage, company...) in one query, not a few per record.
-    loaded = load_records(trigger.get("record_type", ""), [record.pk for record, _tick in due])
+    # Their relations (owner, stage, company...) in one query, not a few per record; when
+    # no condition reads them, only for the records the report shows (of up to 1,000).
+    shown = due if (conditions or {}).get("rows") else due[:limit]
+    loaded = load_records(trigger.get("record_type", ""), [record.pk for record, _tick in shown])
     for record, tick in due:
         record = loaded.get(record.pk, record)
         matched = matches(conditions, record, definitions=definitions)
@@ -160,9 +168,9 @@ def _records_as_they_stand(report, trigger, conditions, words, limit) -> None:
                 occurred_at=None,
                 matched=matched,
                 tick=tick,
-                actions=words(record) if matched else [],
             ),
             limit,
+            actions=functools.partial(words, record),
         )
 
 

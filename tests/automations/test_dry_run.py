@@ -179,3 +179,26 @@ def test_a_time_rules_dry_run_reads_a_constant_number_of_queries(admin_user, rep
     for _ in range(6):
         DealFactory(owner=rep, team=sales_team, company=CompanyFactory(), created_at=old)
     assert dry_run_queries(admin_user) == few
+
+
+def test_a_dry_run_past_its_limit_counts_every_record_and_words_only_those_shown(
+    admin_user, rep, sales_team
+):
+    """Filling the actions' texts is the dearest part of a dry run: it is done for the items
+    the report shows, while the counts still cover every record the trigger reads."""
+    from automations import dry_run
+
+    old = timezone.now() - timedelta(days=5)
+    for number in range(5):
+        DealFactory(name=f"Idle {number}", owner=rep, team=sales_team, created_at=old)
+    rule = {**IDLE_DEALS, "conditions": {"match": "all", "rows": []}}
+
+    with mock.patch.object(dry_run, "render", wraps=dry_run.render) as rendered:
+        report = rule_dry_run(actor=admin_user, days=30, limit=2, **rule)
+
+    assert (report.evaluated, report.matched, len(report.items)) == (5, 5, 2)
+    assert report.truncated
+    assert [item.actions for item in report.items] == [
+        [f"Create the task “Call {item.label}” for the owner, due in 0 h"] for item in report.items
+    ]
+    assert rendered.call_count == 2
