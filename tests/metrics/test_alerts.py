@@ -321,3 +321,19 @@ def test_the_list_reads_in_the_readers_language(client, manager, language, title
     html = client.get(reverse("kpi-alerts"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
     assert title in html
     assert alert in html
+
+
+def test_the_list_shows_fifty_alerts_a_page_newest_first_keeping_the_status(client, manager):
+    weeks = [date(2026, 11, 16) - timedelta(weeks=n) for n in range(55)]
+    for start in weeks:
+        make_alert(period_start=start, period_end=start + timedelta(days=6))
+    client.force_login(manager)
+
+    first = client.get(reverse("kpi-alerts"), {"status": "open"})
+    second = client.get(reverse("kpi-alerts"), {"status": "open", "page": 2})
+
+    assert [item["alert"].period_start for item in first.context["items"]] == weeks[:50]
+    assert [item["alert"].period_start for item in second.context["items"]] == weeks[50:]
+    assert "?status=open&amp;page=2" in first.content.decode()
+    assert "1–50 of 55" in first.content.decode()
+    assert client.get(reverse("kpi-alerts"), {"page": "x<"}).status_code == 200
