@@ -71,12 +71,23 @@ class ActionContext:
     record_type: str
     event: object | None = None
     outbound: list = field(default_factory=list)
+    # A dry run changes nothing, so the record's template values are read once for all the
+    # texts of its actions; a run reads them for each text, as an action before may change them.
+    read_once: bool = False
+    _values: dict | None = None
+
+    def values(self) -> dict:
+        if not self.read_once:
+            return template_context(self.record)
+        if self._values is None:
+            self._values = template_context(self.record)
+        return self._values
 
 
 def render(template_text: str, context: ActionContext) -> str:
     """Render a title/body template over plain values of the record (no object access)."""
     values = {
-        "record": template_context(context.record),
+        "record": context.values(),
         "rule": {"name": context.rule.name, "id": context.rule.id},
         "today": timezone.localdate(),
     }

@@ -59,22 +59,25 @@ class ActionWords:
             self.describe, self.refs = describe_action, References()
 
     def __call__(self, record=None) -> list[str]:
-        return [self._one(self._filled(action, record)) for action in self.actions]
+        context = None
+        if record is not None:
+            context = ActionContext(
+                rule=SimpleNamespace(name="", id=None),
+                run=None,
+                record=record,
+                record_type=self.record_type,
+                read_once=True,
+            )
+        return [self._one(self._filled(action, context)) for action in self.actions]
 
     def _one(self, action: dict) -> str:
         if self.describe is None:
             return describe(action)
         return str(self.describe(action, record_type=self.record_type, refs=self.refs))
 
-    def _filled(self, action: dict, record) -> dict:
-        if record is None:
+    def _filled(self, action: dict, context: ActionContext | None) -> dict:
+        if context is None:
             return action
-        context = ActionContext(
-            rule=SimpleNamespace(name="", id=None),
-            run=None,
-            record=record,
-            record_type=self.record_type,
-        )
         filled = dict(action)
         for key in TEXT_KEYS:
             if isinstance(action.get(key), str):
