@@ -335,5 +335,5 @@ def test_the_list_shows_fifty_alerts_a_page_newest_first_keeping_the_status(clie
     assert [item["alert"].period_start for item in first.context["items"]] == weeks[:50]
     assert [item["alert"].period_start for item in second.context["items"]] == weeks[50:]
     assert "?status=open&amp;page=2" in first.content.decode()
-    assert "1–50 of 55" in first.content.decode()
+    assert "1–50 of 55 alerts" in first.content.decode()
     assert client.get(reverse("kpi-alerts"), {"page": "x<"}).status_code == 200
