@@ -159,3 +159,21 @@ def test_logging_an_activity_swaps_the_panels_without_a_csp_refusal(page_as, rep
     assert refused == []
     assert failed == []  # the icon too: no 404 for /favicon.ico
     assert page.goto("/favicon.ico").status == 200
+
+
+def test_on_a_1280_px_screen_the_admins_bar_fits_and_the_user_menu_logs_out(page_as, admin_user):
+    """The admin's bar holds the most links: laid out in one row it pushed the user's links and
+    "Log out" past a 1280 px screen's right edge. It wraps, and the user's pages are a menu."""
+    page = page_as(admin_user)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto("/")
+
+    bar = page.locator("nav.navbar")
+    rights = bar.locator("a:visible, button:visible, input:visible").evaluate_all(
+        "nodes => nodes.map(n => n.getBoundingClientRect().right)"
+    )
+    assert rights and max(rights) <= 1280
+    page.get_by_test_id("current-user").click()
+    assert page.get_by_test_id("exports-link").is_visible()
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/accounts/login/**")
