@@ -10,7 +10,7 @@ already (crm/settings.py). The pages set the same per transaction
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.db import connection
+from django.db import connection, transaction
 
 ANALYTICAL_WORK_MEM = "64MB"
 
@@ -27,3 +27,18 @@ def analytical_session() -> Iterator[None]:
     finally:
         with connection.cursor() as cursor:
             cursor.execute("RESET work_mem")
+
+
+@contextmanager
+def grouping_in_index_order() -> Iterator[None]:
+    """On PostgreSQL, group in the order an index already holds rather than by hashing, for
+    the queries inside (one transaction). For a grouping the planner misjudges: the duplicate
+    emails of 600k leads, read in order from crm 0037's index, take 0.17 s; hashed, as the
+    planner prefers with 64 MB of work_mem, 0.53 s."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('enable_hashagg', 'off', true)")
+        yield

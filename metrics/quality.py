@@ -12,7 +12,7 @@ that team) that no check flags, one grouped query per kind of record.
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet, Sum
 from django.db.models.lookups import In
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +20,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from crm import access, duplicates
+from crm.db_settings import grouping_in_index_order
 from crm.models import (
     Company,
     Contact,
@@ -57,9 +58,14 @@ class Check:
     # duplicates page, or a record list (url name, query of its filters) to edit them in bulk.
     elsewhere_url: str = ""
     elsewhere_query: str = ""
+    # How many rows the problem finds, when something cheaper than counting them says it.
+    counter: Callable[[object], int] | None = None
 
     def records(self, user) -> QuerySet:
         return access.visible(self.model._default_manager.filter(self.problem(user)), user)
+
+    def count(self, user) -> int:
+        return self.counter(user) if self.counter else self.records(user).count()
 
     @property
     def kpis(self) -> list[KPI]:
@@ -81,25 +87,43 @@ def _inactive_users() -> QuerySet:
     return User.objects.filter(is_active=False).values("pk")
 
 
+def _repeated_keys(kind_key: str, user) -> QuerySet:
+    """The keys held by more than one row the user sees under the kind's exact rule (email
+    for leads and contacts, web domain for companies), keyed as crm.duplicates keys them, with
+    how many rows hold each. COUNT(*), not of ids: on PostgreSQL the keys are then read in
+    order from an index that carries them (crm 0037), not hashed from every row."""
+    kind = duplicates.KINDS[kind_key]
+    rule = kind.rules[0]
+    return (
+        duplicates.comparable(access.visible(kind.model, user), rule)
+        .order_by()
+        .values(dupe_key=duplicates.key_expression(kind.model, rule))
+        .annotate(holders=Count("*"))
+        .filter(holders__gt=1)
+    )
+
+
 def _duplicated(kind_key: str, user) -> Q:
-    """Another row the user sees with the same key under the kind's exact rule (email for
-    leads and contacts, web domain for companies), keyed as crm.duplicates keys it. Phone
-    numbers and names alike are left to the duplicates page, which compares them.
+    """Another row the user sees with the same key. Phone numbers and names alike are left to
+    the duplicates page, which compares them.
 
     The keys held more than once are grouped once, then each row's key is looked up in that
     set: an existence check per row read the table again for each of 300k contacts."""
     kind = duplicates.KINDS[kind_key]
-    rule = kind.rules[0]
-    key = duplicates.key_expression(kind.model, rule)
-    repeated = (
-        duplicates.comparable(access.visible(kind.model, user), rule)
-        .order_by()
-        .values(dupe_key=key)
-        .annotate(holders=Count("pk"))
-        .filter(holders__gt=1)
-        .values("dupe_key")
-    )
-    return Q(In(duplicates.key_expression(kind.model, rule), repeated))
+    key = duplicates.key_expression(kind.model, kind.rules[0])
+    return Q(In(key, _repeated_keys(kind_key, user).values("dupe_key")))
+
+
+def _duplicates_count(kind_key: str) -> Callable[[object], int]:
+    """How many rows the user sees share their key with another: the sizes of the groups of
+    more than one added up, one grouping where looking each row's key up read them all again
+    (the same number, half the time)."""
+
+    def count(user) -> int:
+        with grouping_in_index_order():
+            return _repeated_keys(kind_key, user).aggregate(rows=Sum("holders"))["rows"] or 0
+
+    return count
 
 
 def _customer_without_subscription(_user) -> Q:
@@ -179,6 +203,7 @@ CHECKS: dict[str, Check] = {
             ("lead_conversion_rate", "lead_qualification_rate"),
             "lead-detail",
             elsewhere_url="lead-duplicates",
+            counter=_duplicates_count("lead"),
         ),
         Check(
             "duplicate-contacts",
@@ -189,6 +214,7 @@ CHECKS: dict[str, Check] = {
             ("nps", "csat"),
             "contact-detail",
             elsewhere_url="contact-duplicates",
+            counter=_duplicates_count("contact"),
         ),
         Check(
             "duplicate-companies",
@@ -199,6 +225,7 @@ CHECKS: dict[str, Check] = {
             ("churn_rate", "clv", "health_score"),
             "company-detail",
             elsewhere_url="company-duplicates",
+            counter=_duplicates_count("company"),
         ),
         Check(
             "open-deals-deactivated-owner",
@@ -249,7 +276,7 @@ def counts(user, *, reader: Reader | None = None) -> dict[str, int]:
     reader = reader or Reader()
     return reader.cached(
         ["data-quality-counts", _scope(user)],
-        lambda: {key: check.records(user).count() for key, check in CHECKS.items()},
+        lambda: {key: check.count(user) for key, check in CHECKS.items()},
     )
 
 

@@ -349,3 +349,30 @@ def test_the_list_link_filters_the_record_list_to_the_same_records(
     record_url = quality.CHECKS[check].record_url
     assert f'href="{record_url(world[shown])}"' in listed
     assert f'href="{record_url(world[hidden])}"' not in listed
+
+
+@pytest.mark.parametrize("who", ["manager", "admin_user"])
+def test_a_duplicate_count_is_the_number_of_records_its_list_shows(
+    world, who, request, rep, sales_team
+):
+    """The duplicate counts add up the sizes of the groups of a key (one grouping): the same
+    number as the rows whose key another row holds, for a group of three in mixed case, a pair
+    split across teams, and rows alone with their key."""
+    user = request.getfixturevalue(who)
+    for email in ("sam@x.example", "SAM@x.example", "Sam@X.example", "alone@x.example"):
+        LeadFactory(email=email, owner=rep, team=sales_team)
+    for key in ("duplicate-leads", "duplicate-contacts", "duplicate-companies"):
+        check = quality.CHECKS[key]
+        assert check.count(user) == check.records(user).count() > 0, key
+
+
+def test_a_checks_list_reads_its_count_from_the_cached_counts(client, world, manager):
+    client.force_login(manager)
+    client.get(PAGE)
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(PAGE, {"check": "duplicate-companies"})
+
+    assert page.status_code == 200
+    assert page.context["page_obj"].paginator.count == MANAGER_COUNTS["duplicate-companies"]
+    assert not [q for q in queries.captured_queries if '"__count"' in q["sql"]]
