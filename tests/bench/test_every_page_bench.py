@@ -3,7 +3,8 @@ seeded database (`make bench`; issue 19). Prints figures, asserts no timing.
 
 The pages are the project's URL patterns filled with real arguments, as the reliability suite
 walks them (tests/reliability/sitemap.py), each argument a record the user may see
-(tests/bench/load_records.py), plus every ready-made dashboard. Per page and user:
+(tests/bench/load_records.py), plus every ready-made dashboard and each data-quality check's
+list. Per page and user:
 - cold: the cache emptied (chart data, board sums), one request, its queries counted;
 - warm: one warm-up request (queries counted), then BENCH_RUNS (5) timed: median and p95.
 A page whose cold request or warm-up takes over SLOW_COLD_MS (2 s) is timed warm only
@@ -112,6 +113,7 @@ def _admin_sampled(route: Route) -> bool:
 def pages_for(role: str, data) -> tuple[list[tuple[Route, str]], list[str]]:
     """(route, path) of every page to time as the role, and the routes left out, with why."""
     from metrics.dashboards import READY_MADE
+    from metrics.quality import CHECKS
 
     pages, left_out = [], []
     for route in all_routes():
@@ -127,6 +129,10 @@ def pages_for(role: str, data) -> tuple[list[tuple[Route, str]], list[str]]:
             continue
         if route.name == "dashboard":
             pages += [(route, route.url({"slug": slug})) for slug in READY_MADE]
+        elif route.name == "data-quality":
+            # The page, and the records of each of its checks (a page of its own to a user).
+            pages.append((route, route.url(kwargs)))
+            pages += [(route, f"{route.url(kwargs)}?check={key}") for key in CHECKS]
         else:
             pages.append((route, route.url(kwargs)))
     return pages, left_out
