@@ -28,7 +28,7 @@ from crm.models import Event, LoginEvent
 from .fill import SNAPSHOT_GRAINS, SNAPSHOT_SEGMENTS
 from .models import FillStatus, HealthSettings, KPISnapshot, SnapshotFill
 from .periods import Period
-from .registry import KPI, Result, Segment
+from .registry import KPI, Result, Segment, values_remembered
 
 LIVE_CACHE_SECONDS = 5 * 60
 # A period that is over and has no snapshot yet (the same days of last month, yesterday
@@ -250,7 +250,7 @@ class Reader:
             fresh = {}
             missing = [index for index in live if cached.get(keys[index]) is None]
             if missing:
-                with aggregate_settings():
+                with aggregate_settings(), values_remembered():
                     for index in missing:
                         fresh[keys[index]] = self._live_value(*wanted[index])
             for index in live:

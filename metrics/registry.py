@@ -5,7 +5,9 @@ aggregates over them (`aggregates`), and turns the aggregated row into a Result 
 The value, the per-segment breakdown and the drill-down all come from that one queryset.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -34,6 +36,26 @@ class Result:
             "numerator": _plain(self.numerator),
             "denominator": _plain(self.denominator),
         }
+
+
+# The values computed inside `values_remembered()`, by (KPI key, period, segment).
+_REMEMBERED: ContextVar[dict | None] = ContextVar("remembered_kpi_values", default=None)
+
+
+@contextmanager
+def values_remembered() -> Iterator[None]:
+    """Inside, each KPI's value for a period and segment is computed once: a KPI computed from
+    others (CLV from APV and churn, LTV:CAC from CLV and CAC) reuses what the same batch of
+    readings computed already, where the retention dashboard computed churn three times.
+    Nested, the outermost batch's memory holds."""
+    if _REMEMBERED.get() is not None:
+        yield
+        return
+    token = _REMEMBERED.set({})
+    try:
+        yield
+    finally:
+        _REMEMBERED.reset(token)
 
 
 @dataclass(frozen=True)
@@ -116,6 +138,15 @@ class KPI:
         return queryset.filter(**{self.segment_path(segment.field): segment.value})
 
     def value(self, period: Period, segment: Segment = ALL) -> Result:
+        remembered = _REMEMBERED.get()
+        if remembered is None:
+            return self._value(period, segment)
+        key = (self.key, period, segment)
+        if key not in remembered:
+            remembered[key] = self._value(period, segment)
+        return remembered[key]
+
+    def _value(self, period: Period, segment: Segment) -> Result:
         if self.compute is not None:
             return self.compute(period, segment)
         row = self.segmented_records(period, segment).aggregate(**self.aggregates(period))

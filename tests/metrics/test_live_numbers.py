@@ -243,3 +243,27 @@ def test_a_goal_shows_its_kpi_now_as_the_kpi_page_it_links_to(
     assert 'data-testid="target-current">33.33<' in goal_page
     kpi = kpi_page(client, target.kpi_url)
     assert kpi.context["result"].value == Decimal("33.3333")
+
+
+def test_a_batch_of_readings_computes_each_kpi_once(admin_user):
+    """CLV is made of APV and churn, LTV:CAC of CLV and CAC: read together, as the retention
+    dashboard reads them, each is computed once, and the parts are the cards' own numbers."""
+    from collections import Counter
+    from unittest import mock
+
+    from metrics.registry import KPI
+
+    computed = Counter()
+    original = KPI._value
+
+    def counting(kpi, period, segment):
+        computed[kpi.key] += 1
+        return original(kpi, period, segment)
+
+    june = period_for("month", date(2025, 6, 15))
+    keys = ("apv", "churn_rate", "cac", "clv", "ltv_cac_ratio")
+    with mock.patch.object(KPI, "_value", counting):
+        readings = Reader().read([(get_kpi(key), june, Segment()) for key in keys])
+
+    assert len(readings) == len(keys)
+    assert {key: computed[key] for key in keys} == dict.fromkeys(keys, 1)
