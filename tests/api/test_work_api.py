@@ -5,8 +5,16 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from crm.models import Activity, Event, Task, TaskStatus
-from tests.crm.factories import DealFactory, TaskFactory
+from crm import access
+from crm.models import Activity, Company, Event, Role, Task, TaskStatus
+from tests.crm.factories import (
+    CompanyFactory,
+    ContactFactory,
+    DealFactory,
+    LeadFactory,
+    TaskFactory,
+)
+from tests.factories import TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -159,6 +167,61 @@ def test_another_teams_activity_is_404(client, outsider, other_team, rep, deal):
     client.force_login(outsider)
     assert client.get(f"/api/activities/{activity.pk}/").status_code == 404
     assert client.get("/api/activities/").json()["results"] == []
+
+
+def test_an_agent_reads_the_activities_of_their_team_and_its_records_only(
+    client, agent, rep, sales_team, deal
+):
+    """An agent's rule is written as index probes of their team's record ids (crm/access.py):
+    the same rows as the joined rule every other role uses."""
+    support_agent = UserFactory(username="sofia", role=Role.SUPPORT_AGENT)
+    support = TeamFactory(name="Support", members=[agent, support_agent])
+    theirs = [
+        Activity.objects.create(kind="call", user=agent, deal=deal),
+        Activity.objects.create(kind="call", user=support_agent, deal=deal),
+    ]
+    for field, factory in (
+        ("lead", LeadFactory),
+        ("deal", DealFactory),
+        ("contact", ContactFactory),
+        ("company", CompanyFactory),
+    ):
+        record = factory(owner=rep, team=support)
+        theirs.append(Activity.objects.create(kind="email", user=rep, **{field: record}))
+        hidden = factory(owner=rep, team=sales_team)
+        Activity.objects.create(kind="email", user=rep, **{field: hidden})
+    client.force_login(agent)
+
+    listed = {row["id"] for row in client.get("/api/activities/").json()["results"]}
+
+    assert listed == {activity.pk for activity in theirs}
+    joined = Activity.objects.filter(
+        access.Q(user_id__in=access.member_ids(agent))
+        | access.Q(lead__team=support)
+        | access.Q(deal__team=support)
+        | access.Q(contact__team=support)
+        | access.Q(company__team=support)
+    )
+    assert set(access.visible(Activity, agent).values_list("pk", flat=True)) == set(
+        joined.values_list("pk", flat=True)
+    )
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL plans")
+def test_an_agents_activities_are_index_probes_not_a_scan_of_every_activity(agent):
+    """An agent's team holds few sales records: their page of activities must not read the
+    whole table backwards looking for matches (1 s on 1.19M activities)."""
+    TeamFactory(name="Support", members=[agent])
+    companies = Company.objects.bulk_create(Company(name=f"C{n}") for n in range(3000))
+    Activity.objects.bulk_create(Activity(kind="call", company=c) for c in companies)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE crm_activity")
+    sql, params = access.visible(Activity, agent).order_by("-pk")[:50].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "BitmapOr" in plan and "Index Scan Backward" not in plan, plan
 
 
 @pytest.mark.parametrize("resource", ["tasks", "activities"])
