@@ -184,16 +184,26 @@ READ_ONLY_REACH = {
 }
 
 
+# The models whose rule is the owner and team rule alone, on these (owner, team) fields.
+OWNER_TEAM_FIELDS = {
+    Lead: ("owner", "team"),
+    Contact: ("owner", "team"),
+    Company: ("owner", "team"),
+    Deal: ("owner", "team"),
+    DealStageChange: ("deal__owner", "deal__team"),
+    Subscription: ("company__owner", "company__team"),
+}
+
+
+def _owned_rule(model):
+    return lambda user: _owned_q(user, *OWNER_TEAM_FIELDS[model])
+
+
 RULES = {
-    Lead: _owned_q,
-    Contact: _owned_q,
-    Company: _owned_q,
-    Deal: _owned_q,
+    **{model: _owned_rule(model) for model in OWNER_TEAM_FIELDS},
     Task: _task_q,
     Ticket: _ticket_q,
     Activity: _activity_q,
-    DealStageChange: lambda user: _owned_q(user, "deal__owner", "deal__team"),
-    Subscription: lambda user: _owned_q(user, "company__owner", "company__team"),
     SurveyAnswer: _survey_answer_q,
     User: lambda user: Q(pk__in=member_ids(user)),
     LoginEvent: lambda user: Q(user_id__in=member_ids(user)),
@@ -231,6 +241,24 @@ def visible(queryset_or_model, user, *, write: bool = False) -> QuerySet:
     if not write and reach is not None and reach[0](user):
         rule |= reach[1](user)
     return queryset.filter(rule)
+
+
+def owner_team_fields(model, user) -> tuple[str, str] | None:
+    """The (owner, team) fields that alone decide which rows of `model` the user reads, so
+    `sees_owner_or_team` tells it for a row from those two values (a KPI's parts grouped by
+    owner and team count what a manager's drill-down lists without listing it); None when
+    more decides it (an admin sees every row; a support agent also reads their tickets'
+    customers)."""
+    reach = READ_ONLY_REACH.get(model)
+    if is_admin(user) or (reach is not None and reach[0](user)):
+        return None
+    return OWNER_TEAM_FIELDS.get(model)
+
+
+def sees_owner_or_team(user, owner_id: int | None, team_id: int | None) -> bool:
+    """Whether the user reads a row owned by `owner_id` in `team_id`, for the models of
+    `owner_team_fields`: the rule `visible` applies to them, on two values."""
+    return owner_id in member_ids(user) or team_id in team_ids(user)
 
 
 def own(model, user) -> QuerySet:

@@ -23,6 +23,7 @@ from django.db import connections, router, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from crm.access import owner_team_fields, sees_owner_or_team
 from crm.models import Event, LoginEvent
 
 from .fill import SNAPSHOT_GRAINS, SNAPSHOT_SEGMENTS
@@ -154,6 +155,30 @@ def _digest(parts: Sequence[str]) -> str:
 
 # The segments a running value may be summed from: a record has one owner and one team.
 PART_FIELDS = ("owner", "team")
+# The KPIs whose parts by owner and team summed floats (which added in another order may
+# differ in the last digit): their breakdowns are grouped by the field itself.
+_FLOAT_PARTS: set[str] = set()
+
+
+def _summed_by(paired: list[tuple[str, str, dict]], index: int) -> dict[str, dict] | None:
+    """The parts by owner (`index` 0) or team (1) summed from the parts by both: COUNTs and
+    SUMs add up; None when a part summed floats."""
+    summed: dict[str, dict] = {}
+    for pair in paired:
+        row = pair[2]
+        into = summed.setdefault(pair[index], {})
+        for name, amount in row.items():
+            if isinstance(amount, float):
+                return None
+            if into.get(name) is None:
+                into[name] = amount
+            elif amount is not None:
+                into[name] += amount
+    return summed
+
+
+def _id_or_none(value: str) -> int | None:
+    return int(value) if value else None
 
 
 class Reader:
@@ -282,11 +307,53 @@ class Reader:
 
     def _breakdown_parts(self, kpi: KPI, period: Period, field: str, *, compute: bool = True):
         """The running period's breakdown of `kpi` by `field` before `combine` (KPI.
-        breakdown_parts), cached per version; without `compute`, only if cached already."""
+        breakdown_parts), cached per version; without `compute`, only if cached already.
+        Summed from the parts by owner and team when the KPI has them: one query for both
+        breakdowns and the counts of what each reader sees (`seen_total`)."""
+        paired = self._paired_parts(kpi, period, compute=compute)
+        if paired is not None:
+            summed = _summed_by(paired, 0 if field == "owner" else 1)
+            if summed is not None:
+                return summed
+            _FLOAT_PARTS.add(kpi.key)
         parts = ["parts", kpi.key, *self._period_parts(period), field]
         if compute:
             return self.cached(parts, lambda: kpi.breakdown_parts(period, field), kpi=kpi)
         return self.peek(parts, kpi=kpi)
+
+    def _paired_parts(self, kpi: KPI, period: Period, *, compute: bool = True):
+        """The running period's parts of `kpi` by (owner, team) (KPI.parts_by_owner_and_team),
+        cached per version; None when the KPI has no such parts, or they summed floats."""
+        if kpi.key in _FLOAT_PARTS or kpi.owner_team_paths(period) is None:
+            return None
+        parts = ["paired", kpi.key, *self._period_parts(period)]
+        if compute:
+            return self.cached(parts, lambda: kpi.parts_by_owner_and_team(period), kpi=kpi)
+        return self.peek(parts, kpi=kpi)
+
+    def seen_total(
+        self, kpi: KPI, period: Period, segment: Segment, user, *, numerator_only: bool
+    ) -> int | None:
+        """How many of the records behind a running period's whole value `user` reads (the
+        drill-down's count), from the cached parts by owner and team when the user's rule for
+        those records is on their owner and team alone (crm.access.owner_team_fields): not a
+        second scan of the records. None otherwise."""
+        if not segment.is_all or not is_open(period, self.now) or kpi.stored_at is not None:
+            return None
+        paths = kpi.owner_team_paths(period)
+        counter = kpi.record_counter(period, numerator_only=numerator_only)
+        if paths is None or counter is None:
+            return None
+        if owner_team_fields(kpi.records(period).model, user) != paths:
+            return None
+        paired = self._paired_parts(kpi, period, compute=False)
+        if paired is None:
+            return None
+        return sum(
+            row.get(counter) or 0
+            for owner, team, row in paired
+            if sees_owner_or_team(user, _id_or_none(owner), _id_or_none(team))
+        )
 
     def record_total(self, kpi: KPI, period: Period, segment: Segment) -> int | None:
         """How many records are behind a running period's value, read from the cached parts

@@ -161,7 +161,7 @@ class KPI:
         """The aggregated row of every value of a segment ("" for none), before `combine`."""
         path = self.segment_path(segment_field)
         rows = self.records(period).order_by().values(path).annotate(**self.aggregates(period))
-        return {str(row.pop(path)) if row.get(path) is not None else "": row for row in rows}
+        return {_part_value(row.pop(path)): row for row in rows}
 
     def adds_up(self, period: Period, segment_field: str) -> bool:
         """Whether the parts of a breakdown by `segment_field` add up to the whole: each record
@@ -174,20 +174,37 @@ class KPI:
             for aggregate in self.aggregates(period).values()
         )
 
-    def record_counter(self, period: Period) -> str | None:
+    def record_counter(self, period: Period, *, numerator_only: bool = False) -> str | None:
         """The name of an aggregate that counts every record (COUNT of the primary key, no
-        filter), which the parts of a breakdown tell the drill-down; None without one."""
+        filter), or with `numerator_only` those of the numerator (filtered by exactly the
+        `numerator_filter`), which the parts of a breakdown tell the drill-down; None
+        without one."""
+        wanted = self.numerator_filter if numerator_only else None
+        if numerator_only and wanted is None:
+            return None
         for name, aggregate in self.aggregates(period).items():
-            expressions = [e for e in aggregate.get_source_expressions() if e is not None]
-            counted = getattr(expressions[0], "name", None) if len(expressions) == 1 else None
-            if (
-                type(aggregate) is Count
-                and aggregate.filter is None
-                and not aggregate.distinct
-                and counted in ("id", "pk")
-            ):
+            if type(aggregate) is not Count or aggregate.distinct or aggregate.filter != wanted:
+                continue
+            expressions = aggregate.get_source_expressions()[:-1]  # the last is the filter
+            if len(expressions) == 1 and getattr(expressions[0], "name", None) in ("id", "pk"):
                 return name
         return None
+
+    def owner_team_paths(self, period: Period) -> tuple[str, str] | None:
+        """The paths of each record's owner and team when the parts of a breakdown by either
+        add up (`adds_up`): the parts grouped by both then give both breakdowns, and tell
+        what a reader whose rule is on those two fields sees (crm.access)."""
+        if not (self.adds_up(period, "owner") and self.adds_up(period, "team")):
+            return None
+        return self.segments["owner"], self.segments["team"]
+
+    def parts_by_owner_and_team(self, period: Period) -> list[tuple[str, str, dict]]:
+        """(owner, team, aggregated row) of every pair of values ("" for none), before
+        `combine`: one GROUP BY for the breakdowns by owner and by team."""
+        owner, team = self.owner_team_paths(period)
+        rows = self.records(period).order_by().values(owner, team)
+        rows = rows.annotate(**self.aggregates(period))
+        return [(_part_value(row.pop(owner)), _part_value(row.pop(team)), row) for row in rows]
 
     def combine_parts(self, period: Period, rows: list[dict]) -> Result | None:
         """The Result over the records of several parts of a breakdown (`adds_up`), or None
@@ -249,6 +266,11 @@ class KPI:
         if segment_field not in self.segments:
             raise KeyError(f"{self.key} cannot be segmented by {segment_field}")
         return self.segments[segment_field]
+
+
+def _part_value(value) -> str:
+    """A segment value as a breakdown's parts are keyed: a string, "" for none."""
+    return "" if value is None else str(value)
 
 
 def _single_valued(model, path: str) -> bool:

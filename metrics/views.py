@@ -355,7 +355,8 @@ def _drill_down_page(request, kpi, period, segment, numerator_only, reader, know
     value they do not see (a manager reading the company's number; 0 for an admin).
 
     `known`: the record counts, when the value told them (_records_behind); else the count of
-    every record may come from the cached parts of the value (Reader.record_total). The counts and
+    every record may come from the cached parts of the value (Reader.record_total), and so may
+    the count of those the reader sees (Reader.seen_total). The counts and
     the page's keys are otherwise cached per version of the records (metrics.numbers),
     so a page viewed again reads 50 rows by primary key: a KPI whose records are computed
     (health scores of every customer) is computed once per change, not per view."""
@@ -376,13 +377,13 @@ def _drill_down_page(request, kpi, period, segment, numerator_only, reader, know
             kpi=kpi,
             period=period,
         )
-    seen = (
-        total
-        if is_admin(user)
-        else reader.cached(
+    seen = total if is_admin(user) else None
+    if seen is None:
+        seen = reader.seen_total(kpi, period, segment, user, numerator_only=numerator_only)
+    if seen is None:
+        seen = reader.cached(
             ["seen", str(user.pk), *parts], lambda: records.count(), kpi=kpi, period=period
         )
-    )
     page = _CountedPaginator([], DRILL_DOWN_PAGE_SIZE, seen).get_page(_requested_page(request))
     start = (page.number - 1) * DRILL_DOWN_PAGE_SIZE
     # Not one query with a count over the rows: a window over every row costs far more than

@@ -21,6 +21,7 @@ from tests.crm.factories import (
     SurveyAnswerFactory,
     TicketFactory,
 )
+from tests.factories import TeamFactory
 from tests.metrics.test_dashboard_pages import lost_deal, open_deal, won_deal
 
 pytestmark = pytest.mark.django_db
@@ -165,3 +166,44 @@ def test_the_kpi_page_does_not_count_records_its_value_counted(client, admin_use
     counts = [q["sql"] for q in page.captured_queries if "COUNT(*)" in q["sql"]]
     assert counts == []
     assert response.context["page"].paginator.count == 1  # the outsider's open deal
+
+
+def test_what_a_reader_sees_read_from_the_parts_is_what_their_drill_down_lists(
+    records, rep, manager, outsider, agent, sales_team
+):
+    # The rows of a manager's or rep's drill-down counted from the parts by owner and team,
+    # not by a second scan: every KPI that can, both sides, for readers of both teams.
+    converted = LeadFactory(
+        owner=rep, team=other_team_of(outsider), created_at=moments(records, 2)[0]
+    )
+    won_deal(rep, sales_team, moments(records, 2)[1], amount="5.00", source_lead=converted)
+    TeamFactory(name="Support", members=[agent])
+    checked = set()
+    for kpi in summed_kpis(records):
+        reader = Reader()
+        reader.result(kpi, records, ALL)  # caches the parts
+        for user in (rep, manager, outsider, agent):
+            for numerator_only in (False, True):
+                seen = reader.seen_total(kpi, records, ALL, user, numerator_only=numerator_only)
+                if seen is None:
+                    continue
+                listed = kpi.drill_down(records, ALL, user=user, numerator_only=numerator_only)
+                assert seen == listed.count(), (kpi.key, user.username, numerator_only)
+                checked.add((kpi.key, numerator_only))
+    assert {("win_rate", True), ("deal_velocity", False), ("engagement_rate", True)} <= checked
+    assert len(checked) >= 20
+
+
+def test_breakdowns_summed_from_the_parts_by_owner_and_team_are_the_direct_ones(records):
+    for kpi in summed_kpis(records):
+        if kpi.owner_team_paths(records) is None:
+            continue
+        for field in ("owner", "team"):
+            assert Reader().breakdown(kpi, records, field) == kpi.breakdown(records, field), (
+                kpi.key,
+                field,
+            )
+
+
+def other_team_of(user):
+    return user.teams.first()
