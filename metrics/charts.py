@@ -24,7 +24,7 @@ from crm.money import active_locale
 
 from .baseline import BASELINE_PERIODS, expected_range
 from .dashboards import stored_series, supports
-from .kpis.sales import REVENUE, deals_open_at_end, stage_exits_in
+from .kpis.sales import REVENUE, deals_open_at_end_apart, stage_exits_in
 from .numbers import CLOSED_CACHE_SECONDS, Reader, is_open, snapshotted
 from .periods import Period, period_for, periods_between, quarter_name
 from .registry import REGISTRY, Segment, all_kpis
@@ -316,14 +316,9 @@ def pipeline_by_stage(period: Period, segment: Segment, _reader: Reader) -> dict
     payload = _payload("bar", "pipeline_by_stage", [], "money")
     if not supports(kpi, segment):
         return {**payload, "unavailable": True}
-    rows = (
-        _segmented(deals_open_at_end(period), kpi, segment)
-        .order_by()
-        .values("pipeline__name", "pipeline__order", "stage__name", "stage__order")
-        .annotate(total=Sum(REVENUE), deals=Count("id"))
-        .order_by("pipeline__order", "pipeline__name", "stage__order")
+    rows = _stage_totals(
+        _segmented(deals, kpi, segment) for deals in deals_open_at_end_apart(period)
     )
-    rows = list(rows)
     several = len({row["pipeline__name"] for row in rows}) > 1
     payload["labels"] = [
         f"{row['pipeline__name']} · {row['stage__name']}" if several else row["stage__name"]
@@ -334,6 +329,27 @@ def pipeline_by_stage(period: Period, segment: Segment, _reader: Reader) -> dict
     ]
     payload["counts"] = [row["deals"] for row in rows]
     return {**payload, "empty": not rows}
+
+
+def _stage_totals(querysets) -> list[dict]:
+    """Each stage's deals and their value (amount × rate) over disjoint `querysets` of deals,
+    in the board's order of pipelines and stages."""
+    totals: dict[tuple, dict] = {}
+    names = ("pipeline__name", "pipeline__order", "stage__name", "stage__order")
+    for queryset in querysets:
+        for row in (
+            queryset.order_by().values(*names).annotate(total=Sum(REVENUE), deals=Count("id"))
+        ):
+            key = tuple(row[name] for name in names)
+            if key in totals:
+                totals[key]["total"] = (totals[key]["total"] or 0) + (row["total"] or 0)
+                totals[key]["deals"] += row["deals"]
+            else:
+                totals[key] = row
+    return sorted(
+        totals.values(),
+        key=lambda r: (r["pipeline__order"], r["pipeline__name"], r["stage__order"]),
+    )
 
 
 def time_in_stage(period: Period, segment: Segment, _reader: Reader) -> dict:

@@ -181,6 +181,11 @@ def _id_or_none(value: str) -> int | None:
     return int(value) if value else None
 
 
+def _id_text(value: str) -> str | None:
+    """An id as the parts are keyed ("12"), or None for what is not one ("012", "x")."""
+    return str(int(value)) if value.isdigit() else None
+
+
 class Reader:
     """Reads numbers for one request; the records' version is asked once, when first needed."""
 
@@ -331,14 +336,27 @@ class Reader:
             return self.cached(parts, lambda: kpi.parts_by_owner_and_team(period), kpi=kpi)
         return self.peek(parts, kpi=kpi)
 
+    def prepare_breakdown(self, kpi: KPI, period: Period, field: str) -> None:
+        """Read (or compute) a running period's parts by owner and team before a page's value
+        and counts when the page shows a breakdown by `field` made from them anyway: a rep's
+        own value and counts are then summed from them, not three more scans."""
+        if field in PART_FIELDS and is_open(period, self.now) and kpi.stored_at is None:
+            self._paired_parts(kpi, period)
+
     def seen_total(
         self, kpi: KPI, period: Period, segment: Segment, user, *, numerator_only: bool
     ) -> int | None:
-        """How many of the records behind a running period's whole value `user` reads (the
-        drill-down's count), from the cached parts by owner and team when the user's rule for
-        those records is on their owner and team alone (crm.access.owner_team_fields): not a
-        second scan of the records. None otherwise."""
-        if not segment.is_all or not is_open(period, self.now) or kpi.stored_at is not None:
+        """How many of the records behind a running period's value (the whole, or an owner's
+        or team's) `user` reads: the drill-down's count, from the cached parts by owner and
+        team when the user's rule for those records is on their owner and team alone
+        (crm.access.owner_team_fields), not a second scan of the records. None otherwise."""
+        if not is_open(period, self.now) or kpi.stored_at is not None:
+            return None
+        if segment.is_all:
+            index = None
+        elif segment.field in PART_FIELDS and segment.value == _id_text(segment.value):
+            index = PART_FIELDS.index(segment.field)
+        else:
             return None
         paths = kpi.owner_team_paths(period)
         counter = kpi.record_counter(period, numerator_only=numerator_only)
@@ -352,7 +370,8 @@ class Reader:
         return sum(
             row.get(counter) or 0
             for owner, team, row in paired
-            if sees_owner_or_team(user, _id_or_none(owner), _id_or_none(team))
+            if (index is None or (owner, team)[index] == segment.value)
+            and sees_owner_or_team(user, _id_or_none(owner), _id_or_none(team))
         )
 
     def record_total(self, kpi: KPI, period: Period, segment: Segment) -> int | None:

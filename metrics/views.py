@@ -222,6 +222,9 @@ def kpi_detail(request, key: str):
         # The same numbers as the dashboard cards (metrics.numbers): live while the period
         # runs, its snapshot once it is over; compared with the same elapsed part before.
         comparison = comparison_for(period, reader.now, balance=kpi.as_of_end)
+        by = _breakdown_field(request, kpi)
+        if by:
+            reader.prepare_breakdown(kpi, period, by)
         current, before = reader.read([(kpi, period, segment), (kpi, comparison.period, segment)])
         result, previous = current.result, before.result
         page, hidden = _drill_down_page(
@@ -230,7 +233,6 @@ def kpi_detail(request, key: str):
         columns = _columns(_record_model(kpi, period))
         bands = effective_bands([kpi.key])[kpi.key]
         band = bands.band_for(result.value) if bands else None
-        by = _breakdown_field(request, kpi)
         records_param = "numerator" if numerator_only else "all"
         context.update(
             result=result,

@@ -122,6 +122,19 @@ def deals_open_at_end(period: Period) -> QuerySet:
     )
 
 
+def deals_open_at_end_apart(period: Period) -> tuple[QuerySet, QuerySet]:
+    """`deals_open_at_end` as two querysets with no deal in both: those open now (status open,
+    which the table's constraint ties to having no closing time) and those closed since the
+    period ended. Each is one index's range; together, an OR that PostgreSQL can only read
+    through the table (100-150 ms on a million deals against 14 ms for the open ones alone
+    from their covering index, crm 0038)."""
+    created = Deal.objects.filter(created_at__lt=period.end)
+    return (
+        created.filter(status=DealStatus.OPEN),
+        created.filter(status__in=[DealStatus.WON, DealStatus.LOST], closed_at__gte=period.end),
+    )
+
+
 def stage_probability_at(moment) -> Coalesce:
     """The probability of the stage a deal was in at `moment`, from its stage history: the
     stage of its last move before `moment`; without one, the stage its first later move left

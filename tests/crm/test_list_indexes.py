@@ -179,3 +179,17 @@ def test_a_periods_closed_deals_are_read_from_their_index_alone(key):
         kpi.breakdown_parts(period, "owner")
     [sql] = [q["sql"] for q in queries]
     assert "Index Only Scan using deal_closed_when" in plan_of(sql), sql
+
+
+def test_the_pipeline_by_stage_chart_reads_the_open_deals_from_their_index_alone():
+    from django.utils import timezone
+
+    from metrics.charts import pipeline_by_stage
+    from metrics.numbers import Reader
+    from metrics.periods import period_for
+    from metrics.registry import ALL
+
+    with CaptureQueriesContext(connection) as queries:
+        pipeline_by_stage(period_for("month", timezone.localdate()), ALL, Reader())
+    [open_now, _closed_since] = [q["sql"] for q in queries]
+    assert "Index Only Scan using deal_open_totals" in plan_of(open_now, "indexscan"), open_now

@@ -24,6 +24,7 @@ from metrics.registry import Segment, get_kpi
 from tests.crm.factories import DealFactory, LeadFactory, default_pipeline
 from tests.goals.factories import make_goal, make_target
 from tests.metrics.test_dashboard_pages import at, won_deal
+from tests.metrics.test_dashboard_pages import open_deal as deal_created
 
 pytestmark = pytest.mark.django_db
 
@@ -267,3 +268,22 @@ def test_a_batch_of_readings_computes_each_kpi_once(admin_user):
 
     assert len(readings) == len(keys)
     assert {key: computed[key] for key in keys} == dict.fromkeys(keys, 1)
+
+
+def test_the_pipeline_by_stage_chart_counts_the_deals_open_at_the_periods_end(rep, sales_team):
+    # Open at the end of March: one still open, one won in April; not one won in March, nor
+    # one created in April.
+    from metrics.charts import pipeline_by_stage
+
+    march = custom_period(date(2026, 3, 1), date(2026, 3, 31))
+    deal_created(rep, sales_team, at(2026, 3, 2), amount="100.00")
+    won_deal(rep, sales_team, at(2026, 4, 10), amount="40.00")  # created 21 March
+    won_deal(rep, sales_team, at(2026, 3, 25), amount="7.00")
+    deal_created(rep, sales_team, at(2026, 4, 2), amount="9.00")
+
+    chart = pipeline_by_stage(march, Segment(), Reader())
+
+    won_stage = default_pipeline().stages.get(outcome=m.StageOutcome.WON).name
+    assert dict(zip(chart["labels"], chart["counts"], strict=True))[won_stage] == 1
+    assert sum(chart["counts"]) == 2
+    assert sum(chart["datasets"][0]["data"]) == 140.0

@@ -3,6 +3,7 @@
 its value, its breakdown by owner and the "Other" row in one query. The sum must be the very
 number a direct aggregate gives, for every KPI, overall and for one owner or team."""
 
+import itertools
 from datetime import timedelta
 from decimal import Decimal
 
@@ -179,19 +180,35 @@ def test_what_a_reader_sees_read_from_the_parts_is_what_their_drill_down_lists(
     won_deal(rep, sales_team, moments(records, 2)[1], amount="5.00", source_lead=converted)
     TeamFactory(name="Support", members=[agent])
     checked = set()
+    segments = (
+        ALL,
+        Segment("owner", str(rep.pk)),
+        Segment("owner", str(outsider.pk)),
+        Segment("owner", "0"),
+        Segment("team", str(sales_team.pk)),
+    )
     for kpi in summed_kpis(records):
         reader = Reader()
         reader.result(kpi, records, ALL)  # caches the parts
-        for user in (rep, manager, outsider, agent):
-            for numerator_only in (False, True):
-                seen = reader.seen_total(kpi, records, ALL, user, numerator_only=numerator_only)
-                if seen is None:
-                    continue
-                listed = kpi.drill_down(records, ALL, user=user, numerator_only=numerator_only)
-                assert seen == listed.count(), (kpi.key, user.username, numerator_only)
-                checked.add((kpi.key, numerator_only))
-    assert {("win_rate", True), ("deal_velocity", False), ("engagement_rate", True)} <= checked
-    assert len(checked) >= 20
+        for user, segment, numerator_only in itertools.product(
+            (rep, manager, outsider, agent), segments, (False, True)
+        ):
+            seen = reader.seen_total(kpi, records, segment, user, numerator_only=numerator_only)
+            if seen is None:
+                continue
+            listed = kpi.drill_down(records, segment, user=user, numerator_only=numerator_only)
+            assert seen == listed.count(), (kpi.key, user.username, segment, numerator_only)
+            checked.add((kpi.key, numerator_only, segment.field))
+    assert (
+        reader.seen_total(kpi, records, Segment("owner", f"0{rep.pk}"), rep, numerator_only=False)
+        is None
+    )
+    assert {
+        ("win_rate", True, ""),
+        ("deal_velocity", False, "owner"),
+        ("engagement_rate", True, "team"),
+    } <= checked
+    assert len(checked) >= 60
 
 
 def test_breakdowns_summed_from_the_parts_by_owner_and_team_are_the_direct_ones(records):
@@ -207,3 +224,19 @@ def test_breakdowns_summed_from_the_parts_by_owner_and_team_are_the_direct_ones(
 
 def other_team_of(user):
     return user.teams.first()
+
+
+def test_a_reps_kpi_page_sums_value_and_counts_from_the_parts_it_shows(client, rep, records):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(rep)
+    with CaptureQueriesContext(connection) as page:
+        response = client.get("/dashboards/kpi/deals_won_count/")
+    assert response.status_code == 200
+    assert [q["sql"] for q in page.captured_queries if "COUNT(*)" in q["sql"]] == []
+    kpi = get_kpi("deals_won_count")
+    segment = response.context["segment"]
+    assert response.context["result"] == kpi.value(records, segment)
+    listed = kpi.drill_down(records, segment, user=rep)
+    assert response.context["page"].paginator.count == listed.count() == 1  # her won deal
