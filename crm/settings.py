@@ -497,6 +497,10 @@ REST_FRAMEWORK = {
         "api.auth.BearerTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "api.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.ApiCursorPagination",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "PAGE_SIZE": 50,
