@@ -161,7 +161,7 @@ _FLOAT_PARTS: set[str] = set()
 
 
 def _summed_by(paired: list[tuple[str, str, dict]], index: int) -> dict[str, dict] | None:
-    """The parts by owner (`index` 0) or team (1) summed from the parts by both: COUNTs and
+    """The parts by owner or team (`index` in PART_FIELDS) summed from the parts by both: COUNTs and
     SUMs add up; None when a part summed floats."""
     summed: dict[str, dict] = {}
     for pair in paired:
@@ -315,9 +315,9 @@ class Reader:
         breakdown_parts), cached per version; without `compute`, only if cached already.
         Summed from the parts by owner and team when the KPI has them: one query for both
         breakdowns and the counts of what each reader sees (`seen_total`)."""
-        paired = self._paired_parts(kpi, period, compute=compute)
+        paired = self._paired_parts(kpi, period, compute=compute) if field in PART_FIELDS else None
         if paired is not None:
-            summed = _summed_by(paired, 0 if field == "owner" else 1)
+            summed = _summed_by(paired, PART_FIELDS.index(field))
             if summed is not None:
                 return summed
             _FLOAT_PARTS.add(kpi.key)
