@@ -434,18 +434,24 @@ def _mrr_moves(first: date, last: date, segment: Segment) -> dict[str, dict[date
     earlier = Subscription.objects.filter(
         company=OuterRef("company"), start_date__lt=OuterRef("start_date")
     )
+    # One test of an earlier subscription per row, named once: a filter on the annotation in
+    # each sum ran the subquery twice per subscription (new = all − expansion).
     starts = (
         subscriptions.filter(start_date__gte=first, start_date__lte=last, renewal_of__isnull=True)
-        .annotate(month=TruncMonth("start_date"), existing=Exists(earlier))
+        .annotate(month=TruncMonth("start_date"))
         .order_by()
         .values("month")
         .annotate(
-            new=Sum("monthly_value", filter=Q(existing=False)),
-            expansion=Sum("monthly_value", filter=Q(existing=True)),
+            started=Sum("monthly_value"),
+            expansion=Sum("monthly_value", filter=Exists(earlier)),
         )
     )
+    # NOT EXISTS, not `renewal__isnull`: the outer join read and hashed every subscription
+    # where the anti-join probes the renewals' unique index for the month's endings alone.
+    renewed = Subscription.objects.filter(renewal_of=OuterRef("pk"))
     ends = (
-        subscriptions.filter(end_date__gte=first, end_date__lte=last, renewal__isnull=True)
+        subscriptions.filter(end_date__gte=first, end_date__lte=last)
+        .filter(~Exists(renewed))
         .annotate(month=TruncMonth("end_date"))
         .order_by()
         .values("month")
@@ -454,8 +460,9 @@ def _mrr_moves(first: date, last: date, segment: Segment) -> dict[str, dict[date
     moves = {"new": {}, "expansion": {}, "churn": {}}
     for row in starts:
         month = _month_start(row["month"])
-        if row["new"]:
-            moves["new"][month] = row["new"]
+        new = (row["started"] or 0) - (row["expansion"] or 0)
+        if new:
+            moves["new"][month] = new
         if row["expansion"]:
             moves["expansion"][month] = row["expansion"]
     for row in ends:

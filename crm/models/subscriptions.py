@@ -67,6 +67,12 @@ class Subscription(Timestamped):
             # these (crm.admin.IndexedValuesFilter), not by sorting every subscription.
             models.Index(fields=["plan_name"], name="subscription_plan_name"),
             models.Index(fields=["currency"], name="subscription_currency"),
+            # The MRR movement chart: the month's endings, and whether a customer had an
+            # earlier subscription, are index reads instead of scans of every subscription.
+            models.Index(
+                fields=["end_date"], include=["monthly_value"], name="subscription_end_value"
+            ),
+            models.Index(fields=["company", "start_date"], name="subscription_company_start"),
         ]
         constraints = [
             models.CheckConstraint(
