@@ -5,7 +5,7 @@ aggregates over them (`aggregates`), and turns the aggregated row into a Result 
 The value, the per-segment breakdown and the drill-down all come from that one queryset.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -130,6 +130,10 @@ class KPI:
     # Measured at the period's end (a balance, not a flow): the value of any period ending at
     # midnight is that of the day it ends with, so a day's snapshot answers for it.
     as_of_end: bool = False
+    # Disjoint querysets whose union is `records`, for the parts of a breakdown: each is read
+    # from its own index, all in one statement (UNION ALL, so one snapshot of the records),
+    # where the OR of `records` reads the whole table. Used only when every aggregate adds up.
+    records_apart: Callable[[Period], Sequence[QuerySet]] | None = None
 
     def segmented_records(self, period: Period, segment: Segment = ALL) -> QuerySet:
         queryset = self.records(period)
@@ -160,8 +164,7 @@ class KPI:
     def breakdown_parts(self, period: Period, segment_field: str) -> dict[str, dict]:
         """The aggregated row of every value of a segment ("" for none), before `combine`."""
         path = self.segment_path(segment_field)
-        rows = self.records(period).order_by().values(path).annotate(**self.aggregates(period))
-        return {_part_value(row.pop(path)): row for row in rows}
+        return {_part_value(row.pop(path)): row for row in self._grouped(period, path)}
 
     def adds_up(self, period: Period, segment_field: str) -> bool:
         """Whether the parts of a breakdown by `segment_field` add up to the whole: each record
@@ -169,9 +172,8 @@ class KPI:
         if self.compute is not None or segment_field not in self.segments:
             return False
         path = self.segment_path(segment_field)
-        return _single_valued(self.records(period).model, path) and all(
-            type(aggregate) in (Count, Sum) and not getattr(aggregate, "distinct", False)
-            for aggregate in self.aggregates(period).values()
+        return _single_valued(self.records(period).model, path) and _additive(
+            self.aggregates(period)
         )
 
     def record_counter(self, period: Period, *, numerator_only: bool = False) -> str | None:
@@ -202,9 +204,30 @@ class KPI:
         """(owner, team, aggregated row) of every pair of values ("" for none), before
         `combine`: one GROUP BY for the breakdowns by owner and by team."""
         owner, team = self.owner_team_paths(period)
-        rows = self.records(period).order_by().values(owner, team)
-        rows = rows.annotate(**self.aggregates(period))
+        rows = self._grouped(period, owner, team)
         return [(_part_value(row.pop(owner)), _part_value(row.pop(team)), row) for row in rows]
+
+    def _grouped(self, period: Period, *paths: str) -> list[dict]:
+        """The aggregated row of each combination of `paths`' values: of `records`, or summed
+        over `records_apart` when there are such and every aggregate is a plain COUNT or SUM."""
+        aggregates = self.aggregates(period)
+        if self.records_apart is None or not _additive(aggregates):
+            return list(self.records(period).order_by().values(*paths).annotate(**aggregates))
+        first, *others = [
+            records.order_by().values(*paths).annotate(**aggregates)
+            for records in self.records_apart(period)
+        ]
+        summed: dict[tuple, dict] = {}
+        for row in first.union(*others, all=True):
+            key = tuple(row[path] for path in paths)
+            if key not in summed:
+                summed[key] = row
+                continue
+            for name in aggregates:
+                if row[name] is not None:
+                    total = summed[key][name]
+                    summed[key][name] = row[name] if total is None else total + row[name]
+        return list(summed.values())
 
     def combine_parts(self, period: Period, rows: list[dict]) -> Result | None:
         """The Result over the records of several parts of a breakdown (`adds_up`), or None
@@ -266,6 +289,15 @@ class KPI:
         if segment_field not in self.segments:
             raise KeyError(f"{self.key} cannot be segmented by {segment_field}")
         return self.segments[segment_field]
+
+
+def _additive(aggregates: dict) -> bool:
+    """Every aggregate is a plain COUNT or SUM: over disjoint sets of records, the sum of
+    their values is the value over all of them."""
+    return all(
+        type(aggregate) in (Count, Sum) and not getattr(aggregate, "distinct", False)
+        for aggregate in aggregates.values()
+    )
 
 
 def _part_value(value) -> str:

@@ -117,6 +117,10 @@ class Deal(Timestamped, Owned, WithCustomFields):
             # reading them from the table cost 100 ms on a rep with 80k deals.
             models.Index(fields=["owner"], include=["id"], name="deal_owner_ids"),
             models.Index(fields=["team"], include=["id"], name="deal_team_ids"),
+            # Who owns a deal, read from the index alone: the month's stage exits are joined
+            # to their deal's owner and team (the velocity's parts) one probe each, where
+            # hashing every deal's table row cost 175 ms against 120 ms on the large seed.
+            models.Index(fields=["id"], include=["owner", "team"], name="deal_id_owner_team"),
             # A period's closed deals with what the deal KPIs count and break them down by
             # (win rate, deals won, revenue, cycle): read from the index alone, a month's 53k
             # deals are a few MB, where their table rows were 24k pages of 1M deals.

@@ -287,3 +287,35 @@ def test_the_pipeline_by_stage_chart_counts_the_deals_open_at_the_periods_end(re
     assert dict(zip(chart["labels"], chart["counts"], strict=True))[won_stage] == 1
     assert sum(chart["counts"]) == 2
     assert sum(chart["datasets"][0]["data"]) == 140.0
+
+
+@pytest.mark.parametrize("key", ["pipeline_value", "weighted_pipeline_value"])
+def test_the_pipeline_values_parts_count_the_deals_open_at_the_periods_end(
+    key, rep, teammate, sales_team
+):
+    # Read from two sets (open now, closed since) in one statement: the same deals as the
+    # chart's, per owner and per pipeline, and the same parts as the records' own OR.
+    import dataclasses
+
+    march = custom_period(date(2026, 3, 1), date(2026, 3, 31))
+    deal_created(rep, sales_team, at(2026, 3, 2), amount="100.00")
+    won_deal(rep, sales_team, at(2026, 4, 10), amount="40.00")  # created 21 March
+    won_deal(teammate, sales_team, at(2026, 4, 12), amount="60.00")  # created 23 March
+    won_deal(rep, sales_team, at(2026, 3, 25), amount="7.00")
+    deal_created(rep, sales_team, at(2026, 4, 2), amount="9.00")
+    kpi = get_kpi(key)
+
+    by_owner = kpi.breakdown_parts(march, "owner")
+
+    assert {owner: row["records"] for owner, row in by_owner.items()} == {
+        str(rep.pk): 2,
+        str(teammate.pk): 1,
+    }
+    if key == "pipeline_value":
+        assert by_owner[str(rep.pk)]["total"] == Decimal("140.00")
+    whole = dataclasses.replace(kpi, records_apart=None)
+    assert by_owner == whole.breakdown_parts(march, "owner")
+    assert kpi.breakdown_parts(march, "pipeline") == whole.breakdown_parts(march, "pipeline")
+    assert sorted(kpi.parts_by_owner_and_team(march)) == sorted(
+        whole.parts_by_owner_and_team(march)
+    )
