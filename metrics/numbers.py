@@ -374,14 +374,17 @@ class Reader:
             and sees_owner_or_team(user, _id_or_none(owner), _id_or_none(team))
         )
 
-    def record_total(self, kpi: KPI, period: Period, segment: Segment) -> int | None:
-        """How many records are behind a running period's value, read from the cached parts
-        of its breakdown by owner (or by the segment's owner or team) when they add up and
-        count every record (KPI.record_counter): not counted again. None otherwise."""
+    def record_total(
+        self, kpi: KPI, period: Period, segment: Segment, *, numerator_only: bool = False
+    ) -> int | None:
+        """How many records are behind a running period's value (or its numerator), read
+        from the cached parts of its breakdown by owner (or by the segment's owner or team)
+        when they add up and count those records (KPI.record_counter): not counted again.
+        None otherwise."""
         if not is_open(period, self.now) or kpi.stored_at is not None:
             return None
         field = "owner" if segment.is_all else segment.field
-        counter = kpi.record_counter(period)
+        counter = kpi.record_counter(period, numerator_only=numerator_only)
         if counter is None or field not in PART_FIELDS or not kpi.adds_up(period, field):
             return None
         parts = self._breakdown_parts(kpi, period, field, compute=False)

@@ -370,8 +370,8 @@ def _drill_down_page(request, kpi, period, segment, numerator_only, reader, know
         lambda: kpi.drill_down(period, segment, user=user, numerator_only=numerator_only)
     )
     total = known[numerator_only] if known is not None else None
-    if total is None and not numerator_only:
-        total = reader.record_total(kpi, period, segment)
+    if total is None:
+        total = reader.record_total(kpi, period, segment, numerator_only=numerator_only)
     if total is None:
         total = reader.cached(
             ["records", *parts],

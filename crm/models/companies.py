@@ -53,6 +53,15 @@ class Company(Timestamped, Owned, WithCustomFields):
         indexes = [
             models.Index(fields=["lifecycle", "customer_since"]),
             models.Index(fields=["churned_at"]),
+            # The customers of a period (customers_active, customers_at_start) with their
+            # owner and team, from the index alone: the customer KPIs' parts (engagement,
+            # churn, spend per customer) read 99k index rows, not the 280k companies' table.
+            models.Index(
+                fields=["customer_since"],
+                include=["churned_at", "owner", "team", "id"],
+                condition=Q(customer_since__isnull=False),
+                name="company_customers",
+            ),
             # The companies list's default order (crm 0024).
             models.Index(fields=["name", "id"], name="company_by_name"),
             # A lead's conversion and duplicate warning match a company by name, any case.

@@ -156,6 +156,27 @@ def test_the_record_count_read_from_the_parts_is_the_count_of_the_records(record
             assert reader.record_total(kpi, records, segment) == expected, (kpi.key, segment)
 
 
+def test_the_numerators_record_count_read_from_the_parts_is_its_records_count(
+    records, rep, sales_team
+):
+    # A ratio's numerator-only drill-down (the renewed subscriptions, the deals won) is
+    # counted from the parts too, not by a COUNT over the records filtered again.
+    converted = LeadFactory(owner=rep, team=sales_team, created_at=moments(records, 2)[0])
+    won_deal(rep, sales_team, moments(records, 2)[1], amount="5.00", source_lead=converted)
+    counted = [
+        kpi for kpi in summed_kpis(records) if kpi.record_counter(records, numerator_only=True)
+    ]
+    assert {"win_rate", "lead_conversion_rate", "renewal_rate"} <= {kpi.key for kpi in counted}
+    for kpi in counted:
+        reader = Reader()
+        reader.result(kpi, records, ALL)  # caches the parts by owner
+        for segment in (ALL, Segment("owner", str(rep.pk)), Segment("owner", "0")):
+            expected = kpi.record_count(records, segment, numerator_only=True)
+            total = reader.record_total(kpi, records, segment, numerator_only=True)
+            assert total == expected, (kpi.key, segment)
+    assert get_kpi("lead_conversion_rate").record_count(records, numerator_only=True) == 1
+
+
 def test_the_kpi_page_does_not_count_records_its_value_counted(client, admin_user, records):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
