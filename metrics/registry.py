@@ -134,6 +134,10 @@ class KPI:
     # from its own index, all in one statement (UNION ALL, so one snapshot of the records),
     # where the OR of `records` reads the whole table. Used only when every aggregate adds up.
     records_apart: Callable[[Period], Sequence[QuerySet]] | None = None
+    # The numerator's records (`numerator_filter`) told by a test of each record that reads
+    # a few index rows, for a page of the drill-down: where the filter builds a set of every
+    # record behind the numerator before the first row, this stops after the page's rows.
+    numerator_per_row: Callable[[Period], Q] | None = None
 
     def segmented_records(self, period: Period, segment: Segment = ALL) -> QuerySet:
         queryset = self.records(period)
@@ -258,11 +262,16 @@ class KPI:
         return self.combine(among.aggregate(**self.aggregates(period)))
 
     def drill_down(
-        self, period: Period, segment: Segment = ALL, *, user, numerator_only=False
+        self, period: Period, segment: Segment = ALL, *, user, numerator_only=False, page=False
     ) -> QuerySet:
         """The records behind the value that `user` may see (crm.access): a manager reads the
-        company's numbers, but only the rows of their own people and teams."""
-        return visible(self.counted_records(period, segment, numerator_only=numerator_only), user)
+        company's numbers, but only the rows of their own people and teams. `page`: to read
+        one page of them, with the numerator tested per record when it can be."""
+        records = self.counted_records(period, segment, numerator_only=numerator_only and not page)
+        if numerator_only and page:
+            per_row = self.numerator_per_row
+            records = records.filter(per_row(period) if per_row else self.numerator_filter)
+        return visible(records, user)
 
     def record_count(self, period: Period, segment: Segment = ALL, *, numerator_only=False) -> int:
         """How many records are behind the value, seen or not by the reader: a number, never

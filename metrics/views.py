@@ -398,11 +398,7 @@ def _drill_down_page(request, kpi, period, segment, numerator_only, reader, know
         if start >= seen
         else reader.cached(
             ["page", str(user.pk), str(page.number), *parts],
-            lambda: list(
-                records.order_by("-pk").values_list("pk", flat=True)[
-                    start : start + DRILL_DOWN_PAGE_SIZE
-                ]
-            ),
+            lambda: _page_keys(kpi, period, segment, user, numerator_only, start),
             kpi=kpi,
             period=period,
         )
@@ -410,6 +406,13 @@ def _drill_down_page(request, kpi, period, segment, numerator_only, reader, know
     model = _record_model(kpi, period)
     page.object_list = list(_with_related(model.objects.filter(pk__in=keys).order_by("-pk")))
     return page, 0 if is_admin(user) else total - seen
+
+
+def _page_keys(kpi, period, segment, user, numerator_only, start: int) -> list[int]:
+    """The keys of a page of the drill-down, newest first (KPI.drill_down with `page`)."""
+    records = kpi.drill_down(period, segment, user=user, numerator_only=numerator_only, page=True)
+    keys = records.order_by("-pk").values_list("pk", flat=True)
+    return list(keys[start : start + DRILL_DOWN_PAGE_SIZE])
 
 
 def _requested_page(request) -> int:

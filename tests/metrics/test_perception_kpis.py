@@ -232,3 +232,36 @@ def test_engagement_rate_breaks_down_by_owner(march, rep, teammate):
     # rep: 1 of 2; teammate: 0 of 1
     assert breakdown[str(rep.pk)].value == D("50")
     assert breakdown[str(teammate.pk)].value == D("0")
+
+
+def test_a_page_of_engaged_customers_tests_each_customer_as_the_rate_counts_them(march, admin_user):
+    # The drill-down's page reads each customer's engagement with a probe per source (an
+    # activity or an answer, naming the company or one of its contacts): the same customers
+    # as the sets the rate counts, newest first.
+    by_company = customer("by company")
+    activity(m.ActivityKind.CALL, at(2026, 3, 3), company=by_company)
+    by_contact = customer("by contact")
+    activity(m.ActivityKind.MEETING, at(2026, 3, 4), contact=ContactFactory(company=by_contact))
+    answered = customer("answered")
+    answer("nps", 9, company=answered, contact=None, answered_at=at(2026, 3, 5))
+    answered_by_contact = customer("answered by a contact")
+    answer(
+        "ces",
+        2,
+        company=None,
+        contact=ContactFactory(company=answered_by_contact),
+        answered_at=at(2026, 3, 6),
+    )
+    quiet = customer("a note and April only")
+    activity(m.ActivityKind.NOTE, at(2026, 3, 7), company=quiet)
+    activity(m.ActivityKind.CALL, at(2026, 4, 1), company=quiet)
+    answer("nps", 9, company=quiet, contact=None, answered_at=at(2026, 2, 28, 23, 59))
+    kpi = get_kpi("engagement_rate")
+
+    page = kpi.drill_down(march, user=admin_user, numerator_only=True, page=True)
+    counted = kpi.counted_records(march, numerator_only=True)
+
+    names = ["answered by a contact", "answered", "by contact", "by company"]
+    assert [c.name for c in page.order_by("-pk")] == names
+    assert [c.name for c in counted.order_by("-pk")] == names
+    assert value("engagement_rate", march).numerator == 4
