@@ -28,10 +28,12 @@ from crm.models import Event, LoginEvent
 
 from .fill import SNAPSHOT_GRAINS, SNAPSHOT_SEGMENTS
 from .models import FillStatus, HealthSettings, KPISnapshot, SnapshotFill
-from .periods import Period
-from .registry import KPI, Result, Segment, values_remembered
+from .periods import Period, local_midnight
+from .registry import KPI, Result, Segment, summed_rows, values_remembered
 
 LIVE_CACHE_SECONDS = 5 * 60
+# The (owner, team) of a part, carried in its row while parts are added up.
+PAIR = " pair"
 # A period that is over and has no snapshot yet (the same days of last month, yesterday
 # before the nightly fill): computed once a day (Reader.closed_version).
 CLOSED_CACHE_SECONDS = 6 * 60 * 60
@@ -333,8 +335,36 @@ class Reader:
             return None
         parts = ["paired", kpi.key, *self._period_parts(period)]
         if compute:
-            return self.cached(parts, lambda: kpi.parts_by_owner_and_team(period), kpi=kpi)
+            return self.cached(parts, lambda: self._pairs_computed(kpi, period), kpi=kpi)
         return self.peek(parts, kpi=kpi)
+
+    def _pairs_computed(self, kpi: KPI, period: Period) -> list[tuple[str, str, dict]]:
+        """The parts by owner and team from the records; for a KPI whose records settle
+        (KPI.settles_by), those dated before today are kept apart, under the version of the
+        other kinds they are made of and their own count (a row written back-dated adds one),
+        so a new row of today recounts today alone: a drag recounted the month's 130k stage
+        exits joined to their deals (130 ms on the large seed)."""
+        from .sources import OPEN_MOVE, record_kinds
+
+        today = local_midnight(timezone.localdate(self.now))
+        kinds = record_kinds(kpi.key)
+        if kpi.settles_by is None or kinds is None or not period.start < today < period.end:
+            return kpi.parts_by_owner_and_team(period)
+        records = kpi.records(period)
+        settled = records.filter(**{f"{kpi.settles_by}__lt": today})
+        key = ["settled", kpi.key, *self._period_parts(period), today.isoformat()]
+        key += [str(settled.count()), self.version_of_kinds(kinds - {OPEN_MOVE})]
+        cache_key = "kpi-page:" + _digest(key)
+        before = cache.get(cache_key)
+        if before is None:
+            before = kpi.parts_by_owner_and_team(period, settled)
+            cache.set(cache_key, before, LIVE_CACHE_SECONDS)
+        since = kpi.parts_by_owner_and_team(
+            period, records.filter(**{f"{kpi.settles_by}__gte": today})
+        )
+        rows = [{**row, PAIR: (owner, team)} for owner, team, row in before + since]
+        summed = summed_rows(rows, lambda row: row[PAIR], kpi.aggregates(period))
+        return [(*row.pop(PAIR), row) for row in summed]
 
     def prepare_breakdown(self, kpi: KPI, period: Period, field: str) -> None:
         """Read (or compute) a running period's parts by owner and team before a page's value

@@ -138,6 +138,11 @@ class KPI:
     # a few index rows, for a page of the drill-down: where the filter builds a set of every
     # record behind the numerator before the first row, this stops after the page's rows.
     numerator_per_row: Callable[[Period], Q] | None = None
+    # The records are rows written as things happen, dated by this field (a deal's stage
+    # exits by `changed_at`): those of a running period dated before today change only with a
+    # change of another kind of record, so their parts are kept while today's are counted
+    # afresh after each new row (metrics.numbers.Reader).
+    settles_by: str | None = None
 
     def segmented_records(self, period: Period, segment: Segment = ALL) -> QuerySet:
         queryset = self.records(period)
@@ -204,11 +209,17 @@ class KPI:
             return None
         return self.segments["owner"], self.segments["team"]
 
-    def parts_by_owner_and_team(self, period: Period) -> list[tuple[str, str, dict]]:
+    def parts_by_owner_and_team(
+        self, period: Period, records: QuerySet | None = None
+    ) -> list[tuple[str, str, dict]]:
         """(owner, team, aggregated row) of every pair of values ("" for none), before
-        `combine`: one GROUP BY for the breakdowns by owner and by team."""
+        `combine`: one GROUP BY for the breakdowns by owner and by team. `records`: some of
+        the period's records only (those of a day, with `settles_by`)."""
         owner, team = self.owner_team_paths(period)
-        rows = self._grouped(period, owner, team)
+        if records is None:
+            rows = self._grouped(period, owner, team)
+        else:
+            rows = records.order_by().values(owner, team).annotate(**self.aggregates(period))
         return [(_part_value(row.pop(owner)), _part_value(row.pop(team)), row) for row in rows]
 
     def _grouped(self, period: Period, *paths: str) -> list[dict]:
@@ -221,17 +232,8 @@ class KPI:
             records.order_by().values(*paths).annotate(**aggregates)
             for records in self.records_apart(period)
         ]
-        summed: dict[tuple, dict] = {}
-        for row in first.union(*others, all=True):
-            key = tuple(row[path] for path in paths)
-            if key not in summed:
-                summed[key] = row
-                continue
-            for name in aggregates:
-                if row[name] is not None:
-                    total = summed[key][name]
-                    summed[key][name] = row[name] if total is None else total + row[name]
-        return list(summed.values())
+        rows = first.union(*others, all=True)
+        return summed_rows(rows, lambda row: tuple(row[path] for path in paths), aggregates)
 
     def combine_parts(self, period: Period, rows: list[dict]) -> Result | None:
         """The Result over the records of several parts of a breakdown (`adds_up`), or None
@@ -298,6 +300,22 @@ class KPI:
         if segment_field not in self.segments:
             raise KeyError(f"{self.key} cannot be segmented by {segment_field}")
         return self.segments[segment_field]
+
+
+def summed_rows(rows, key_of: Callable[[dict], tuple], aggregates) -> list[dict]:
+    """`rows` of disjoint sets of records, those with the same key added up (aggregates that
+    are plain COUNTs and SUMs; a None sum is no record)."""
+    summed: dict[tuple, dict] = {}
+    for row in rows:
+        key = key_of(row)
+        if key not in summed:
+            summed[key] = dict(row)
+            continue
+        for name in aggregates:
+            if row[name] is not None:
+                total = summed[key][name]
+                summed[key][name] = row[name] if total is None else total + row[name]
+    return list(summed.values())
 
 
 def _additive(aggregates: dict) -> bool:

@@ -334,6 +334,7 @@ DEAL_VELOCITY = register(
         unit="days",
         higher_is_better=False,
         records=stage_exits_in,
+        settles_by="changed_at",
         aggregates=lambda period: {
             "duration": Sum("seconds_in_from_stage"),
             "records": Count("id"),

@@ -319,3 +319,64 @@ def test_the_pipeline_values_parts_count_the_deals_open_at_the_periods_end(
     assert sorted(kpi.parts_by_owner_and_team(march)) == sorted(
         whole.parts_by_owner_and_team(march)
     )
+
+
+def test_the_velocitys_parts_keep_the_days_before_today_and_recount_today(
+    rep, teammate, sales_team
+):
+    # A stage exit of today recounts today's exits only; the days before are kept until a
+    # change of another kind (a deal reassigned) or an exit written back-dated. At each step
+    # the parts are those counted from every record.
+    from crm.models import DealStageChange
+    from crm.services import record_update
+    from tests.crm.factories import stage_named
+
+    kpi, march = get_kpi("deal_velocity"), custom_period(date(2026, 3, 1), date(2026, 3, 31))
+    noon = at(2026, 3, 20, 12)
+
+    def exit_at(owner, moment):
+        entered = moment - timezone.timedelta(hours=2)
+        deal = DealFactory(
+            owner=owner,
+            team=sales_team,
+            stage=stage_named("Prospecting"),
+            created_at=entered,
+            stage_entered_at=entered,
+        )
+        return services.deal_move_stage(
+            deal=deal, stage=stage_named("Qualification"), actor=owner, at=moment
+        )
+
+    def parts() -> tuple[list, list[str]]:
+        with CaptureQueriesContext(connection) as queries:
+            paired = Reader(now=noon)._paired_parts(kpi, march)
+        grouped = [q["sql"] for q in queries if "GROUP BY" in q["sql"]]
+        assert sorted(paired) == sorted(kpi.parts_by_owner_and_team(march))
+        return paired, grouped
+
+    exit_at(rep, at(2026, 3, 5))
+    settled = exit_at(teammate, at(2026, 3, 6))
+    exit_at(rep, at(2026, 3, 20, 9))
+    first, grouped = parts()
+    assert len(grouped) == 2  # the days before today, and today
+    assert {(owner, row["records"]) for owner, _team, row in first} == {
+        (str(rep.pk), 2),
+        (str(teammate.pk), 1),
+    }
+
+    exit_at(teammate, at(2026, 3, 20, 10))  # a drag of today
+    _, grouped = parts()
+    assert len(grouped) == 1 and "2026-03-20" in grouped[0]
+
+    exit_at(rep, at(2026, 3, 7))  # written back-dated
+    _, grouped = parts()
+    assert len(grouped) == 2
+
+    record_update(settled, actor=None, data={"owner": rep})  # reassigned
+    after, grouped = parts()
+    assert len(grouped) == 2
+    assert {(owner, row["records"]) for owner, _team, row in after} == {
+        (str(rep.pk), 4),
+        (str(teammate.pk), 1),
+    }
+    assert DealStageChange.objects.count() == 5
