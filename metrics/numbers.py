@@ -480,16 +480,23 @@ class Reader:
         )
 
     def cached(
-        self, parts: Sequence[str], compute, *, kpi: KPI | None = None, period: Period | None = None
+        self,
+        parts: Sequence[str],
+        compute,
+        *,
+        kpi: KPI | None = None,
+        period: Period | None = None,
+        kinds: frozenset[str] | None = None,
     ):
-        """`compute()` once per version of the records (of those `kpi` is made of, when
-        given): what a page derives from the records besides the values (breakdowns, record
-        counts), read again from the cache."""
-        value = self.peek(parts, kpi=kpi, period=period)
+        """`compute()` once per version of the records (of those `kpi` is made of, or of
+        `kinds`, when given): what a page derives from the records besides the values
+        (breakdowns, record counts), read again from the cache."""
+        key = self._page_key(parts, kpi, period, kinds)
+        value = cache.get(key)
         if value is None:
             with aggregate_settings():
                 value = compute()
-            self.store(parts, value, kpi=kpi, period=period)
+            cache.set(key, value, LIVE_CACHE_SECONDS)
         return value
 
     def peek(self, parts: Sequence[str], *, kpi: KPI | None = None, period: Period | None = None):
@@ -501,8 +508,19 @@ class Reader:
     ) -> None:
         cache.set(self._page_key(parts, kpi, period), value, LIVE_CACHE_SECONDS)
 
-    def _page_key(self, parts: Sequence[str], kpi: KPI | None, period: Period | None) -> str:
-        version = self.version_of(kpi, period) if kpi is not None else self.version
+    def _page_key(
+        self,
+        parts: Sequence[str],
+        kpi: KPI | None,
+        period: Period | None,
+        kinds: frozenset[str] | None = None,
+    ) -> str:
+        if kpi is not None:
+            version = self.version_of(kpi, period)
+        elif kinds is not None:
+            version = self.version_of_kinds(kinds)
+        else:
+            version = self.version
         return "kpi-page:" + _digest([*parts, version])
 
     @staticmethod

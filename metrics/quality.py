@@ -267,6 +267,15 @@ CHECKS: dict[str, Check] = {
 # Counts ------------------------------------------------------------------------------------
 
 
+def record_kinds() -> frozenset[str]:
+    """The kinds of records the checks read: their counts, pages and scores are cached until
+    one of those changes, not with a drag between open stages or a call logged."""
+    from .sources import STRUCTURE
+
+    checked = {check.model._meta.model_name for check in CHECKS.values()}
+    return STRUCTURE | checked | {"subscription"}
+
+
 def _scope(user) -> str:
     """What the user's counts depend on: everything for an admin, else their people and teams."""
     if access.is_admin(user):
@@ -282,6 +291,7 @@ def counts(user, *, reader: Reader | None = None) -> dict[str, int]:
     return reader.cached(
         ["data-quality-counts", _scope(user)],
         lambda: {key: check.count(user) for key, check in CHECKS.items()},
+        kinds=record_kinds(),
     )
 
 
@@ -294,6 +304,7 @@ def page_keys(check: Check, user, number: int, *, reader: Reader | None = None) 
     return reader.cached(
         ["data-quality-page", check.key, _scope(user), str(number)],
         lambda: list(rows[start : start + PAGE_SIZE]),
+        kinds=record_kinds(),
     )
 
 
@@ -344,4 +355,6 @@ def team_scores(user, *, reader: Reader | None = None) -> list[TeamScore]:
     """The score of each team the user sees (admins: every team), cached until a record
     changes."""
     reader = reader or Reader()
-    return reader.cached(["data-quality-scores", _scope(user)], lambda: _compute_scores(user))
+    return reader.cached(
+        ["data-quality-scores", _scope(user)], lambda: _compute_scores(user), kinds=record_kinds()
+    )

@@ -312,6 +312,47 @@ def test_a_second_read_comes_from_the_cache(client, world, manager):
     assert counting == []
 
 
+def test_a_change_the_checks_do_not_read_keeps_the_counts_and_one_they_read_recounts(
+    client, world, manager, rep, sales_team
+):
+    # A drag between open stages and a call logged change nothing a check reads: the page's
+    # counts and scores stay cached. A new lead with no source is counted at once.
+    from crm import services
+    from crm.models import ActivityKind, Lead
+    from tests.crm.factories import stage_named
+
+    client.force_login(manager)
+    client.get(PAGE)
+    deal = world["clean_deal"]
+    deal.refresh_from_db()
+    moved_to = "Qualification" if deal.stage.name != "Qualification" else "Proposal"
+    services.deal_move_stage(deal=deal, stage=stage_named(moved_to), actor=rep)
+    services.activity_log(actor=rep, kind=ActivityKind.CALL, deal=deal)
+
+    with CaptureQueriesContext(connection) as queries:
+        client.get(PAGE)
+    assert [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()] == []
+
+    new = {"name": "New", "source": LeadSource.OTHER, "owner": rep, "team": sales_team}
+    services.record_create(Lead, actor=rep, data=new)
+    assert quality.counts(manager)["leads-without-source"] == 2
+    html = client.get(PAGE).content.decode()
+    row = html.split('data-check="leads-without-source"')[1].split("</tr>")[0]
+    assert ">2<" in row
+
+
+def test_the_checks_are_cached_under_every_kind_of_record_they_read(admin_user):
+    from metrics.sources import WRITTEN_WITH, _kinds_by_table
+
+    by_table = _kinds_by_table()
+    for check in quality.CHECKS.values():
+        sql = str(check.records(admin_user).query)
+        read = {
+            WRITTEN_WITH.get(kind, kind) for table, kind in by_table.items() if f'"{table}"' in sql
+        }
+        assert read <= quality.record_kinds(), (check.key, read - quality.record_kinds())
+
+
 @pytest.mark.parametrize(
     ("language", "title", "check"),
     [
