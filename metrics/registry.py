@@ -162,6 +162,13 @@ class KPI:
     def _value(self, period: Period, segment: Segment) -> Result:
         if self.compute is not None:
             return self.compute(period, segment)
+        if self.records_apart is not None and not segment.is_all:
+            # One segment's records, read apart as the parts are (a rep's own pipeline).
+            path = self.segment_path(segment.field)
+            rows = self._grouped(period, path, within={path: segment.value})
+            result = self.combine_parts(period, [_without(row, path) for row in rows])
+            if result is not None:
+                return result
         row = self.segmented_records(period, segment).aggregate(**self.aggregates(period))
         return self.combine(row)
 
@@ -222,14 +229,16 @@ class KPI:
             rows = records.order_by().values(owner, team).annotate(**self.aggregates(period))
         return [(_part_value(row.pop(owner)), _part_value(row.pop(team)), row) for row in rows]
 
-    def _grouped(self, period: Period, *paths: str) -> list[dict]:
-        """The aggregated row of each combination of `paths`' values: of `records`, or summed
-        over `records_apart` when there are such and every aggregate is a plain COUNT or SUM."""
+    def _grouped(self, period: Period, *paths: str, within: dict | None = None) -> list[dict]:
+        """The aggregated row of each combination of `paths`' values (of the records `within`
+        those lookups, when given): of `records`, or summed over `records_apart` when there
+        are such and every aggregate is a plain COUNT or SUM."""
         aggregates = self.aggregates(period)
         if self.records_apart is None or not _additive(aggregates):
-            return list(self.records(period).order_by().values(*paths).annotate(**aggregates))
+            records = self.records(period).filter(**(within or {}))
+            return list(records.order_by().values(*paths).annotate(**aggregates))
         first, *others = [
-            records.order_by().values(*paths).annotate(**aggregates)
+            records.filter(**(within or {})).order_by().values(*paths).annotate(**aggregates)
             for records in self.records_apart(period)
         ]
         rows = first.union(*others, all=True)
@@ -316,6 +325,10 @@ def summed_rows(rows, key_of: Callable[[dict], tuple], aggregates) -> list[dict]
                 total = summed[key][name]
                 summed[key][name] = row[name] if total is None else total + row[name]
     return list(summed.values())
+
+
+def _without(row: dict, name: str) -> dict:
+    return {key: value for key, value in row.items() if key != name}
 
 
 def _additive(aggregates: dict) -> bool:

@@ -319,6 +319,11 @@ def test_the_pipeline_values_parts_count_the_deals_open_at_the_periods_end(
     assert sorted(kpi.parts_by_owner_and_team(march)) == sorted(
         whole.parts_by_owner_and_team(march)
     )
+    pipeline = str(default_pipeline().pk)
+    for segment in (Segment("owner", str(rep.pk)), Segment("pipeline", pipeline)):
+        assert kpi.value(march, segment) == whole.value(march, segment), segment
+    assert kpi.value(march, Segment("owner", str(teammate.pk))).denominator == 1
+    assert kpi.value(march, Segment("owner", "0")) == whole.value(march, Segment("owner", "0"))
 
 
 def test_the_velocitys_parts_keep_the_days_before_today_and_recount_today(
