@@ -2,7 +2,9 @@
 
 A definition names the records a KPI counts (`records`, also the drill-down) and the SQL
 aggregates over them (`aggregates`), and turns the aggregated row into a Result (`combine`).
-The value, the per-segment breakdown and the drill-down all come from that one queryset.
+The value, the per-segment breakdown and the drill-down all come from that one queryset. Where
+reading it whole is slow, a definition may say how to read the same records another way
+(`records_apart`, `numerator_per_row`, `settles_by`); tests check each against the queryset.
 """
 
 from collections.abc import Callable, Iterator, Sequence
