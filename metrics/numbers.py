@@ -352,13 +352,17 @@ class Reader:
             return kpi.parts_by_owner_and_team(period)
         records = kpi.records(period)
         settled = records.filter(**{f"{kpi.settles_by}__lt": today})
-        key = ["settled", kpi.key, *self._period_parts(period), today.isoformat()]
-        key += [str(settled.count()), self.version_of_kinds(kinds - {OPEN_MOVE})]
-        cache_key = "kpi-page:" + _digest(key)
-        before = cache.get(cache_key)
-        if before is None:
-            before = kpi.parts_by_owner_and_team(period, settled)
-            cache.set(cache_key, before, LIVE_CACHE_SECONDS)
+        before = self.cached(
+            [
+                "settled",
+                kpi.key,
+                *self._period_parts(period),
+                today.isoformat(),
+                str(settled.count()),
+            ],
+            lambda: kpi.parts_by_owner_and_team(period, settled),
+            kinds=kinds - {OPEN_MOVE},
+        )
         since = kpi.parts_by_owner_and_team(
             period, records.filter(**{f"{kpi.settles_by}__gte": today})
         )

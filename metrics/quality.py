@@ -286,7 +286,8 @@ def _scope(user) -> str:
 
 
 def counts(user, *, reader: Reader | None = None) -> dict[str, int]:
-    """{check key: offending rows the user sees}, cached until a record changes."""
+    """{check key: offending rows the user sees}, cached until a record of a kind the checks
+    read changes."""
     reader = reader or Reader()
     return reader.cached(
         ["data-quality-counts", _scope(user)],
@@ -297,7 +298,8 @@ def counts(user, *, reader: Reader | None = None) -> dict[str, int]:
 
 def page_keys(check: Check, user, number: int, *, reader: Reader | None = None) -> list[int]:
     """The primary keys of page `number` of a check's records, newest first, cached until a
-    record changes: finding a duplicate's rows groups every key again (0.5 s on 600k leads)."""
+    record of a kind the checks read changes: finding a duplicate's rows groups every key
+    again (0.5 s on 600k leads)."""
     reader = reader or Reader()
     start = (number - 1) * PAGE_SIZE
     rows = check.records(user).order_by("-created_at", "-pk").values_list("pk", flat=True)
@@ -352,8 +354,8 @@ def _compute_scores(user) -> list[TeamScore]:
 
 
 def team_scores(user, *, reader: Reader | None = None) -> list[TeamScore]:
-    """The score of each team the user sees (admins: every team), cached until a record
-    changes."""
+    """The score of each team the user sees (admins: every team), cached until a record of a
+    kind the checks read changes."""
     reader = reader or Reader()
     return reader.cached(
         ["data-quality-scores", _scope(user)], lambda: _compute_scores(user), kinds=record_kinds()

@@ -121,12 +121,18 @@ register(
 )
 
 
-def _engaged(period: Period):
-    """Any engagement activity or survey answer in the period, by the company or its people."""
+def _engagements(period: Period):
+    """The period's engagement activities and survey answers."""
     activity = Activity.objects.filter(
         kind__in=ENGAGEMENT_KINDS, occurred_at__gte=period.start, occurred_at__lt=period.end
     )
     answer = SurveyAnswer.objects.filter(answered_at__gte=period.start, answered_at__lt=period.end)
+    return activity, answer
+
+
+def _engaged(period: Period):
+    """Any engagement activity or survey answer in the period, by the company or its people."""
+    activity, answer = _engagements(period)
     return flag(company_in(activity) | company_in(answer))
 
 
@@ -134,10 +140,7 @@ def _engaged_per_row(period: Period) -> Q:
     """`_engaged` as up to four index probes per customer: for a page of engaged customers,
     which stops after its rows where the sets of `_engaged` read the month first (a scalar
     subquery is tested row by row; PostgreSQL turns an IN or EXISTS into a hashed set)."""
-    activity = Activity.objects.filter(
-        kind__in=ENGAGEMENT_KINDS, occurred_at__gte=period.start, occurred_at__lt=period.end
-    )
-    answer = SurveyAnswer.objects.filter(answered_at__gte=period.start, answered_at__lt=period.end)
+    activity, answer = _engagements(period)
     rows = [
         activity.filter(company=OuterRef("pk")),
         activity.filter(contact__company=OuterRef("pk")),
