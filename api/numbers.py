@@ -5,7 +5,8 @@
   for that period and segment at this moment, through metrics.numbers.Reader (live while the
   period runs, its snapshot once over), with its band and a link to the KPI page, whose
   records are the drill-down.
-- `GET /api/kpi-snapshots/?kpi=&grain=&from=&to=&segment=`: the stored rows.
+- `GET /api/kpi-snapshots/?kpi=&grain=&from=&to=&segment=`: the stored rows; grain `mtd` is a
+  month from its first day to `period_end` (what a running month is compared with).
 
 The period and segment are validated by the KPI page's own form (metrics.forms), and who reads
 which segment is the pages' rule (metrics.dashboards.can_view_segment): a segment the user may
@@ -31,7 +32,7 @@ from metrics.dashboards import (
     segment_param,
     supports,
 )
-from metrics.fill import SNAPSHOT_GRAINS
+from metrics.fill import MONTH_TO_DATE, SNAPSHOT_GRAINS
 from metrics.forms import PeriodSegmentForm
 from metrics.models import KPISnapshot
 from metrics.numbers import Reader, readable_snapshots
@@ -201,9 +202,12 @@ class SnapshotSerializer(FieldsMixin, serializers.ModelSerializer):
         return f"{row.segment_field}={row.segment_value}" if row.segment_field else ""
 
 
+STORED_GRAINS = [*SNAPSHOT_GRAINS, MONTH_TO_DATE]
+
+
 class SnapshotQuery(serializers.Serializer):
     kpi = serializers.CharField(required=False, max_length=50)
-    grain = serializers.ChoiceField(choices=SNAPSHOT_GRAINS, required=False)
+    grain = serializers.ChoiceField(choices=STORED_GRAINS, required=False)
     # `from`/`to` are Python keywords: declared below.
     segment = serializers.CharField(required=False, allow_blank=True, max_length=300)
 
@@ -244,7 +248,7 @@ class SnapshotListView(ListAPIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("kpi", OpenApiTypes.STR),
-            OpenApiParameter("grain", OpenApiTypes.STR, enum=SNAPSHOT_GRAINS),
+            OpenApiParameter("grain", OpenApiTypes.STR, enum=STORED_GRAINS),
             OpenApiParameter(
                 "from", OpenApiTypes.DATE, description="Periods starting on or after."
             ),

@@ -21,7 +21,7 @@ from django.utils import timezone
 from crm.db_settings import analytical_session
 
 from .models import FillLock, FillStatus, KPISnapshot, SnapshotFill
-from .periods import Period, period_for, periods_between
+from .periods import Period, custom_period, period_for, periods_between
 from .registry import ALL, KPI, Result, all_kpis
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,12 @@ SNAPSHOT_GRAINS = ["day", "week", "month", "quarter"]
 CATCH_UP_DAYS = 31
 # The periods still running with yesterday in them that the nightly run writes (open).
 RUNNING_GRAINS = ("week", "month", "quarter")
+# A month's first days up to a closed day, stored each night for the KPIs that accumulate over
+# a period: a running month is compared with the same days of the month before
+# (metrics.periods.comparison_for), a period that is over, so pages read it instead of
+# recomputing it from the records. Its rows: period_start the month's first day, period_end the
+# last day in it; no fill row (each is written in one transaction, for a day already over).
+MONTH_TO_DATE = "mtd"
 # The nightly run renews its lease before each period; one period takes well under a minute
 # even on a million deals, so a lease that outlives it by far only matters after a kill.
 LEASE_SECONDS = 15 * 60
@@ -43,6 +49,8 @@ NIGHTLY_LOCK = "snapshots"
 @dataclass
 class FillReport:
     periods: int = 0
+    # Days whose month to date was written (MONTH_TO_DATE).
+    months_to_date: int = 0
     rows: int = 0
     skipped: bool = False  # another run held the lease
 
@@ -82,23 +90,7 @@ def write_period(
     was_done = mark_started(grain=period.grain, start=period.start_date, run_id=run_id)
     # The slow part, outside any transaction: only the swap below holds locks.
     computed = {kpi.key: period_results(kpi, period) for kpi in kpis}
-    now = timezone.now()
-    rows = [
-        KPISnapshot(
-            kpi=key,
-            grain=period.grain,
-            period_start=period.start_date,
-            period_end=period.end_date,
-            segment_field=segment_field,
-            segment_value=segment_value,
-            value=result.value,
-            numerator=result.numerator,
-            denominator=result.denominator,
-            computed_at=now,
-        )
-        for key, results in computed.items()
-        for (segment_field, segment_value), result in results.items()
-    ]
+    rows = _snapshot_rows(computed, grain=period.grain, period=period)
     closed = period.end_date < today
     with transaction.atomic():
         # The fill row first, then its snapshots: two writers of one period take turns.
@@ -113,6 +105,56 @@ def write_period(
             rows=len(rows),
             final=closed and (complete or was_done),
         )
+    return len(rows)
+
+
+def _snapshot_rows(computed: dict, *, grain: str, period: Period) -> list[KPISnapshot]:
+    now = timezone.now()
+    return [
+        KPISnapshot(
+            kpi=key,
+            grain=grain,
+            period_start=period.start_date,
+            period_end=period.end_date,
+            segment_field=segment_field,
+            segment_value=segment_value,
+            value=result.value,
+            numerator=result.numerator,
+            denominator=result.denominator,
+            computed_at=now,
+        )
+        for key, results in computed.items()
+        for (segment_field, segment_value), result in results.items()
+    ]
+
+
+def month_to_date(last_day: date) -> Period:
+    """The month of `last_day` from its first day to `last_day` included, built as
+    comparison_for builds the same days of the month before, so both compute the same."""
+    return custom_period(last_day.replace(day=1), last_day)
+
+
+def is_month_to_date(period: Period) -> bool:
+    """The period is a month's first whole days, ending before the month does (a whole month
+    is compared as a month)."""
+    last_day = period.end_date
+    return period == month_to_date(last_day) and period_for("month", last_day).end > period.end
+
+
+def write_month_to_date(*, last_day: date, kpis: list[KPI] | None = None) -> int:
+    """Compute the KPIs that accumulate over a period for the month up to `last_day` (those
+    measured at a period's end are compared with the whole month before, and read as of a day)
+    and replace their rows in one transaction; returns the rows written."""
+    period = month_to_date(last_day)
+    computed = {
+        kpi.key: period_results(kpi, period) for kpi in kpis or all_kpis() if not kpi.as_of_end
+    }
+    rows = _snapshot_rows(computed, grain=MONTH_TO_DATE, period=period)
+    with transaction.atomic():
+        KPISnapshot.objects.filter(
+            grain=MONTH_TO_DATE, period_end=last_day, kpi__in=list(computed)
+        ).delete()
+        KPISnapshot.objects.bulk_create(rows, batch_size=1000)
     return len(rows)
 
 
@@ -184,6 +226,11 @@ def _fill(report: FillReport, *, today: date, run_id: str, kpis: list[KPI] | Non
             period=period, kpis=kpis, today=today, complete=True, run_id=run_id
         )
         report.periods += 1
+    for day in due_month_to_date_days(last_closed):
+        if not lease_renew(NIGHTLY_LOCK, run_id):
+            break
+        report.rows += write_month_to_date(last_day=day, kpis=kpis)
+        report.months_to_date += 1
 
 
 def due_periods(grain: str, last_closed: date) -> list[Period]:
@@ -202,6 +249,21 @@ def due_periods(grain: str, last_closed: date) -> list[Period]:
         )
     )
     return [period for period in periods if period.start_date not in done]
+
+
+def due_month_to_date_days(last_closed: date) -> list[date]:
+    """The closed days whose month to date is not stored, oldest first, as due_periods: from
+    the first ever stored (yesterday on a new installation) but at most CATCH_UP_DAYS back. A
+    month's last day is left out: the month itself is stored."""
+    stored = KPISnapshot.objects.filter(grain=MONTH_TO_DATE, segment_field="")
+    earliest = stored.aggregate(first=Min("period_end"))["first"] or last_closed
+    window_start = last_closed - timedelta(days=CATCH_UP_DAYS - 1)
+    first = max(min(earliest, last_closed), window_start)
+    days = [first + timedelta(days=offset) for offset in range((last_closed - first).days + 1)]
+    written = set(
+        stored.filter(period_end__gte=first).values_list("period_end", flat=True).distinct()
+    )
+    return [day for day in days if day not in written and is_month_to_date(month_to_date(day))]
 
 
 # One run at a time: a lease row ----------------------------------------------------------------

@@ -8,7 +8,9 @@ from django.utils.translation import gettext_lazy as _
 class KPISnapshot(models.Model):
     """A KPI's value for one period and segment, as computed by the nightly fill.
 
-    Re-computing the same (kpi, grain, period, segment) replaces the row.
+    Re-computing the same (kpi, grain, period, segment) replaces the row. A grain's period is
+    known by its start, but for a month to date (metrics.fill.MONTH_TO_DATE), whose rows of one
+    month differ by their last day.
     """
 
     kpi = models.CharField(_("KPI"), max_length=50)
@@ -28,8 +30,15 @@ class KPISnapshot(models.Model):
         ordering = ["kpi", "grain", "period_start"]
         constraints = [
             models.UniqueConstraint(
-                fields=["kpi", "grain", "period_start", "segment_field", "segment_value"],
-                name="kpi_snapshot_unique",
+                fields=[
+                    "kpi",
+                    "grain",
+                    "period_start",
+                    "period_end",
+                    "segment_field",
+                    "segment_value",
+                ],
+                name="kpi_snapshot_unique_period",
             )
         ]
         indexes = [models.Index(fields=["kpi", "grain", "segment_field", "period_start"])]

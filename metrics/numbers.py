@@ -26,7 +26,7 @@ from django.utils import timezone
 from crm.access import owner_team_fields, sees_owner_or_team
 from crm.models import Event, LoginEvent
 
-from .fill import SNAPSHOT_GRAINS, SNAPSHOT_SEGMENTS
+from .fill import MONTH_TO_DATE, SNAPSHOT_GRAINS, SNAPSHOT_SEGMENTS, is_month_to_date
 from .models import FillStatus, HealthSettings, KPISnapshot, SnapshotFill
 from .periods import Period, local_midnight
 from .registry import KPI, Result, Segment, summed_rows, values_remembered
@@ -55,17 +55,23 @@ def is_open(period: Period, now: datetime | None = None) -> bool:
 
 def snapshotted(period: Period, segment: Segment) -> bool:
     """The nightly fill stores this period and segment: read them, don't recompute."""
-    return period.grain in SNAPSHOT_GRAINS and (
-        segment.is_all or segment.field in SNAPSHOT_SEGMENTS
-    )
+    return period.grain in SNAPSHOT_GRAINS and snapshotted_segment(segment)
+
+
+def snapshotted_segment(segment: Segment) -> bool:
+    return segment.is_all or segment.field in SNAPSHOT_SEGMENTS
 
 
 def snapshot_source(kpi: KPI, period: Period, segment: Segment) -> tuple[str, date] | None:
     """(grain, start) of the snapshot that holds the KPI for this period that is over, or
     None: the period's own, or, for a KPI measured at the period's end (as_of_end), the day
-    it ends with: 1-25 October's pipeline is the pipeline at the end of 25 October."""
+    it ends with: 1-25 October's pipeline is the pipeline at the end of 25 October. The same
+    days of the month before, which a running month is compared with, are stored each night
+    (MONTH_TO_DATE), known by their last day."""
     if snapshotted(period, segment):
         return period.grain, period.start_date
+    if not kpi.as_of_end and is_month_to_date(period) and snapshotted_segment(segment):
+        return MONTH_TO_DATE, period.end_date
     day = Period(period.end - timedelta(days=1), period.end, "day")
     if kpi.as_of_end and ends_at_midnight(period) and snapshotted(day, segment):
         return "day", period.end_date
@@ -565,24 +571,28 @@ class Reader:
 
     @staticmethod
     def _stored(wanted) -> dict:
-        """{(kpi key, grain, period start, segment): snapshot row} for (kpi, grain, period
-        start, segment) items, in one query per grain and segment."""
+        """{(kpi key, grain, day, segment): snapshot row} for (kpi, grain, day, segment) items,
+        in one query per grain and segment. The day is the period's first, or for a month to
+        date its last."""
         groups: dict[tuple, tuple[set, set]] = {}
-        for kpi, grain, start, segment in wanted:
-            keys, starts = groups.setdefault((grain, segment), (set(), set()))
+        for kpi, grain, day, segment in wanted:
+            keys, days = groups.setdefault((grain, segment), (set(), set()))
             keys.add(kpi.key)
-            starts.add(start)
+            days.add(day)
         found = {}
-        for (grain, segment), (keys, starts) in groups.items():
-            rows = readable_snapshots(
-                KPISnapshot.objects.filter(
-                    kpi__in=sorted(keys),
-                    grain=grain,
-                    period_start__in=sorted(starts),
-                    segment_field=segment.field,
-                    segment_value=segment.value,
-                )
+        for (grain, segment), (keys, days) in groups.items():
+            rows = KPISnapshot.objects.filter(
+                kpi__in=sorted(keys),
+                grain=grain,
+                segment_field=segment.field,
+                segment_value=segment.value,
             )
-            for row in rows:
-                found[(row.kpi, grain, row.period_start, segment)] = row
+            if grain == MONTH_TO_DATE:
+                starts = {day.replace(day=1) for day in days}
+                rows = rows.filter(period_start__in=sorted(starts), period_end__in=sorted(days))
+            else:
+                rows = rows.filter(period_start__in=sorted(days))
+            for row in readable_snapshots(rows):
+                day = row.period_end if grain == MONTH_TO_DATE else row.period_start
+                found[(row.kpi, grain, day, segment)] = row
         return found

@@ -16,7 +16,15 @@ from crm.db_settings import analytical_session
 from crm.services.deletes import record_delete
 from crm.services.reference import reference_save
 
-from .fill import SNAPSHOT_GRAINS, FillReport, fill_closed_periods, write_period
+from .fill import (
+    SNAPSHOT_GRAINS,
+    FillReport,
+    fill_closed_periods,
+    is_month_to_date,
+    month_to_date,
+    write_month_to_date,
+    write_period,
+)
 from .models import CardKind, Dashboard, DashboardCard, HealthSettings, KPIBandOverride
 from .periods import Period, period_for
 from .registry import KPI, REGISTRY, all_kpis
@@ -78,6 +86,10 @@ SEED_BACKFILL_DAYS = 31
 # Weeks of weekly snapshots the demo backfill writes: the reviews and alerts compare a week
 # with the 8 before it (metrics.baseline), so the first Monday has a baseline.
 SEED_BACKFILL_WEEKS = 10
+# Days of the month before whose month to date a medium or large demo backfill writes, from
+# the one today is compared with (each costs a month's computation); a small one writes every
+# day this month's comparisons will read, and this month's days so far.
+SEED_BACKFILL_MONTH_TO_DATE_DAYS = 2
 # Costly per day and shown per month: the per-day history of these starts with the nightly fill.
 SEED_SKIP_DAILY = {"health_score"}
 
@@ -104,6 +116,10 @@ def backfill_after_seed(
     jobs = [
         partial(write_period, period=period, kpis=kpis, today=last_day, complete=complete)
         for period, kpis, complete in _backfill_periods(last_day, months, scale)
+    ]
+    jobs += [
+        partial(write_month_to_date, last_day=day)
+        for day in _backfill_month_to_date_days(last_day, scale)
     ]
     jobs.append(partial(store_company_health, day=last_day))
     results = _run_jobs(jobs, workers=_backfill_workers())
@@ -132,6 +148,22 @@ def _backfill_periods(last_day: date, months: int, scale: str):
         # Complete on purpose: per-day health starts with the nightly fill (SEED_SKIP_DAILY),
         # and the first nightly run must not redo a month of days.
         yield period_for("day", last_day - timedelta(days=offset)), daily, True
+
+
+def _backfill_month_to_date_days(last_day: date, scale: str) -> list[date]:
+    """The days whose month to date the demo backfill writes, so this month's pages read their
+    comparison with the same days of the month before (metrics.fill.MONTH_TO_DATE)."""
+    month = period_for("month", last_day)
+    before = period_for("month", month.start_date - timedelta(days=1))
+    compared = before.start_date + timedelta(days=last_day.day - 1)
+    days = [
+        day
+        for offset in range((before.end_date - compared).days + 1)
+        if is_month_to_date(month_to_date(day := compared + timedelta(days=offset)))
+    ]
+    if scale != "small":
+        return days[:SEED_BACKFILL_MONTH_TO_DATE_DAYS]
+    return days + [month.start_date + timedelta(days=offset) for offset in range(last_day.day - 1)]
 
 
 def _backfill_workers() -> int:

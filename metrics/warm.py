@@ -5,8 +5,8 @@ instead of waiting seconds for them on a large installation (issue 19).
 
 The values are the same a page would compute (metrics.numbers.Reader, the same cache keys),
 so warming never changes a number, only when it is computed. Runs only when the versions of
-the records moved since the last warm-up, and only where the cache is shared by the worker
-and the web processes (CRM_WARM_DASHBOARDS, on with REDIS_URL).
+the records, or the day, moved since the last warm-up, and only where the cache is shared by
+the worker and the web processes (CRM_WARM_DASHBOARDS, on with REDIS_URL).
 """
 
 from django.conf import settings
@@ -35,16 +35,18 @@ def warm_dashboards() -> int:
     if not settings.CRM_WARM_DASHBOARDS:
         return 0
     reader = Reader()
-    versions = reader.versions
-    if cache.get(LAST_WARMED_KEY) == versions or not cache.add(WARMING_KEY, 1, WARMING_SECONDS):
+    # The day too: a new day moves what the running month is compared with and the cache keys
+    # of the months over, with no record changed.
+    state = (reader.versions, reader.closed_version)
+    if cache.get(LAST_WARMED_KEY) == state or not cache.add(WARMING_KEY, 1, WARMING_SECONDS):
         return 0
     try:
-        return _warm(reader, versions)
+        return _warm(reader, state)
     finally:
         cache.delete(WARMING_KEY)
 
 
-def _warm(reader: Reader, versions: dict) -> int:
+def _warm(reader: Reader, state: tuple) -> int:
     period = period_for("month", timezone.localdate())
     shared = [definition for definition in READY_MADE.values() if not definition.personal]
     for definition in shared:
@@ -53,7 +55,7 @@ def _warm(reader: Reader, versions: dict) -> int:
         with translation.override(language):
             for definition in shared:
                 charts.build_many(definition.charts, period, ALL, reader=reader)
-    cache.set(LAST_WARMED_KEY, versions, LAST_WARMED_SECONDS)
+    cache.set(LAST_WARMED_KEY, state, LAST_WARMED_SECONDS)
     return len(shared)
 
 

@@ -67,6 +67,11 @@ def test_the_backfill_writes_months_quarters_recent_days_and_health(rep, sales_t
     assert monthly == {kpi.key for kpi in all_kpis()}
     assert not KPISnapshot.objects.filter(kpi="health_score", grain="day").exists()
     assert CompanyHealth.objects.count() == 1
+    # The month so far, day by day, for the comparisons of the months ahead (February is too
+    # short for 31 March to compare with any of its days).
+    to_date = overall.filter(grain=fill.MONTH_TO_DATE).order_by("period_end")
+    assert [row.period_end.day for row in to_date] == list(range(1, 31))
+    assert [row.value for row in to_date][3:5] == [0, 1]  # the 5th's deal
     # Its periods are done, so the first night fills only what the seed's day left running.
     due = {grain: fill.due_periods(grain, date(2026, 3, 31)) for grain in fill.SNAPSHOT_GRAINS}
     assert {grain: [p.start_date for p in periods] for grain, periods in due.items()} == {
@@ -82,6 +87,24 @@ def test_bigger_scales_skip_the_daily_backfill(rep, sales_team):
     services.backfill_after_seed(today=date(2026, 3, 31), months=1, scale="medium")
     assert not KPISnapshot.objects.filter(grain="day").exists()
     assert KPISnapshot.objects.filter(grain="month").exists()
+    assert not KPISnapshot.objects.filter(grain=fill.MONTH_TO_DATE).exists()
+
+
+@pytest.mark.django_db
+def test_bigger_scales_write_the_month_to_date_todays_comparison_reads_and_the_next(
+    rep, sales_team
+):
+    won_deal(rep, sales_team, at(2026, 2, 10))
+
+    services.backfill_after_seed(today=date(2026, 3, 16), months=1, scale="large")
+
+    to_date = KPISnapshot.objects.filter(
+        kpi="deals_won_count", grain=fill.MONTH_TO_DATE, segment_field=""
+    )
+    assert dict(to_date.values_list("period_end", "value")) == {
+        date(2026, 2, 16): 1,
+        date(2026, 2, 17): 1,
+    }
 
 
 def _snapshot_rows() -> set:

@@ -36,7 +36,7 @@ def overall(grain="day") -> dict[date, int]:
 
 
 def duplicated_keys() -> int:
-    keys = KPISnapshot.objects.values("kpi", "grain", "period_start", "segment_field")
+    keys = KPISnapshot.objects.values("kpi", "grain", "period_start", "period_end", "segment_field")
     return keys.annotate(n=Count("id")).filter(n__gt=1).count()
 
 
@@ -103,11 +103,24 @@ def test_three_missed_nights_are_caught_up_by_one_run_with_their_counts(rep):
     assert fills("quarter")[date(2026, 4, 1)][0] == FillStatus.OPEN
     # Days, the week of 23 March, March and Q1; the running week, April and Q2.
     assert report.periods == 7 + 3 + 3
-    assert report.rows == sum(row.rows_written for row in SnapshotFill.objects.all()) - 1
+    # And each missed day's month to date but March's last (the month itself is stored).
+    to_date = KPISnapshot.objects.filter(grain=fill.MONTH_TO_DATE, period_end__gt=date(2026, 3, 27))
+    assert sorted(set(to_date.values_list("period_end", flat=True))) == [
+        date(2026, 3, 28),
+        date(2026, 3, 29),
+        date(2026, 3, 30),
+        date(2026, 4, 1),
+        date(2026, 4, 2),
+        date(2026, 4, 3),
+    ]
+    assert report.months_to_date == 6
+    period_rows = sum(row.rows_written for row in SnapshotFill.objects.all()) - 1
+    assert report.rows == period_rows + to_date.count()
     assert duplicated_keys() == 0
 
     # The same night again (a redelivered task) redoes only the running periods.
-    assert nightly(date(2026, 4, 4)).periods == 3
+    again = nightly(date(2026, 4, 4))
+    assert (again.periods, again.months_to_date) == (3, 0)
 
 
 def test_a_second_concurrent_run_exits_without_writing():

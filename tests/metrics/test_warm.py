@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from crm import models as m
+from metrics.numbers import Reader
 from metrics.tasks import warm_dashboards
 from metrics.warm import readers_languages
 from tests.metrics.test_live_numbers import closed_deal, lose, open_deal
@@ -58,6 +59,16 @@ def test_warming_again_does_nothing_until_records_change(rep, deals):
     lose(deals, rep)
 
     assert warm_dashboards.apply().get() > 0
+
+
+def test_a_new_day_is_warmed_with_no_record_changed(monkeypatch, deals):
+    cache.clear()
+    assert warm_dashboards.apply().get() > 0
+    # After midnight the same days compared with and the months over have new cache keys.
+    monkeypatch.setattr(Reader, "closed_version", property(lambda _reader: "closed:tomorrow"))
+
+    assert warm_dashboards.apply().get() > 0
+    assert warm_dashboards.apply().get() == 0
 
 
 def test_warmed_numbers_are_the_ones_the_page_computes(client, manager, deals):

@@ -1,0 +1,123 @@
+"""Issue 19: a running month is compared with the same days of the month before, a period that
+is over. The nightly run stores it (the month up to the day it closes, for the KPIs that
+accumulate over a period), and the cards and KPI pages read those rows instead of recounting
+the records, as they do for any other period that is over."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from metrics import fill
+from metrics.dashboards import build_cards
+from metrics.models import KPISnapshot
+from metrics.numbers import Reader
+from metrics.periods import comparison_for, custom_period, period_for
+from metrics.registry import ALL, Segment, get_kpi
+from tests.metrics.test_dashboard_pages import at, won_deal
+
+pytestmark = pytest.mark.django_db
+
+WON = get_kpi("deals_won_count")
+PIPELINE = get_kpi("pipeline_value")  # measured at a period's end: compared with a whole month
+NOVEMBER = period_for("month", date(2025, 11, 1))
+# Noon on 26 November: November so far is compared with 1-26 October.
+NOW = timezone.make_aware(datetime(2025, 11, 26, 12))
+
+
+def to_date(kpi, last_day, segment=ALL) -> Decimal | None:
+    rows = KPISnapshot.objects.filter(
+        kpi=kpi.key,
+        grain=fill.MONTH_TO_DATE,
+        period_end=last_day,
+        segment_field=segment.field,
+        segment_value=segment.value,
+    )
+    return rows.values_list("value", flat=True).first()
+
+
+def test_the_nightly_run_stores_the_month_up_to_the_day_it_closes(rep, teammate, sales_team):
+    won_deal(rep, sales_team, at(2025, 10, 3))
+    won_deal(teammate, sales_team, at(2025, 10, 20))
+    won_deal(rep, sales_team, at(2025, 10, 21))  # after the day closed: not in it
+
+    report = fill.fill_closed_periods(today=date(2025, 10, 21), kpis=[WON, PIPELINE])
+
+    assert report.months_to_date == 1
+    row = KPISnapshot.objects.get(
+        kpi=WON.key, grain=fill.MONTH_TO_DATE, period_end=date(2025, 10, 20), segment_field=""
+    )
+    assert (row.period_start, row.value) == (date(2025, 10, 1), 2)
+    assert to_date(WON, date(2025, 10, 20), Segment("owner", str(rep.pk))) == 1
+    assert to_date(WON, date(2025, 10, 20), Segment("owner", str(teammate.pk))) == 1
+    # The same as the records give for those days.
+    assert row.value == WON.value(custom_period(date(2025, 10, 1), date(2025, 10, 20))).value
+    assert not KPISnapshot.objects.filter(kpi=PIPELINE.key, grain=fill.MONTH_TO_DATE).exists()
+
+
+def test_a_months_last_day_is_left_to_the_month_and_missed_days_are_caught_up(rep, sales_team):
+    won_deal(rep, sales_team, at(2025, 10, 29))
+    fill.fill_closed_periods(today=date(2025, 10, 29), kpis=[WON])  # stores the 28th
+
+    # No run for three nights; the run of 2 November closes the 29th to the 1st.
+    report = fill.fill_closed_periods(today=date(2025, 11, 2), kpis=[WON])
+
+    stored = KPISnapshot.objects.filter(kpi=WON.key, grain=fill.MONTH_TO_DATE, segment_field="")
+    assert dict(stored.values_list("period_end", "value")) == {
+        date(2025, 10, 28): 0,
+        date(2025, 10, 29): 1,
+        date(2025, 10, 30): 1,
+        date(2025, 11, 1): 0,
+    }
+    assert report.months_to_date == 3
+
+
+def test_a_running_months_cards_compare_with_the_stored_same_days(manager, rep, sales_team):
+    won_deal(rep, sales_team, at(2025, 10, 3))
+    won_deal(rep, sales_team, at(2025, 10, 26))
+    comparison = comparison_for(NOVEMBER, NOW)
+    assert comparison.period == fill.month_to_date(date(2025, 10, 26))
+    fill.write_month_to_date(last_day=date(2025, 10, 26), kpis=[WON])
+    # A won deal back-dated into those days afterwards: the records now say 3.
+    won_deal(rep, sales_team, at(2025, 10, 12))
+
+    everyone, own = ALL, Segment("owner", str(rep.pk))
+    [card] = build_cards([WON.key], NOVEMBER, everyone, reader=Reader(now=NOW))
+    [reps_card] = build_cards([WON.key], NOVEMBER, own, reader=Reader(now=NOW))
+
+    # Read as stored, as a month over is read from its snapshot.
+    assert card.comparison.partial
+    assert (card.previous.value, reps_card.previous.value) == (2, 2)
+    [reading] = Reader(now=NOW).read([(WON, comparison.period, everyone)])
+    assert reading.computed_at is not None and not reading.live
+
+
+def test_without_stored_rows_the_same_days_are_counted_from_the_records(rep, sales_team):
+    won_deal(rep, sales_team, at(2025, 10, 3))
+    won_deal(rep, sales_team, at(2025, 10, 27))  # after the same days
+
+    [card] = build_cards([WON.key], NOVEMBER, ALL, reader=Reader(now=NOW))
+
+    assert card.previous.value == 1
+
+
+def test_other_spans_and_balances_are_not_read_as_a_month_to_date():
+    assert fill.is_month_to_date(custom_period(date(2025, 10, 1), date(2025, 10, 26)))
+    assert not fill.is_month_to_date(custom_period(date(2025, 10, 1), date(2025, 10, 31)))
+    assert not fill.is_month_to_date(custom_period(date(2025, 10, 2), date(2025, 10, 26)))
+    assert not fill.is_month_to_date(period_for("day", date(2025, 10, 1)))
+    # Pipeline compares with the end of October, read from a day's snapshot: not a to-date row.
+    assert not comparison_for(NOVEMBER, NOW, balance=True).partial
+
+
+def test_the_api_lists_a_months_days_so_far_by_their_last_day(client, manager, rep, sales_team):
+    won_deal(rep, sales_team, at(2025, 10, 3))
+    fill.write_month_to_date(last_day=date(2025, 10, 26), kpis=[WON])
+    client.force_login(manager)
+
+    rows = client.get("/api/kpi-snapshots/?kpi=deals_won_count&grain=mtd").json()["results"]
+
+    assert [(r["period_start"], r["period_end"], Decimal(r["value"])) for r in rows] == [
+        ("2025-10-01", "2025-10-26", 1)
+    ]
