@@ -60,7 +60,8 @@ def snapshot_nightly(*, today: date | None = None) -> FillReport:
 
 
 def snapshot_range(*, first_day: date, last_day: date, kpis: list[KPI] | None = None) -> int:
-    """Backfill: every month and quarter touching the range, and days of its recent end."""
+    """Backfill: every month and quarter touching the range, and days of its recent end, each
+    with its month to date once the day is over (what the month after compares with)."""
     written, seen = 0, set()
     day = first_day
     while day <= last_day:
@@ -73,6 +74,8 @@ def snapshot_range(*, first_day: date, last_day: date, kpis: list[KPI] | None = 
     day = max(first_day, last_day - timedelta(days=DAILY_BACKFILL_DAYS - 1))
     while day <= last_day:
         written += snapshot_day(day=day, grains=["day"], kpis=kpis)
+        if day < timezone.localdate() and is_month_to_date(month_to_date(day)):
+            written += write_month_to_date(last_day=day, kpis=kpis)
         day += timedelta(days=1)
     return written
 

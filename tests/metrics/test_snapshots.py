@@ -10,6 +10,7 @@ from django.utils import timezone
 from crm import services
 from crm.models import Deal
 from metrics import services as metric_services
+from metrics.fill import MONTH_TO_DATE
 from metrics.models import KPISnapshot
 from metrics.periods import period_for
 from metrics.registry import KPI, Result, all_kpis, to_decimal
@@ -89,6 +90,12 @@ def test_a_backfill_covers_months_quarters_and_recent_days(rep):
     assert stored(grain="quarter", segment_field="")[("quarter", date(2026, 1, 1), "", "")] == 2
     days = stored(grain="day", segment_field="")
     assert len(days) == 62 and days[("day", date(2026, 3, 5), "", "")] == 1
+    # Each of those days' month so far, but for the months' last days (31 January, 28 February
+    # and 31 March: the months themselves).
+    to_date = KPISnapshot.objects.filter(grain=MONTH_TO_DATE, segment_field="")
+    assert to_date.count() == 62 - 3
+    assert to_date.get(period_end=date(2026, 3, 5)).value == 1
+    assert to_date.get(period_end=date(2026, 3, 4)).value == 0
 
 
 @pytest.mark.django_db
