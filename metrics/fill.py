@@ -40,6 +40,7 @@ RUNNING_GRAINS = ("week", "month", "quarter")
 # recomputing it from the records. Its rows: period_start the month's first day, period_end the
 # last day in it; no fill row (each is written in one transaction, for a day already over).
 MONTH_TO_DATE = "mtd"
+MONTH_TO_DATE_LOCK = "month-to-date"
 # The nightly run renews its lease before each period; one period takes well under a minute
 # even on a million deals, so a lease that outlives it by far only matters after a kill.
 LEASE_SECONDS = 15 * 60
@@ -150,7 +151,10 @@ def write_month_to_date(*, last_day: date, kpis: list[KPI] | None = None) -> int
         kpi.key: period_results(kpi, period) for kpi in kpis or all_kpis() if not kpi.as_of_end
     }
     rows = _snapshot_rows(computed, grain=MONTH_TO_DATE, period=period)
+    FillLock.objects.get_or_create(name=MONTH_TO_DATE_LOCK)
     with transaction.atomic():
+        # Two writers of a day (a backfill beside the nightly run) swap its rows in turn.
+        FillLock.objects.select_for_update().filter(name=MONTH_TO_DATE_LOCK).first()
         KPISnapshot.objects.filter(
             grain=MONTH_TO_DATE, period_end=last_day, kpi__in=list(computed)
         ).delete()

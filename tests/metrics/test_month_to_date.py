@@ -3,10 +3,12 @@ is over. The nightly run stores it (the month up to the day it closes, for the K
 accumulate over a period), and the cards and KPI pages read those rows instead of recounting
 the records, as they do for any other period that is over."""
 
+import threading
 from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection, connections
 from django.utils import timezone
 
 from metrics import fill
@@ -121,3 +123,38 @@ def test_the_api_lists_a_months_days_so_far_by_their_last_day(client, manager, r
     assert [(r["period_start"], r["period_end"], Decimal(r["value"])) for r in rows] == [
         ("2025-10-01", "2025-10-26", 1)
     ]
+
+
+# Skipped before the database is set up (see test_seed_snapshots): transactional, on PostgreSQL.
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_writers_of_one_day_swap_its_rows_in_turn(monkeypatch, rep, sales_team):
+    won_deal(rep, sales_team, at(2025, 10, 3))
+    both_computed = threading.Barrier(2)
+    results = fill.period_results
+
+    def computed_together(kpi, period):
+        result = results(kpi, period)
+        both_computed.wait(timeout=30)  # both then swap the day's rows at once
+        return result
+
+    monkeypatch.setattr(fill, "period_results", computed_together)
+    errors = []
+
+    def write():
+        try:
+            fill.write_month_to_date(last_day=date(2025, 10, 26), kpis=[WON])
+        except Exception as error:  # noqa: BLE001 - the assertion below names it
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    writers = [threading.Thread(target=write) for _ in range(2)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=60)
+
+    assert errors == []
+    assert to_date(WON, date(2025, 10, 26)) == 1
+    assert KPISnapshot.objects.filter(grain=fill.MONTH_TO_DATE, segment_field="").count() == 1
