@@ -42,3 +42,19 @@ def grouping_in_index_order() -> Iterator[None]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_config('enable_hashagg', 'off', true)")
         yield
+
+
+@contextmanager
+def one_process() -> Iterator[None]:
+    """On PostgreSQL, run the queries inside (one transaction) without parallel workers. For a
+    scan that tests each row against a subquery's hashed set, which each worker builds again:
+    a data-quality team score grouped 600k leads' emails three times. In one process it takes
+    a third of the CPU for the same time on a quiet machine, and less time on a busy one (0.74-
+    0.83 s against 1.1-1.2 s beside a test run)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('max_parallel_workers_per_gather', '0', true)")
+        yield

@@ -20,7 +20,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from crm import access, duplicates
-from crm.db_settings import grouping_in_index_order
+from crm.db_settings import grouping_in_index_order, one_process
 from crm.models import (
     Company,
     Contact,
@@ -339,7 +339,10 @@ def _team_counts(model: type[Model], team_ids: list[int], user) -> dict[int, tup
         .values("team_id")
         .annotate(total=Count("pk"), flawed=Count("pk", filter=flawed))
     )
-    return {row["team_id"]: (row["total"], row["flawed"]) for row in rows}
+    # Each row is tested against the checks' sets (repeated keys, paying customers, people
+    # who left): parallel workers would each build them again.
+    with one_process():
+        return {row["team_id"]: (row["total"], row["flawed"]) for row in rows}
 
 
 def _compute_scores(user) -> list[TeamScore]:

@@ -259,6 +259,19 @@ def test_a_team_score_is_the_share_of_its_records_without_a_problem(world, admin
     assert scores["Enterprise"].score == 0
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="parallel workers: PostgreSQL")
+def test_each_team_score_query_runs_in_one_process(world, admin_user):
+    # Parallel workers would each build the checks' sets (every repeated email) again.
+    cache.clear()
+    with CaptureQueriesContext(connection) as queries:
+        quality.team_scores(admin_user)
+    statements = [query["sql"] for query in queries.captured_queries]
+    grouped = [i for i, sql in enumerate(statements) if 'AS "team_id"' in sql]
+    assert len(grouped) == len({check.model for check in quality.CHECKS.values()})
+    for index in grouped:
+        assert "max_parallel_workers_per_gather" in statements[index - 1]
+
+
 def test_a_team_without_records_has_no_score(sales_team, admin_user):
     assert [score.score for score in quality.team_scores(admin_user)] == [None]
 
