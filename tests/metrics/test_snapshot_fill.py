@@ -130,7 +130,7 @@ def test_a_second_concurrent_run_exits_without_writing():
 
     assert report.skipped and report.rows == 0
     assert not KPISnapshot.objects.exists() and not SnapshotFill.objects.exists()
-    assert FillLock.objects.get().run_id == "the-first-run"
+    assert FillLock.objects.get(name=fill.NIGHTLY_LOCK).run_id == "the-first-run"
 
 
 def test_a_killed_runs_lease_expires_and_the_next_run_takes_over():
@@ -140,7 +140,7 @@ def test_a_killed_runs_lease_expires_and_the_next_run_takes_over():
     report = nightly(date(2026, 3, 13))
 
     assert not report.skipped and fills()[date(2026, 3, 12)][0] == FillStatus.DONE
-    assert FillLock.objects.get().run_id == ""  # released at the end
+    assert FillLock.objects.get(name=fill.NIGHTLY_LOCK).run_id == ""  # released at the end
 
 
 def test_a_new_installation_starts_with_yesterday_and_a_gap_is_bounded():

@@ -13,11 +13,15 @@ from metrics.registry import all_kpis
 
 
 def duplicated_rows() -> list[str]:
+    # A period is known by its start, a month to date by its last day too (metrics.fill).
     keys = KPISnapshot.objects.values(
-        "kpi", "grain", "period_start", "segment_field", "segment_value"
+        "kpi", "grain", "period_start", "period_end", "segment_field", "segment_value"
     )
     doubled = keys.annotate(n=Count("id")).filter(n__gt=1)
-    return [f"{row['kpi']} {row['grain']} {row['period_start']} ×{row['n']}" for row in doubled]
+    return [
+        f"{row['kpi']} {row['grain']} {row['period_start']}–{row['period_end']} ×{row['n']}"
+        for row in doubled
+    ]
 
 
 def missing_rows(periods: list[Period]) -> list[str]:
