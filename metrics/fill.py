@@ -142,6 +142,11 @@ def is_month_to_date(period: Period) -> bool:
     return period == month_to_date(last_day) and period_for("month", last_day).end > period.end
 
 
+def has_month_to_date(day: date) -> bool:
+    """The day's month to date is stored: every day but a month's last (the month is)."""
+    return is_month_to_date(month_to_date(day))
+
+
 def write_month_to_date(*, last_day: date, kpis: list[KPI] | None = None) -> int:
     """Compute the KPIs that accumulate over a period for the month up to `last_day` (those
     measured at a period's end are compared with the whole month before, and read as of a day)
@@ -267,7 +272,7 @@ def due_month_to_date_days(last_closed: date) -> list[date]:
     written = set(
         stored.filter(period_end__gte=first).values_list("period_end", flat=True).distinct()
     )
-    return [day for day in days if day not in written and is_month_to_date(month_to_date(day))]
+    return [day for day in days if day not in written and has_month_to_date(day)]
 
 
 # One run at a time: a lease row ----------------------------------------------------------------

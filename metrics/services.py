@@ -20,8 +20,7 @@ from .fill import (
     SNAPSHOT_GRAINS,
     FillReport,
     fill_closed_periods,
-    is_month_to_date,
-    month_to_date,
+    has_month_to_date,
     write_month_to_date,
     write_period,
 )
@@ -74,7 +73,7 @@ def snapshot_range(*, first_day: date, last_day: date, kpis: list[KPI] | None = 
     day = max(first_day, last_day - timedelta(days=DAILY_BACKFILL_DAYS - 1))
     while day <= last_day:
         written += snapshot_day(day=day, grains=["day"], kpis=kpis)
-        if day < timezone.localdate() and is_month_to_date(month_to_date(day)):
+        if day < timezone.localdate() and has_month_to_date(day):
             written += write_month_to_date(last_day=day, kpis=kpis)
         day += timedelta(days=1)
     return written
@@ -162,7 +161,7 @@ def _backfill_month_to_date_days(last_day: date, scale: str) -> list[date]:
     days = [
         day
         for offset in range((before.end_date - compared).days + 1)
-        if is_month_to_date(month_to_date(day := compared + timedelta(days=offset)))
+        if has_month_to_date(day := compared + timedelta(days=offset))
     ]
     if scale != "small":
         return days[:SEED_BACKFILL_MONTH_TO_DATE_DAYS]
