@@ -75,6 +75,57 @@ def test_a_months_last_day_is_left_to_the_month_and_missed_days_are_caught_up(re
     assert report.months_to_date == 3
 
 
+def stored_month_to_date(*last_days: date) -> None:
+    for last_day in last_days:
+        KPISnapshot.objects.create(
+            kpi=WON.key,
+            grain=fill.MONTH_TO_DATE,
+            period_start=last_day.replace(day=1),
+            period_end=last_day,
+            value=1,
+        )
+
+
+def stored_days() -> list[date]:
+    rows = KPISnapshot.objects.filter(grain=fill.MONTH_TO_DATE).order_by("period_end")
+    return list(rows.values_list("period_end", flat=True).distinct())
+
+
+def test_days_no_comparison_reads_any_more_are_pruned_and_never_written_again():
+    # The run of 2 November closes the 1st: November so far is compared with October's days,
+    # and the catch-up window reaches back to 3 October.
+    stored_month_to_date(date(2025, 8, 5), date(2025, 9, 29), *fill_days(10, 2, 10, 30))
+
+    report = fill.fill_closed_periods(today=date(2025, 11, 2), kpis=[WON])
+
+    assert report.months_to_date_pruned == 2
+    assert stored_days() == [*fill_days(10, 2, 10, 30), date(2025, 11, 1)]
+    assert fill.fill_closed_periods(today=date(2025, 11, 2), kpis=[WON]).months_to_date == 0
+
+
+def test_early_in_a_month_the_catch_up_window_is_kept_too():
+    # On 2 March the catch-up window (31 days to the 1st) starts on 30 January, before
+    # February: pruning those days would have the next run write them again.
+    assert fill.month_to_date_kept_from(date(2026, 3, 1)) == date(2026, 1, 30)
+    assert fill.month_to_date_kept_from(date(2026, 3, 20)) == date(2026, 2, 1)
+    stored_month_to_date(date(2026, 1, 29), date(2026, 1, 30), *fill_days(2, 1, 2, 27, year=2026))
+    stored_month_to_date(date(2026, 3, 1))
+
+    assert fill.prune_month_to_date(date(2026, 3, 1)) == 1
+    assert fill.due_month_to_date_days(date(2026, 3, 1)) == []
+
+
+def fill_days(month: int, first: int, last_month: int, last: int, year: int = 2025):
+    """Every day from (month, first) to (last_month, last) but a month's last (the month is
+    stored), as the nightly run writes them."""
+    day, end, days = date(year, month, first), date(year, last_month, last), []
+    while day <= end:
+        if fill.has_month_to_date(day):
+            days.append(day)
+        day = date.fromordinal(day.toordinal() + 1)
+    return days
+
+
 def test_a_running_months_cards_compare_with_the_stored_same_days(manager, rep, sales_team):
     won_deal(rep, sales_team, at(2025, 10, 3))
     won_deal(rep, sales_team, at(2025, 10, 26))
