@@ -235,3 +235,13 @@ def test_the_csat_parts_read_each_answers_agent_and_team_from_the_index_alone():
     [sql] = [q["sql"] for q in queries]
     plan = plan_of(sql, "hashjoin", "mergejoin", "indexscan")
     assert "Index Only Scan using ticket_id_assignee_team" in plan, plan
+
+
+def test_the_deals_without_an_amount_are_counted_from_their_own_index(admin_user):
+    from metrics.quality import CHECKS
+
+    check = CHECKS["deals-without-amount"]
+    with CaptureQueriesContext(connection) as queries:
+        check.records(admin_user).count()
+    [sql] = [q["sql"] for q in queries]
+    assert "deal_without_amount" in plan_of(sql), sql
