@@ -13,19 +13,20 @@ from decimal import Decimal
 
 from babel.dates import format_skeleton
 from django.core.cache import cache
-from django.db.models import Avg, Count, Exists, OuterRef, Q, Sum
+from django.db.models import Avg, Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from crm.models import Deal, Subscription, SurveyAnswer, SurveyKind
+from crm.models import Deal, SurveyAnswer, SurveyKind
 from crm.money import active_locale
 
+from . import mrr_movement as mrr_moves
 from .baseline import BASELINE_PERIODS, expected_range
 from .dashboards import stored_series, supports
 from .kpis.sales import REVENUE, deals_open_at_end_apart, stage_exits_in
-from .numbers import CLOSED_CACHE_SECONDS, Reader, is_open, snapshotted
+from .numbers import CLOSED_CACHE_SECONDS, Reader, is_open, snapshotted, snapshotted_segment
 from .periods import Period, period_for, periods_between, quarter_name
 from .registry import REGISTRY, Segment, all_kpis
 from .sources import chart_kinds
@@ -385,9 +386,9 @@ def time_in_stage(period: Period, segment: Segment, _reader: Reader) -> dict:
 
 
 def mrr_movement(period: Period, segment: Segment, reader: Reader) -> dict:
-    """Per month: new MRR (a customer's first subscription), expansion (further subscriptions
-    of existing customers, renewals excluded) and churn (subscriptions that ended without a
-    renewal, negative). The months over are computed once a day, as any period over and not
+    """Per month: new MRR, expansion and churn (negative), metrics.mrr_movement. The months
+    over are read from what the nightly run stored; those it has not (a segment it does not
+    store, a month before the first run) are counted once a day, as any period over and not
     snapshotted (metrics.numbers); only the running month moves with each change."""
     kpi = REGISTRY["mrr"]
     months = _months_to(period)
@@ -396,22 +397,28 @@ def mrr_movement(period: Period, segment: Segment, reader: Reader) -> dict:
     if not supports(kpi, segment):
         return {**payload, "unavailable": True}
     over = [m for m in months if not is_open(m, reader.now)]
-    moves = {"new": {}, "expansion": {}, "churn": {}}
-    if over:
+    if over and snapshotted_segment(segment):
+        moves, stored = mrr_moves.stored(over, segment)
+    else:
+        moves, stored = mrr_moves.no_moves(), set()
+    not_stored = [m for m in over if m.start_date not in stored]
+    if not_stored:
         key = ":".join(
-            ["mrr-moves", over[0].start_date.isoformat(), over[-1].end_date.isoformat()]
+            ["mrr-moves", not_stored[0].start_date.isoformat(), not_stored[-1].end_date.isoformat()]
             + [segment.field, segment.value, reader.closed_version]
         )
         closed = cache.get_or_set(
             key,
-            lambda: _mrr_moves(over[0].start_date, over[-1].end_date, segment),
+            lambda: mrr_moves.counted(not_stored[0].start_date, not_stored[-1].end_date, segment),
             CLOSED_CACHE_SECONDS,
         )
         for name in moves:
-            moves[name].update(closed[name])
+            moves[name].update(
+                (start, value) for start, value in closed[name].items() if start not in stored
+            )
     running = [m for m in months if is_open(m, reader.now)]
     if running:
-        live = _mrr_moves(running[0].start_date, running[-1].end_date, segment)
+        live = mrr_moves.counted(running[0].start_date, running[-1].end_date, segment)
         for name in moves:
             moves[name].update(live[name])
     starts_of = [m.start_date for m in months]
@@ -425,50 +432,6 @@ def mrr_movement(period: Period, segment: Segment, reader: Reader) -> dict:
         {"label": _("Churn"), "data": data("churn", -1)},
     ]
     return {**payload, "empty": not any(any(values.values()) for values in moves.values())}
-
-
-def _mrr_moves(first: date, last: date, segment: Segment) -> dict[str, dict[date, Decimal]]:
-    """New, expansion and churn MRR per month start, of the months from `first` to `last`."""
-    kpi = REGISTRY["mrr"]
-    subscriptions = _segmented(Subscription.objects.all(), kpi, segment)
-    earlier = Subscription.objects.filter(
-        company=OuterRef("company"), start_date__lt=OuterRef("start_date")
-    )
-    # One test of an earlier subscription per row, named once: a filter on the annotation in
-    # each sum ran the subquery twice per subscription (new = all − expansion).
-    starts = (
-        subscriptions.filter(start_date__gte=first, start_date__lte=last, renewal_of__isnull=True)
-        .annotate(month=TruncMonth("start_date"))
-        .order_by()
-        .values("month")
-        .annotate(
-            started=Sum("monthly_value"),
-            expansion=Sum("monthly_value", filter=Exists(earlier)),
-        )
-    )
-    # NOT EXISTS, not `renewal__isnull`: the outer join read and hashed every subscription
-    # where the anti-join probes the renewals' unique index for the month's endings alone.
-    renewed = Subscription.objects.filter(renewal_of=OuterRef("pk"))
-    ends = (
-        subscriptions.filter(end_date__gte=first, end_date__lte=last)
-        .filter(~Exists(renewed))
-        .annotate(month=TruncMonth("end_date"))
-        .order_by()
-        .values("month")
-        .annotate(churn=Sum("monthly_value"))
-    )
-    moves = {"new": {}, "expansion": {}, "churn": {}}
-    for row in starts:
-        month = _month_start(row["month"])
-        new = (row["started"] or 0) - (row["expansion"] or 0)
-        if new:
-            moves["new"][month] = new
-        if row["expansion"]:
-            moves["expansion"][month] = row["expansion"]
-    for row in ends:
-        if row["churn"]:
-            moves["churn"][_month_start(row["month"])] = row["churn"]
-    return moves
 
 
 BUILDERS = {

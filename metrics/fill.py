@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from crm.db_settings import analytical_session
 
+from . import mrr_movement
 from .models import FillLock, FillStatus, KPISnapshot, SnapshotFill
 from .periods import Period, custom_period, period_for, periods_between
 from .registry import ALL, KPI, Result, all_kpis
@@ -93,6 +94,9 @@ def write_period(
     was_done = mark_started(grain=period.grain, start=period.start_date, run_id=run_id)
     # The slow part, outside any transaction: only the swap below holds locks.
     computed = {kpi.key: period_results(kpi, period) for kpi in kpis}
+    if period.grain == "month" and "mrr" in computed:
+        # The MRR movement chart's month, stored with the MRR it explains.
+        computed |= mrr_movement.results_to_store(period, SNAPSHOT_SEGMENTS)
     rows = _snapshot_rows(computed, grain=period.grain, period=period)
     closed = period.end_date < today
     with transaction.atomic():

@@ -194,7 +194,9 @@ def test_each_chart_declares_every_kind_its_sql_reads(key, segment):
     assert reader.versions  # read before: the versions' own query names every kind
     with CaptureQueriesContext(connection) as built:
         BUILDERS[key](this_month(), segment, reader)
-    assert kinds_read(built) <= chart_kinds(key)
+    # The rows the nightly run stored (months over) are not records: no event changes them,
+    # and a chart is cached CHART_CACHE_SECONDS at most.
+    assert kinds_read(built) - {"kpisnapshot", "snapshotfill"} <= chart_kinds(key)
 
 
 def test_logging_a_call_leaves_the_deal_charts_cached(client, admin_user, rep, sales_team):

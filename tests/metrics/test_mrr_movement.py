@@ -1,7 +1,8 @@
 """The MRR movement chart's numbers, worked out by hand: new MRR is a customer's first
 subscription, expansion a further one (renewals are neither), churn a subscription that ended
 with no renewal after it. The months over and the running month are computed apart
-(metrics.charts.mrr_movement), so both are checked."""
+(metrics.charts.mrr_movement), so both are checked, and a month over the nightly run stored
+is read from its rows (metrics.mrr_movement)."""
 
 from datetime import date, datetime
 from decimal import Decimal
@@ -11,10 +12,11 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from crm import models as m
-from metrics import charts
+from metrics import charts, fill, mrr_movement
+from metrics.models import KPISnapshot
 from metrics.numbers import Reader
 from metrics.periods import period_for
-from metrics.registry import ALL, Segment
+from metrics.registry import ALL, Segment, get_kpi
 from tests.crm.factories import CompanyFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
@@ -78,3 +80,52 @@ def test_an_owner_sees_the_moves_of_their_customers_only(subscriptions, rep):
     assert moves["New"] == by_month(jan26=100, mar26=50)
     assert moves["Expansion"] == by_month(feb26=40)
     assert moves["Churn"] == by_month()
+
+
+FEBRUARY = period_for("month", date(2026, 2, 1))
+
+
+def store(month):
+    """What the nightly run writes for a month with the MRR in it (metrics.fill)."""
+    fill.write_period(period=month, kpis=[get_kpi("mrr")], today=date(2026, 3, 20), complete=True)
+
+
+def stored(name: str, segment=ALL) -> Decimal | None:
+    row = KPISnapshot.objects.filter(
+        kpi=mrr_movement.MOVE_KEYS[name],
+        grain="month",
+        period_start=FEBRUARY.start_date,
+        segment_field=segment.field,
+        segment_value=segment.value,
+    ).first()
+    return None if row is None else row.value
+
+
+def test_the_nightly_run_stores_each_months_movement_overall_and_per_owner(subscriptions, rep):
+    store(FEBRUARY)
+
+    assert [stored(name) for name in mrr_movement.MOVES] == [0, 40, 200]
+    mine = Segment("owner", str(rep.pk))
+    assert [stored(name, mine) for name in mrr_movement.MOVES] == [0, 40, 0]
+
+
+def test_the_chart_reads_a_month_over_from_its_stored_rows_and_counts_the_others(
+    subscriptions, rep
+):
+    store(FEBRUARY)
+    # Written after the month was stored: February shows what was stored, as any closed
+    # period does; January, not stored, is counted from the subscriptions.
+    SubscriptionFactory(
+        company=CompanyFactory(owner=rep), monthly_value=D("300"), start_date=date(2026, 2, 9)
+    )
+    SubscriptionFactory(
+        company=CompanyFactory(owner=rep), monthly_value=D("25"), start_date=date(2026, 1, 9)
+    )
+
+    moves = movement()
+    assert moves["New"] == by_month(jun25=200, dec25=70, jan26=125, mar26=50)
+    assert moves["Expansion"] == by_month(feb26=40)
+    assert moves["Churn"] == by_month(feb26=-200, mar26=-70)
+    mine = movement(Segment("owner", str(rep.pk)))
+    assert mine["New"] == by_month(jan26=125, mar26=50)
+    assert mine["Churn"] == by_month()

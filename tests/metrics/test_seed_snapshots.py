@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import override_settings
 
 from crm import models as m
-from metrics import fill, services
+from metrics import fill, mrr_movement, services
 from metrics.models import CompanyHealth, KPISnapshot
 from metrics.registry import all_kpis
 from tests.crm.factories import CompanyFactory
@@ -62,9 +62,10 @@ def test_the_backfill_writes_months_quarters_recent_days_and_health(rep, sales_t
     assert weeks.last().period_start == date(2026, 3, 30)
     assert weeks.get(period_start=date(2026, 3, 2)).value == 1
     assert KPISnapshot.objects.filter(kpi="deals_won_count", segment_field="owner").exists()
-    # Every KPI has its monthly history; per-day health waits for the nightly fill.
+    # Every KPI has its monthly history, and the MRR movement chart its months; per-day
+    # health waits for the nightly fill.
     monthly = set(KPISnapshot.objects.filter(grain="month").values_list("kpi", flat=True))
-    assert monthly == {kpi.key for kpi in all_kpis()}
+    assert monthly == {kpi.key for kpi in all_kpis()} | set(mrr_movement.MOVE_KEYS.values())
     assert not KPISnapshot.objects.filter(kpi="health_score", grain="day").exists()
     assert CompanyHealth.objects.count() == 1
     # The month so far, day by day, for the comparisons of the months ahead (February is too
