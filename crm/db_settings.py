@@ -17,16 +17,20 @@ ANALYTICAL_WORK_MEM = "64MB"
 
 @contextmanager
 def analytical_session() -> Iterator[None]:
+    """The connection's work_mem raised for the work inside, then put back as it was, so it
+    nests: each snapshot write sets it (metrics.fill), inside a nightly run that does too."""
     if connection.vendor != "postgresql":
         yield
         return
     with connection.cursor() as cursor:
-        cursor.execute("SET work_mem = %s", [ANALYTICAL_WORK_MEM])
+        cursor.execute("SELECT current_setting('work_mem')")
+        [before] = cursor.fetchone()
+        cursor.execute("SELECT set_config('work_mem', %s, false)", [ANALYTICAL_WORK_MEM])
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("RESET work_mem")
+            cursor.execute("SELECT set_config('work_mem', %s, false)", [before])
 
 
 @contextmanager

@@ -92,11 +92,14 @@ def write_period(
         complete = {kpi.key for kpi in kpis} >= {kpi.key for kpi in registry}
     run_id = run_id or new_run_id()
     was_done = mark_started(grain=period.grain, start=period.start_date, run_id=run_id)
-    # The slow part, outside any transaction: only the swap below holds locks.
-    computed = {kpi.key: period_results(kpi, period) for kpi in kpis}
-    if period.grain == "month" and "mrr" in computed:
-        # The MRR movement chart's month, stored with the MRR it explains.
-        computed |= mrr_movement.results_to_store(period, SNAPSHOT_SEGMENTS)
+    # The slow part, outside any transaction: only the swap below holds locks. Whoever asks
+    # (the nightly run, a backfill, the task for one day), with the memory to group without
+    # spilling: a day's health score took 117 s with the default 4 MB, 4 s with it.
+    with analytical_session():
+        computed = {kpi.key: period_results(kpi, period) for kpi in kpis}
+        if period.grain == "month" and "mrr" in computed:
+            # The MRR movement chart's month, stored with the MRR it explains.
+            computed |= mrr_movement.results_to_store(period, SNAPSHOT_SEGMENTS)
     rows = _snapshot_rows(computed, grain=period.grain, period=period)
     closed = period.end_date < today
     with transaction.atomic():
@@ -158,9 +161,10 @@ def write_month_to_date(*, last_day: date, kpis: list[KPI] | None = None) -> int
     measured at a period's end are compared with the whole month before, and read as of a day)
     and replace their rows in one transaction; returns the rows written."""
     period = month_to_date(last_day)
-    computed = {
-        kpi.key: period_results(kpi, period) for kpi in kpis or all_kpis() if not kpi.as_of_end
-    }
+    with analytical_session():
+        computed = {
+            kpi.key: period_results(kpi, period) for kpi in kpis or all_kpis() if not kpi.as_of_end
+        }
     rows = _snapshot_rows(computed, grain=MONTH_TO_DATE, period=period)
     FillLock.objects.get_or_create(name=MONTH_TO_DATE_LOCK)
     with transaction.atomic():
