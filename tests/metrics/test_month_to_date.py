@@ -75,6 +75,22 @@ def test_a_months_last_day_is_left_to_the_month_and_missed_days_are_caught_up(re
     assert report.months_to_date == 3
 
 
+def test_a_long_catch_up_is_spread_over_nights_oldest_first(monkeypatch, rep, sales_team):
+    monkeypatch.setattr(fill, "MONTH_TO_DATE_DAYS_PER_NIGHT", 2)
+    fill.fill_closed_periods(today=date(2025, 10, 2), kpis=[WON])  # stores the 1st
+
+    # No run for four nights: the run of 7 October writes the 2nd and 3rd, the next the 4th
+    # and 5th, then the 6th and 7th.
+    written = [
+        fill.fill_closed_periods(today=date(2025, 10, day), kpis=[WON]).months_to_date
+        for day in (7, 8, 9)
+    ]
+
+    assert written == [2, 2, 2]
+    days = KPISnapshot.objects.filter(kpi=WON.key, grain=fill.MONTH_TO_DATE, segment_field="")
+    assert sorted(days.values_list("period_end__day", flat=True)) == [1, 2, 3, 4, 5, 6, 7]
+
+
 def stored_month_to_date(*last_days: date) -> None:
     for last_day in last_days:
         KPISnapshot.objects.create(
