@@ -478,3 +478,17 @@ def test_a_checks_list_reads_its_count_and_a_page_seen_before_from_the_cache(
     assert {item["record"].name for item in again.context["items"]} == {"Twin", "Twin Ltd"}
     searched = [q["sql"] for q in queries.captured_queries if "HAVING" in q["sql"]]
     assert not searched and not [q for q in queries.captured_queries if '"__count"' in q["sql"]]
+
+
+@pytest.mark.parametrize(("language", "shown"), [("en", "27,130"), ("pt-br", "27.130")])
+def test_a_count_is_written_with_the_readers_thousands_separator(
+    client, monkeypatch, manager, language, shown
+):
+    counted = dict.fromkeys(quality.CHECKS, 0) | {"duplicate-companies": 27130}
+    monkeypatch.setattr(quality, "counts", lambda user, reader=None: counted)
+    client.force_login(manager)
+
+    html = client.get(PAGE, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    row = html.split('data-check="duplicate-companies"')[1].split("</tr>")[0]
+    assert f">{shown}<" in row
