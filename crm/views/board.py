@@ -48,11 +48,18 @@ AMOUNT_IN_CURRENCY = ExpressionWrapper(
 OPEN_TASK = (TaskStatus.OPEN, TaskStatus.IN_PROGRESS)
 
 
-def board_deals(user, pipeline: Pipeline, filters: DealFilterForm) -> QuerySet:
-    """The deals the board shows: visible, of the pipeline, open or closed lately, filtered."""
-    return _pipeline_deals(user, pipeline, filters).filter(
-        Q(status=DealStatus.OPEN) | Q(closed_at__gte=_recent())
-    )
+def column_deals(user, stage: Stage, filters: DealFilterForm) -> QuerySet:
+    """The deals a column shows: visible, filtered, in the stage; of a won or lost stage,
+    those closed lately. A deal's status follows its stage (a database rule), so an open
+    stage's deals are all open and need no condition (read in order from the board's index,
+    stopping at a page), and a closed stage's are found by their closing time alone: an OR
+    of both read every deal of a lost column of 56k (118 ms), where the recent closes are
+    read from their index (19 ms)."""
+    # The stage names its pipeline: no pipeline condition for the planner to intersect.
+    deals = filters.filter(visible(Deal.objects.filter(stage=stage), user))
+    if stage.outcome == StageOutcome.OPEN:
+        return deals
+    return deals.filter(status__in=[DealStatus.WON, DealStatus.LOST], closed_at__gte=_recent())
 
 
 def _recent():
@@ -127,15 +134,16 @@ def decorate_cards(cards: list[Deal], now) -> None:
         _decorate(deal, now)
 
 
-def first_cards(deals: QuerySet, stages: list[Stage], now) -> dict[int, list[Deal]]:
+def first_cards(user, stages: list[Stage], filters: DealFilterForm, now) -> dict[int, list[Deal]]:
     """The first CARDS_PER_PAGE + 1 cards of every column (the extra one says "more").
 
-    One query per stage, each read in order from the (stage, stage_entered_at, id) index and
-    stopped at the limit: a window over every deal of the board sorted them all first.
+    One query per stage, each stopped at the limit (an open column read in order from the
+    (stage, stage_entered_at, id) index): a window over every deal of the board sorted them
+    all first.
     """
     by_stage: dict[int, list[Deal]] = {}
     for stage in stages:
-        cards = with_card_fields(deals.filter(stage=stage)).order_by(*CARD_ORDER)
+        cards = with_card_fields(column_deals(user, stage, filters)).order_by(*CARD_ORDER)
         by_stage[stage.pk] = list(cards[: CARDS_PER_PAGE + 1])
     decorate_cards([deal for cards in by_stage.values() for deal in cards], now)
     return by_stage
@@ -196,10 +204,9 @@ def board(request):
     pipeline = _pipeline(request, pipelines)
     stages = list(pipeline.stages.order_by("order"))
     filters = DealFilterForm(request.GET or None, user=request.user)
-    deals = board_deals(request.user, pipeline, filters)
     now = timezone.now()
     totals = column_totals(request.user, pipeline, filters)
-    cards = first_cards(deals, stages, now)
+    cards = first_cards(request.user, stages, filters, now)
     columns = []
     for stage in stages:
         stage_cards = cards.get(stage.pk, [])
@@ -250,7 +257,7 @@ def board_cards(request, stage_id: int):
     """The next cards of a column (an htmx swap of its "Load more" button)."""
     stage = get_object_or_404(Stage.objects.select_related("pipeline"), pk=stage_id)
     filters = DealFilterForm(request.GET or None, user=request.user)
-    deals = board_deals(request.user, stage.pipeline, filters).filter(stage=stage)
+    deals = column_deals(request.user, stage, filters)
     if request.GET.get("after"):
         try:
             deals = deals.filter(_after(request.GET["after"]))
