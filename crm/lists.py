@@ -159,7 +159,7 @@ def save_columns(user, page: ListPage, keys: Iterable[str]) -> list[str]:
     return columns[page.name]
 
 
-def _ordering(sort: str, available: list[Column], default: str) -> tuple[str, list]:
+def _ordering(sort: str, available: list[Column], default: str, model) -> tuple[str, list]:
     by_key = {column.sort: column for column in available if column.sort}
     key = sort.removeprefix("-")
     column = by_key.get(key)
@@ -167,8 +167,25 @@ def _ordering(sort: str, available: list[Column], default: str) -> tuple[str, li
         return default, [default, "-pk" if default.startswith("-") else "pk"]
     descending = sort.startswith("-")
     target = column.sort_expression if column.sort_expression is not None else F(column.sort)
-    ordered = target.desc(nulls_last=True) if descending else target.asc(nulls_last=True)
+    # Empty values last either way. A column that is never empty is ordered plainly, so one
+    # (column, id) index serves both directions, read forwards or backwards.
+    empty_last = column.sort_expression is not None or _may_be_empty(model, key)
+    options = {"nulls_last": True} if empty_last else {}
+    ordered = target.desc(**options) if descending else target.asc(**options)
     return sort, [ordered, "-pk" if descending else "pk"]
+
+
+def _may_be_empty(model, path: str) -> bool:
+    """Whether the value at `path` (a field, or one across relations) can be NULL: a nullable
+    field, or a nullable relation on the way."""
+    for name in path.split("__"):
+        field = model._meta.get_field(name)
+        if field.null:
+            return True
+        if not field.is_relation:
+            return False
+        model = field.related_model
+    return True
 
 
 def list_context(request, page: ListPage, queryset: QuerySet) -> dict:
@@ -184,7 +201,9 @@ def list_context(request, page: ListPage, queryset: QuerySet) -> dict:
     )
     bootstrap(filterset.form)
     rows_qs = filterset.qs
-    sort, ordering = _ordering(request.GET.get("sort", ""), available, page.default_sort)
+    sort, ordering = _ordering(
+        request.GET.get("sort", ""), available, page.default_sort, queryset.model
+    )
     paginator = CappedPaginator(rows_qs.order_by(*ordering), page.per_page)
     page_obj = paginator.get_page(request.GET.get("page"))
     records = list(page_obj.object_list)

@@ -84,7 +84,9 @@ def list_page_table(page: lists.ListPage, queryset: QuerySet, user, params: Quer
     rows = filterset.qs
     if filterset.is_bound and filterset.form.errors:
         raise BadQuery(_("Correct the list's filters first."))
-    _sort, ordering = lists._ordering(params.get("sort", ""), available, page.default_sort)
+    _sort, ordering = lists._ordering(
+        params.get("sort", ""), available, page.default_sort, queryset.model
+    )
     custom_by_key = {f"custom__{d.key}": d for d in definitions}
     columns = []
     for column in chosen:

@@ -142,6 +142,16 @@ class Deal(Timestamped, Owned, WithCustomFields):
                 condition=Q(status__in=["won", "lost"]),
                 name="deal_closed_when",
             ),
+            # The deals list sorted by one of its own columns reads the rows in order from
+            # these and stops at a page, where it sorted every deal the user sees (0.5-0.7 s for
+            # a rep). Never-empty columns are ordered plainly (crm.lists._ordering), so each
+            # index serves both directions. The expected close date may be empty, and empty
+            # dates come last either way: its two indexes, one per direction, are made on
+            # PostgreSQL by migration crm 0044 (SQLite has no NULLS LAST in an index).
+            models.Index(fields=["name", "id"], name="deal_sort_name"),
+            models.Index(fields=["amount", "id"], name="deal_sort_amount"),
+            models.Index(fields=["status", "id"], name="deal_sort_status"),
+            models.Index(fields=["kind", "id"], name="deal_sort_kind"),
             # The data-quality check of deals without an amount (metrics.quality) counts and
             # lists them newest first from these few entries, where it read a million deals.
             models.Index(

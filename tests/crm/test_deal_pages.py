@@ -440,6 +440,19 @@ def test_list_sorts(client, rep, sales_team):
     assert names(client.get(LIST, {"sort": "-name"})) == ["Gamma", "Beta", "Alpha"]
 
 
+@pytest.mark.parametrize("sort", ["expected_close_date", "-expected_close_date", "company__name"])
+def test_empty_values_come_last_in_either_direction(client, rep, sales_team, sort):
+    owned = {"owner": rep, "team": sales_team}
+    DealFactory(name="Undated", expected_close_date=None, company=None, **owned)
+    DealFactory(name="Early", expected_close_date=date(2026, 1, 5), **owned)
+    DealFactory(name="Late", expected_close_date=date(2026, 6, 5), **owned)
+    client.force_login(rep)
+
+    shown = names(client.get(LIST, {"sort": sort}))
+
+    assert shown[-1] == "Undated"
+
+
 def test_list_paginates(client, rep, sales_team):
     for number in range(60):
         DealFactory(name=f"Deal {number:02}", owner=rep, team=sales_team)

@@ -245,3 +245,29 @@ def test_the_deals_without_an_amount_are_counted_from_their_own_index(admin_user
         check.records(admin_user).count()
     [sql] = [q["sql"] for q in queries]
     assert "deal_without_amount" in plan_of(sql), sql
+
+
+@pytest.mark.parametrize(
+    ("sort", "index"),
+    [
+        ("name", "deal_sort_name"),
+        ("-name", "deal_sort_name"),
+        ("amount", "deal_sort_amount"),
+        ("-amount", "deal_sort_amount"),
+        ("status", "deal_sort_status"),
+        ("-kind", "deal_sort_kind"),
+        ("expected_close_date", "deal_sort_close_a"),
+        ("-expected_close_date", "deal_sort_close_d"),
+    ],
+)
+def test_the_deals_list_sorted_by_its_own_columns_reads_an_index(
+    client, rep, sales_team, sort, index
+):
+    """Each direction: a never-empty column is ordered plainly, so its one index is read
+    backwards for the other (crm.lists._ordering)."""
+    from tests.crm.factories import DealFactory
+
+    DealFactory.create_batch(3, owner=rep, team=sales_team)
+    client.force_login(rep)
+    plan = plan_of_rows_query(client, reverse("deals"), "crm_deal", {"sort": sort})
+    assert index in plan, plan
