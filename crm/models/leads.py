@@ -80,6 +80,14 @@ class Lead(Timestamped, Owned, WithCustomFields):
                 include=["owner", "team", "source", "converted_deal", "qualified_at", "id"],
                 name="lead_created_counts",
             ),
+            # The leads list sorted by one of its own columns reads the rows in order and
+            # stops at a page, where it sorted every lead the user sees (170-225 ms for the
+            # manager on 600k leads); each is read backwards for the other direction.
+            models.Index(fields=["name", "id"], name="lead_sort_name"),
+            models.Index(fields=["company_name", "id"], name="lead_sort_company"),
+            models.Index(fields=["status", "id"], name="lead_sort_status"),
+            models.Index(fields=["source", "id"], name="lead_sort_source"),
+            models.Index(fields=["score", "id"], name="lead_sort_score"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -271,3 +271,23 @@ def test_the_deals_list_sorted_by_its_own_columns_reads_an_index(
     client.force_login(rep)
     plan = plan_of_rows_query(client, reverse("deals"), "crm_deal", {"sort": sort})
     assert index in plan, plan
+
+
+@pytest.mark.parametrize(
+    ("list_name", "table", "factory", "sort", "index"),
+    [
+        ("leads", "crm_lead", "LeadFactory", "-score", "lead_sort_score"),
+        ("leads", "crm_lead", "LeadFactory", "company_name", "lead_sort_company"),
+        ("contacts", "crm_contact", "ContactFactory", "-lifecycle_stage", "contact_sort_lifecycle"),
+        ("companies", "crm_company", "CompanyFactory", "industry", "company_sort_industry"),
+    ],
+)
+def test_the_other_lists_sorted_by_their_own_columns_read_an_index(
+    client, admin_user, list_name, table, factory, sort, index
+):
+    from tests.crm import factories
+
+    getattr(factories, factory).create_batch(3)
+    client.force_login(admin_user)
+    plan = plan_of_rows_query(client, reverse(list_name), table, {"sort": sort})
+    assert index in plan, plan
