@@ -4,7 +4,8 @@ seeded database (`make bench`; issue 19). Prints figures, asserts no timing.
 The pages are the project's URL patterns filled with real arguments, as the reliability suite
 walks them (tests/reliability/sitemap.py), each argument a record the user may see
 (tests/bench/load_records.py), plus every ready-made dashboard, each data-quality check's
-list and the board of each pipeline. Per page and user:
+list, the board of each pipeline and the record lists sorted by each column both ways. Per
+page and user:
 - cold: the cache emptied (chart data, board sums), one request, its queries counted;
 - warm: one warm-up request (queries counted), then BENCH_RUNS (5) timed: median and p95.
 A page whose cold request or warm-up takes over SLOW_COLD_MS (2 s) is timed warm only
@@ -135,6 +136,15 @@ def pages_for(role: str, data) -> tuple[list[tuple[Route, str]], list[str]]:
             # The page, and the records of each of its checks (a page of its own to a user).
             pages.append((route, route.url(kwargs)))
             pages += [(route, f"{route.url(kwargs)}?check={key}") for key in CHECKS]
+        elif route.name in sorted_lists():
+            # The list, and the list sorted by each column both ways: the default order alone
+            # hid sorts that read every visible row (0.5-0.7 s on the deals).
+            pages.append((route, route.url(kwargs)))
+            pages += [
+                (route, f"{route.url(kwargs)}?sort={sign}{column}")
+                for column in sorted_lists()[route.name]
+                for sign in ("", "-")
+            ]
         elif route.name == "deal-board":
             # The board of each pipeline: the default one alone hid a lost column of 56k deals
             # in another pipeline that a rep's board read whole (273 ms).
@@ -142,6 +152,19 @@ def pages_for(role: str, data) -> tuple[list[tuple[Route, str]], list[str]]:
         else:
             pages.append((route, route.url(kwargs)))
     return pages, left_out
+
+
+def sorted_lists() -> dict[str, list[str]]:
+    """{list route name: its sortable columns} of the record lists (crm.lists.ListPage)."""
+    from crm.views.companies import COMPANIES
+    from crm.views.contacts import CONTACTS
+    from crm.views.deals import DEALS
+    from crm.views.leads import LEADS
+
+    return {
+        page.name: [column.sort for column in page.columns if column.sort]
+        for page in (DEALS, LEADS, CONTACTS, COMPANIES)
+    }
 
 
 def pipeline_ids() -> list[int]:
