@@ -4,30 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0044_deal_sort_indexes'),
+        ("crm", "0044_deal_sort_indexes"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['name', 'id'], name='lead_sort_name'),
+            model_name="lead",
+            index=models.Index(fields=["name", "id"], name="lead_sort_name"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['company_name', 'id'], name='lead_sort_company'),
+            model_name="lead",
+            index=models.Index(fields=["company_name", "id"], name="lead_sort_company"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['status', 'id'], name='lead_sort_status'),
+            model_name="lead",
+            index=models.Index(fields=["status", "id"], name="lead_sort_status"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['source', 'id'], name='lead_sort_source'),
+            model_name="lead",
+            index=models.Index(fields=["source", "id"], name="lead_sort_source"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['score', 'id'], name='lead_sort_score'),
+            model_name="lead",
+            index=models.Index(fields=["score", "id"], name="lead_sort_score"),
         ),
     ]

@@ -4,30 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0045_lead_sort_indexes'),
+        ("crm", "0045_lead_sort_indexes"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='company',
-            index=models.Index(fields=['industry', 'id'], name='company_sort_industry'),
+            model_name="company",
+            index=models.Index(fields=["industry", "id"], name="company_sort_industry"),
         ),
         migrations.AddIndex(
-            model_name='company',
-            index=models.Index(fields=['lifecycle', 'id'], name='company_sort_lifecycle'),
+            model_name="company",
+            index=models.Index(fields=["lifecycle", "id"], name="company_sort_lifecycle"),
         ),
         migrations.AddIndex(
-            model_name='company',
-            index=models.Index(fields=['size_band', 'id'], name='company_sort_size'),
+            model_name="company",
+            index=models.Index(fields=["size_band", "id"], name="company_sort_size"),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['title', 'id'], name='contact_sort_title'),
+            model_name="contact",
+            index=models.Index(fields=["title", "id"], name="contact_sort_title"),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['lifecycle_stage', 'id'], name='contact_sort_lifecycle'),
+            model_name="contact",
+            index=models.Index(fields=["lifecycle_stage", "id"], name="contact_sort_lifecycle"),
         ),
     ]
