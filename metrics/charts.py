@@ -27,7 +27,7 @@ from .baseline import BASELINE_PERIODS, expected_range
 from .dashboards import stored_series, supports
 from .kpis.sales import REVENUE, deals_open_at_end_apart, stage_exits_in
 from .numbers import CLOSED_CACHE_SECONDS, Reader, is_open, snapshotted, snapshotted_segment
-from .periods import Period, period_for, periods_between, quarter_name
+from .periods import Period, month_start, period_for, periods_between, quarter_name
 from .registry import REGISTRY, Segment, all_kpis
 from .sources import chart_kinds
 
@@ -260,7 +260,7 @@ def _count_won(months: list[Period], segment: Segment) -> dict[date, int]:
         .annotate(won=Count("id"))
     )
     wanted = {m.start_date for m in months}
-    counted = {_month_start(row["month"]): row["won"] for row in rows}
+    counted = {month_start(row["month"]): row["won"] for row in rows}
     return {start: counted.get(start, 0) for start in wanted}
 
 
@@ -493,13 +493,6 @@ def _months_to(period: Period) -> list[Period]:
 def _back(day: date, *, months: int) -> date:
     index = day.year * 12 + day.month - 1 - months
     return date(index // 12, index % 12 + 1, 1)
-
-
-def _month_start(value) -> date:
-    if hasattr(value, "hour"):
-        value = timezone.localtime(value) if timezone.is_aware(value) else value
-        return value.date().replace(day=1)
-    return value.replace(day=1)
 
 
 def _point_label(period: Period) -> str:

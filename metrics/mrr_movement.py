@@ -14,11 +14,10 @@ from decimal import Decimal
 
 from django.db.models import Exists, OuterRef, QuerySet, Sum
 from django.db.models.functions import TruncMonth
-from django.utils import timezone
 
 from crm.models import Subscription
 
-from .periods import Period
+from .periods import Period, month_start
 from .registry import REGISTRY, Result, Segment
 
 MOVES = ("new", "expansion", "churn")
@@ -77,7 +76,7 @@ def _counted_by(first: date, last: date, subscriptions: QuerySet, path: str | No
     found: dict = {}
     for row in starts:
         moves = found.setdefault(row[path] if path else None, no_moves())
-        month = _month_start(row["month"])
+        month = month_start(row["month"])
         new = (row["started"] or 0) - (row["expansion"] or 0)
         if new:
             moves["new"][month] = new
@@ -86,15 +85,8 @@ def _counted_by(first: date, last: date, subscriptions: QuerySet, path: str | No
     for row in ends:
         moves = found.setdefault(row[path] if path else None, no_moves())
         if row["churn"]:
-            moves["churn"][_month_start(row["month"])] = row["churn"]
+            moves["churn"][month_start(row["month"])] = row["churn"]
     return found
-
-
-def _month_start(value) -> date:
-    if hasattr(value, "hour"):
-        value = timezone.localtime(value) if timezone.is_aware(value) else value
-        return value.date().replace(day=1)
-    return value.replace(day=1)
 
 
 def results_to_store(month: Period, segment_fields: list[str]) -> dict[str, dict]:

@@ -117,6 +117,15 @@ def quarter_name(first: date) -> str:
     }
 
 
+def month_start(value) -> date:
+    """The first day of the month of a date, or of a datetime in the site's time zone (what a
+    TruncMonth grouping gives back)."""
+    if hasattr(value, "hour"):
+        value = timezone.localtime(value) if timezone.is_aware(value) else value
+        return value.date().replace(day=1)
+    return value.replace(day=1)
+
+
 def local_midnight(day: date) -> datetime:
     # Held in UTC so that differences count real hours across daylight-saving changes.
     return timezone.make_aware(datetime.combine(day, time.min)).astimezone(UTC)
