@@ -4,6 +4,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from crm import services
@@ -466,9 +468,54 @@ def test_list_paginates(client, rep, sales_team):
     assert "page=2" in first.content.decode()
 
 
+def test_list_sorted_by_another_tables_column_pages_through_in_that_order(
+    client, rep, teammate, sales_team
+):
+    # Sorted by a company's name, the page's ids are sorted first and its rows read after them.
+    for number in range(60):
+        DealFactory(
+            name=f"Deal {number:02}",
+            owner=teammate if number % 3 else rep,
+            team=sales_team,
+            company=CompanyFactory(name=f"Company {59 - number:02}"),
+        )
+    client.force_login(rep)
+
+    first = client.get(LIST, {"sort": "company__name"})
+    second = client.get(LIST, {"sort": "company__name", "page": 2})
+    by_owner = client.get(LIST, {"sort": "-owner__first_name"})
+
+    assert names(first) == [f"Deal {n:02}" for n in range(59, 9, -1)]
+    assert names(second) == [f"Deal {n:02}" for n in range(9, -1, -1)]
+    assert first.context["paginator"].count == 60
+    owners = [row["record"].owner for row in by_owner.context["rows"]]
+    assert owners == sorted(owners, key=lambda user: user.first_name, reverse=True)
+    assert rep.first_name != teammate.first_name and len(set(owners)) == 2
+
+
+def test_list_sorted_by_another_tables_column_sorts_ids_joined_to_that_table_alone(
+    client, rep, sales_team
+):
+    DealFactory(owner=rep, team=sales_team, company=CompanyFactory())
+    client.force_login(rep)
+
+    with CaptureQueriesContext(connection) as captured:
+        client.get(LIST, {"sort": "owner__first_name"})
+
+    sorted_by_owner = [
+        q["sql"]
+        for q in captured
+        if 'FROM "crm_deal"' in q["sql"] and 'ORDER BY "crm_user"."first_name"' in q["sql"]
+    ]
+    assert len(sorted_by_owner) == 1
+    assert sorted_by_owner[0].startswith('SELECT "crm_deal"."id"')
+    assert "crm_company" not in sorted_by_owner[0] and "crm_stage" not in sorted_by_owner[0]
+
+
+@pytest.mark.parametrize("sort", ["owner", "owner__first_name", "-company__name"])
 @pytest.mark.parametrize("rows", [3, 30])
 def test_list_runs_a_constant_number_of_queries(
-    client, rep, teammate, sales_team, interest, rows, django_assert_max_num_queries
+    client, rep, teammate, sales_team, interest, rows, sort, django_assert_max_num_queries
 ):
     champion = CustomFieldFactory(record_type=RecordType.DEAL, key="champion", field_type="user")
     for number in range(rows):
@@ -500,10 +547,11 @@ def test_list_runs_a_constant_number_of_queries(
         "status": "open",
         "expected_close_before": "2040-01-01",
         "custom__interest": "CRM",
-        "sort": "owner",
+        "sort": sort,
     }
 
-    with django_assert_max_num_queries(19):
+    # Sorted by another table's column, the page's rows are read by id after the sorted ids.
+    with django_assert_max_num_queries(20 if "__" in sort else 19):
         response = client.get(LIST, params)
 
     assert response.status_code == 200
