@@ -59,6 +59,9 @@ class Column:
     sort: str | None = None  # the field to order by, or None when not sortable
     link: bool = False  # the cell links to the record's page
     sort_expression: Any = None  # a custom field's ordering expression
+    # Sorted by a column of a large related table (a company's name) that may be empty: the rows
+    # with a value are read in the order of that table's index (crm.lists.ValuedFirst).
+    sort_walks_related_index: bool = False
 
 
 @dataclass
@@ -176,26 +179,76 @@ def _ordering(sort: str, available: list[Column], default: str, model) -> tuple[
     return sort, [ordered, "-pk" if descending else "pk"]
 
 
-def _sorted_page(ordered: QuerySet, per_page: int, number, sort: str):
+def _sorted_page(ordered: QuerySet, per_page: int, number, sort: str, column: Column | None):
     """The page `number` of `ordered`: (page, paginator, its records).
 
     Sorted by a column of another table (a deal's owner, company or stage), the rows cannot be
-    read in order from an index: every visible row is sorted. Only their ids and the sort
-    column go through that sort, joined to the sorted table alone; the page's rows and their
-    relations are read afterwards by id. Carrying whole joined rows (a company's 150 bytes for
-    each of a million deals) through the sort cost two to four times as much (issue 19).
+    read in order from an index of their own table. Only their ids and the sort column go
+    through that sort, joined to the sorted table alone; the page's rows and their relations
+    are read afterwards by id. Carrying whole joined rows (a company's 150 bytes for each of a
+    million deals) through the sort cost two to four times as much (issue 19).
     """
     if LOOKUP_SEP not in sort:
         paginator = CappedPaginator(ordered, per_page)
         page_obj = paginator.get_page(number)
         return page_obj, paginator, list(page_obj.object_list)
-    paginator = CappedPaginator(ordered.values_list("pk", flat=True), per_page)
+    ids = ordered.values_list("pk", flat=True)
+    if column and column.sort_walks_related_index:
+        ids = ValuedFirst(ids, sort, _optional_relation(ordered.model, column.sort))
+    paginator = CappedPaginator(ids, per_page)
     page_obj = paginator.get_page(number)
-    ids = list(page_obj.object_list)
-    by_id = ordered.order_by().in_bulk(ids)
-    records = [by_id[pk] for pk in ids if pk in by_id]
+    page_ids = list(page_obj.object_list)
+    by_id = ordered.order_by().in_bulk(page_ids)
+    records = [by_id[pk] for pk in page_ids if pk in by_id]
     page_obj.object_list = records
     return page_obj, paginator, records
+
+
+def _optional_relation(model, path: str) -> str:
+    """The relation of a "relation__field" path whose relation may be empty and whose field may
+    not (a deal's company__name): the rows without a value are those without the relation."""
+    relation_name, field_name = path.split(LOOKUP_SEP)
+    relation = model._meta.get_field(relation_name)
+    if not relation.null or relation.related_model._meta.get_field(field_name).null:
+        raise ValueError(f"{path} is not an optional relation's required field")
+    return relation_name
+
+
+class ValuedFirst:
+    """The ids of rows sorted by an optional relation's column (empty values last either way),
+    read as two queries: the rows with a value, joined to the related table by an inner join,
+    then those without, in id order.
+
+    One query with an outer join has to sort every row. With an inner join PostgreSQL walks the
+    related table's index in order and stops at the page: a deal list by company name went from
+    0.4 s to a few ms on a million deals. Only worth it where each value holds few rows: sorted
+    by a team's name, the walk reads a whole team before its first row (186 ms against 72 ms
+    sorted in one query), so a column opts in (`Column.sort_walks_related_index`).
+    """
+
+    ordered = True
+
+    def __init__(self, ids: QuerySet, sort: str, relation: str):
+        by_id = "-pk" if sort.startswith("-") else "pk"
+        self.all = ids
+        # Ordered without NULLS LAST, which these values never are: the related table's index
+        # then serves either direction, read forwards or backwards.
+        self.valued = ids.filter(**{f"{sort.removeprefix('-')}__isnull": False}).order_by(
+            sort, by_id
+        )
+        self.empty = ids.filter(**{f"{relation}__isnull": True}).order_by(by_id)
+
+    def order_by(self, *fields) -> QuerySet:
+        return self.all.order_by(*fields)
+
+    def __getitem__(self, window: slice) -> list:
+        start, stop = window.start or 0, window.stop
+        ids = list(self.valued[start:stop])
+        if len(ids) == stop - start:
+            return ids
+        # The valued rows end within or before this window; how many there are places the rest.
+        valued = start + len(ids) if ids else self.valued.order_by()[:start].count()
+        return ids + list(self.empty[max(start - valued, 0) : stop - valued])
 
 
 def _may_be_empty(model, path: str) -> bool:
@@ -227,8 +280,9 @@ def list_context(request, page: ListPage, queryset: QuerySet) -> dict:
     sort, ordering = _ordering(
         request.GET.get("sort", ""), available, page.default_sort, queryset.model
     )
+    sorted_by = next((c for c in available if c.sort and c.sort == sort.removeprefix("-")), None)
     page_obj, paginator, records = _sorted_page(
-        rows_qs.order_by(*ordering), page.per_page, request.GET.get("page"), sort
+        rows_qs.order_by(*ordering), page.per_page, request.GET.get("page"), sort, sorted_by
     )
     users = _users_named(records, [d for d in definitions if d.field_type == FieldType.USER])
     custom_by_key = {f"{PREFIX}{d.key}": d for d in definitions}

@@ -493,6 +493,29 @@ def test_list_sorted_by_another_tables_column_pages_through_in_that_order(
     assert rep.first_name != teammate.first_name and len(set(owners)) == 2
 
 
+@pytest.mark.parametrize("direction", ["", "-"])
+def test_list_sorted_by_an_optional_relation_pages_through_rows_without_one_last(
+    client, rep, sales_team, direction
+):
+    owned = {"owner": rep, "team": sales_team}
+    with_company = [
+        DealFactory(name=f"With {n:02}", company=CompanyFactory(name=f"Co {n:02}"), **owned)
+        for n in range(20)
+    ]
+    without = [DealFactory(name=f"Without {n:02}", company=None, **owned) for n in range(90)]
+    client.force_login(rep)
+    sort = {"sort": f"{direction}company__name"}
+
+    shown = [names(client.get(LIST, {**sort, "page": page})) for page in (1, 2, 3)]
+
+    valued = [deal.name for deal in with_company]
+    empty = [deal.name for deal in without]
+    if direction:
+        valued, empty = valued[::-1], empty[::-1]
+    assert shown == [valued + empty[:30], empty[30:80], empty[80:]]
+    assert client.get(LIST, {**sort, "page": 3}).context["paginator"].count == 110
+
+
 def test_list_sorted_by_another_tables_column_sorts_ids_joined_to_that_table_alone(
     client, rep, sales_team
 ):

@@ -293,3 +293,35 @@ def test_the_other_lists_sorted_by_their_own_columns_read_an_index(
     client.force_login(admin_user)
     plan = plan_of_rows_query(client, reverse(list_name), table, {"sort": sort})
     assert index in plan, plan
+
+
+@pytest.mark.parametrize(
+    "list_name, table, sort",
+    [
+        ("deals", "crm_deal", "company__name"),
+        ("deals", "crm_deal", "-company__name"),
+        ("contacts", "crm_contact", "company__name"),
+    ],
+)
+def test_a_list_sorted_by_its_companys_name_walks_the_companies_name_index(
+    client, admin_user, list_name, table, sort
+):
+    # The rows with a company are joined to it by an inner join, so the companies' name index
+    # gives their order and the page stops the walk (crm.lists.ValuedFirst).
+    from tests.crm.factories import DealFactory
+
+    for _ in range(3):
+        DealFactory(company=CompanyFactory(), contact=ContactFactory(company=CompanyFactory()))
+    client.force_login(admin_user)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse(list_name), {"sort": sort}).status_code == 200
+    [sql] = [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith(f'SELECT "{table}"."id"')
+        and 'ORDER BY "crm_company"."name"' in q["sql"]
+    ]
+    # Each company's rows are put in id order by an incremental sort, one company at a time.
+    plan = plan_of(sql, "sort", "hashjoin", "mergejoin")
+    assert "company_by_name" in plan and "Nested Loop" in plan, plan
+    assert "Left Join" not in plan, plan
