@@ -59,9 +59,10 @@ class Column:
     sort: str | None = None  # the field to order by, or None when not sortable
     link: bool = False  # the cell links to the record's page
     sort_expression: Any = None  # a custom field's ordering expression
-    # Sorted by a column of a large related table (a company's name) that may be empty: the rows
-    # with a value are read in the order of that table's index (crm.lists.ValuedFirst).
-    sort_walks_related_index: bool = False
+    # Sorted by a column that may be empty and whose values each hold few rows (a deal's company
+    # name, a company's "customer since"): the rows with a value are read in the order of an
+    # index of that column, then those without (crm.lists.ValuedFirst).
+    sort_splits_empty: bool = False
 
 
 @dataclass
@@ -188,13 +189,14 @@ def _sorted_page(ordered: QuerySet, per_page: int, number, sort: str, column: Co
     are read afterwards by id. Carrying whole joined rows (a company's 150 bytes for each of a
     million deals) through the sort cost two to four times as much (issue 19).
     """
-    if LOOKUP_SEP not in sort:
+    splits = column is not None and column.sort_splits_empty
+    if LOOKUP_SEP not in sort and not splits:
         paginator = CappedPaginator(ordered, per_page)
         page_obj = paginator.get_page(number)
         return page_obj, paginator, list(page_obj.object_list)
     ids = ordered.values_list("pk", flat=True)
-    if column and column.sort_walks_related_index:
-        ids = ValuedFirst(ids, sort, _optional_relation(ordered.model, column.sort))
+    if splits:
+        ids = ValuedFirst(ids, sort, _empty_lookup(ordered.model, column.sort))
     paginator = CappedPaginator(ids, per_page)
     page_obj = paginator.get_page(number)
     page_ids = list(page_obj.object_list)
@@ -204,31 +206,35 @@ def _sorted_page(ordered: QuerySet, per_page: int, number, sort: str, column: Co
     return page_obj, paginator, records
 
 
-def _optional_relation(model, path: str) -> str:
-    """The relation of a "relation__field" path whose relation may be empty and whose field may
-    not (a deal's company__name): the rows without a value are those without the relation."""
-    relation_name, field_name = path.split(LOOKUP_SEP)
-    relation = model._meta.get_field(relation_name)
-    if not relation.null or relation.related_model._meta.get_field(field_name).null:
-        raise ValueError(f"{path} is not an optional relation's required field")
-    return relation_name
+def _empty_lookup(model, path: str) -> str:
+    """What is empty in the rows without a value at `path`: the row's own nullable field
+    (`customer_since`), or an optional relation whose field is required (a deal's
+    `company__name`: the deals without a company)."""
+    names = path.split(LOOKUP_SEP)
+    field = model._meta.get_field(names[0])
+    if len(names) == 1 and field.null:
+        return path
+    if len(names) == 2 and field.null and not field.related_model._meta.get_field(names[1]).null:
+        return names[0]
+    raise ValueError(f"{path} cannot be split into rows with a value and rows without")
 
 
 class ValuedFirst:
-    """The ids of rows sorted by an optional relation's column (empty values last either way),
-    read as two queries: the rows with a value, joined to the related table by an inner join,
-    then those without, in id order.
+    """The ids of rows sorted by a column that may be empty (empty values last either way), read
+    as two queries: the rows with a value, then those without, in id order.
 
-    One query with an outer join has to sort every row. With an inner join PostgreSQL walks the
-    related table's index in order and stops at the page: a deal list by company name went from
+    One query has to sort every row: NULLS LAST matches no index read backwards, and an
+    optional relation is an outer join, which PostgreSQL cannot walk from the related table.
+    Split, the rows with a value come in the order of the column's index (the related table's,
+    by an inner join) and the walk stops at the page: a deal list by company name went from
     0.4 s to a few ms on a million deals. Only worth it where each value holds few rows: sorted
     by a team's name, the walk reads a whole team before its first row (186 ms against 72 ms
-    sorted in one query), so a column opts in (`Column.sort_walks_related_index`).
+    sorted in one query), so a column opts in (`Column.sort_splits_empty`).
     """
 
     ordered = True
 
-    def __init__(self, ids: QuerySet, sort: str, relation: str):
+    def __init__(self, ids: QuerySet, sort: str, empty: str):
         by_id = "-pk" if sort.startswith("-") else "pk"
         self.all = ids
         # Ordered without NULLS LAST, which these values never are: the related table's index
@@ -236,7 +242,7 @@ class ValuedFirst:
         self.valued = ids.filter(**{f"{sort.removeprefix('-')}__isnull": False}).order_by(
             sort, by_id
         )
-        self.empty = ids.filter(**{f"{relation}__isnull": True}).order_by(by_id)
+        self.empty = ids.filter(**{f"{empty}__isnull": True}).order_by(by_id)
 
     def order_by(self, *fields) -> QuerySet:
         return self.all.order_by(*fields)

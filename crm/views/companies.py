@@ -49,6 +49,7 @@ COMPANIES = lists.ListPage(
             gettext_lazy("Customer since"),
             lambda r: r.customer_since,
             "customer_since",
+            sort_splits_empty=True,
         ),
         lists.Column("owner", gettext_lazy("Owner"), lambda r: r.owner, "owner__first_name"),
         lists.Column("team", gettext_lazy("Team"), lambda r: r.team, "team__name"),

@@ -34,7 +34,7 @@ CONTACTS = lists.ListPage(
             gettext_lazy("Company"),
             lambda r: r.company,
             "company__name",
-            sort_walks_related_index=True,
+            sort_splits_empty=True,
         ),
         lists.Column("title", gettext_lazy("Job title"), lambda r: r.title, "title"),
         lists.Column("email", gettext_lazy("Email"), lambda r: r.email, "email"),

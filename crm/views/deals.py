@@ -40,7 +40,7 @@ DEALS = lists.ListPage(
             gettext_lazy("Company"),
             lambda r: r.company,
             "company__name",
-            sort_walks_related_index=True,
+            sort_splits_empty=True,
         ),
         lists.Column("stage", gettext_lazy("Stage"), lambda r: r.stage.name, "stage__order"),
         lists.Column("status", gettext_lazy("Status"), lambda r: r.get_status_display(), "status"),

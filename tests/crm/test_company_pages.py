@@ -1,7 +1,7 @@
 """Company pages: list with filters and search, forms with custom fields, detail page."""
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -100,6 +100,33 @@ def test_custom_column_chosen_by_user(client, ana, employees):
 
     response = client.get(LIST)
     assert [c["value"] for c in response.context["rows"][0]["cells"]] == ["Counted", 42]
+
+
+@pytest.mark.parametrize("direction", ["", "-"])
+def test_list_sorted_by_customer_since_pages_through_non_customers_last(
+    client, ana, sales_team, direction
+):
+    owned = {"owner": ana, "team": sales_team}
+    since = datetime(2024, 1, 1, tzinfo=UTC)
+    customers = [
+        CompanyFactory(
+            name=f"Customer {n:02}",
+            lifecycle="customer",
+            customer_since=since + timedelta(days=n),
+            **owned,
+        )
+        for n in range(30)
+    ]
+    prospects = [CompanyFactory(name=f"Prospect {n:02}", **owned) for n in range(25)]
+    sort = {"sort": f"{direction}customer_since"}
+
+    shown = [names(client.get(LIST, {**sort, "page": page})) for page in (1, 2, 3)]
+
+    valued = [company.name for company in customers]
+    empty = [company.name for company in prospects]
+    if direction:
+        valued, empty = valued[::-1], empty[::-1]
+    assert shown == [valued[:25], valued[25:] + empty[:20], empty[20:]]
 
 
 @pytest.mark.parametrize("rows", [3, 30])

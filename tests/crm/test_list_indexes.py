@@ -325,3 +325,24 @@ def test_a_list_sorted_by_its_companys_name_walks_the_companies_name_index(
     plan = plan_of(sql, "sort", "hashjoin", "mergejoin")
     assert "company_by_name" in plan and "Nested Loop" in plan, plan
     assert "Left Join" not in plan, plan
+
+
+@pytest.mark.parametrize("sort", ["customer_since", "-customer_since"])
+def test_the_companies_sorted_by_customer_since_read_the_customers_index(client, admin_user, sort):
+    from django.utils import timezone
+
+    for _ in range(3):
+        CompanyFactory(lifecycle="customer", customer_since=timezone.now())
+    CompanyFactory()
+    client.force_login(admin_user)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("companies"), {"sort": sort}).status_code == 200
+    [sql] = [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith('SELECT "crm_company"."id"')
+        and 'ORDER BY "crm_company"."customer_since"' in q["sql"]
+    ]
+    # The same day's customers are put in id order by an incremental sort.
+    plan = plan_of(sql, "sort")
+    assert "company_customers" in plan, plan
