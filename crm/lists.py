@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm import access
 from crm.custom_fields import definitions_for, is_sortable, sort_expression
@@ -82,6 +83,17 @@ class ListPage:
 
     def all_columns(self, definitions: list[CustomField]) -> list[Column]:
         return [*self.columns, *(custom_column(d) for d in definitions)]
+
+
+def company_column() -> Column:
+    """A record's company, sorted by its name in the order of the companies' name index."""
+    return Column(
+        "company",
+        gettext_lazy("Company"),
+        lambda row: row.company,
+        "company__name",
+        sort_splits_empty=True,
+    )
 
 
 def display_value(value) -> Any:

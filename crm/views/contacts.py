@@ -29,13 +29,7 @@ CONTACTS = lists.ListPage(
     filterset_class=ContactFilter,
     columns=[
         lists.Column("name", gettext_lazy("Name"), lambda r: r.name, "last_name", link=True),
-        lists.Column(
-            "company",
-            gettext_lazy("Company"),
-            lambda r: r.company,
-            "company__name",
-            sort_splits_empty=True,
-        ),
+        lists.company_column(),
         lists.Column("title", gettext_lazy("Job title"), lambda r: r.title, "title"),
         lists.Column("email", gettext_lazy("Email"), lambda r: r.email, "email"),
         lists.Column("phone", gettext_lazy("Phone"), lambda r: r.phone, "phone"),

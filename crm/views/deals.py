@@ -35,13 +35,7 @@ DEALS = lists.ListPage(
     filterset_class=DealFilter,
     columns=[
         lists.Column("name", gettext_lazy("Name"), lambda r: r.name, "name", link=True),
-        lists.Column(
-            "company",
-            gettext_lazy("Company"),
-            lambda r: r.company,
-            "company__name",
-            sort_splits_empty=True,
-        ),
+        lists.company_column(),
         lists.Column("stage", gettext_lazy("Stage"), lambda r: r.stage.name, "stage__order"),
         lists.Column("status", gettext_lazy("Status"), lambda r: r.get_status_display(), "status"),
         lists.Column("amount", gettext_lazy("Amount"), _amount, "amount"),
