@@ -177,9 +177,8 @@ def save_columns(user, page: ListPage, keys: Iterable[str]) -> list[str]:
 
 
 def _ordering(sort: str, available: list[Column], default: str, model) -> tuple[str, list]:
-    by_key = {column.sort: column for column in available if column.sort}
     key = sort.removeprefix("-")
-    column = by_key.get(key)
+    column = sorted_column(key, available)
     if column is None:
         return default, [default, "-pk" if default.startswith("-") else "pk"]
     descending = sort.startswith("-")
@@ -192,13 +191,19 @@ def _ordering(sort: str, available: list[Column], default: str, model) -> tuple[
     return sort, [ordered, "-pk" if descending else "pk"]
 
 
+def sorted_column(key: str, available: list[Column]) -> Column | None:
+    """The sortable column ordered by `key` (a `Column.sort`), or None for any other key."""
+    return next((column for column in available if column.sort and column.sort == key), None)
+
+
 def _sorted_page(ordered: QuerySet, per_page: int, number, sort: str, column: Column | None):
     """The page `number` of `ordered`: (page, paginator, its records).
 
     Sorted by a column of another table (a deal's owner, company or stage), the rows cannot be
     read in order from an index of their own table. Only their ids and the sort column go
-    through that sort, joined to the sorted table alone; the page's rows and their relations
-    are read afterwards by id. Carrying whole joined rows (a company's 150 bytes for each of a
+    through that sort, joined to the sorted table alone (or, for a column that opts in, the
+    two queries of `ValuedFirst`); the page's rows and their relations are read afterwards by
+    id. Carrying whole joined rows (a company's 150 bytes for each of a
     million deals) through the sort cost two to four times as much (issue 19).
     """
     splits = column is not None and column.sort_splits_empty
@@ -298,7 +303,7 @@ def list_context(request, page: ListPage, queryset: QuerySet) -> dict:
     sort, ordering = _ordering(
         request.GET.get("sort", ""), available, page.default_sort, queryset.model
     )
-    sorted_by = next((c for c in available if c.sort and c.sort == sort.removeprefix("-")), None)
+    sorted_by = sorted_column(sort.removeprefix("-"), available)
     page_obj, paginator, records = _sorted_page(
         rows_qs.order_by(*ordering), page.per_page, request.GET.get("page"), sort, sorted_by
     )

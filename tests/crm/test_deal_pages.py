@@ -516,6 +516,22 @@ def test_list_sorted_by_an_optional_relation_pages_through_rows_without_one_last
     assert client.get(LIST, {**sort, "page": 3}).context["paginator"].count == 110
 
 
+@pytest.mark.parametrize("page", ["abc", "-1", "0", "3", "999999", "1e9", ""])
+@pytest.mark.parametrize("sort", ["-company__name", "owner__first_name", "--company__name"])
+def test_list_sorted_by_another_tables_column_takes_any_page_number(
+    client, rep, sales_team, sort, page
+):
+    owned = {"owner": rep, "team": sales_team}
+    DealFactory(name="Valued", company=CompanyFactory(), **owned)
+    DealFactory(name="Empty", company=None, **owned)
+    client.force_login(rep)
+
+    response = client.get(LIST, {"sort": sort, "page": page})
+
+    assert response.status_code == 200
+    assert sorted(names(response)) == ["Empty", "Valued"]
+
+
 def test_list_sorted_by_another_tables_column_sorts_ids_joined_to_that_table_alone(
     client, rep, sales_team
 ):
