@@ -35,25 +35,35 @@ class Timestamped(models.Model):
         abstract = True
 
 
-class Owned(models.Model):
-    """Records a rep or agent works on: who owns them and which team sees them."""
-
-    owner = models.ForeignKey(
+def owner_field(**options) -> models.ForeignKey:
+    return models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("owner"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
+        **options,
     )
-    team = models.ForeignKey(
+
+
+def team_field(**options) -> models.ForeignKey:
+    return models.ForeignKey(
         "crm.Team",
         verbose_name=_("team"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
+        **options,
     )
+
+
+class Owned(models.Model):
+    """Records a rep or agent works on: who owns them and which team sees them."""
+
+    owner = owner_field()
+    team = team_field()
 
     class Meta:
         abstract = True

@@ -5,7 +5,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .common import Owned, Timestamped, WithCustomFields, default_currency
+from .common import (
+    Owned,
+    Timestamped,
+    WithCustomFields,
+    default_currency,
+    owner_field,
+    team_field,
+)
 
 
 class DealKind(models.TextChoices):
@@ -91,6 +98,12 @@ class Deal(Timestamped, Owned, WithCustomFields):
         blank=True,
         related_name="deals",
     )
+
+    # An owner's or team's deals are found through deal_owner_ids and deal_team_ids (which
+    # give the ids too), so the foreign keys' own indexes would only cost writes, and tie with
+    # those in the planner's choice.
+    owner = owner_field(db_index=False)
+    team = team_field(db_index=False)
 
     objects = DealQuerySet.as_manager()
 

@@ -146,6 +146,7 @@ def test_a_reps_or_teams_stage_velocity_reads_their_deal_ids_from_an_index(field
 
     kpi, period = get_kpi("deal_velocity"), period_for("month", timezone.localdate())
     value = rep.pk if field == "owner" else sales_team.pk
+    deals_table_as_if_vacuumed()
     with CaptureQueriesContext(connection) as queries:
         kpi.value(period, Segment(field, str(value)))
     [sql] = [q["sql"] for q in queries]
@@ -209,6 +210,18 @@ def deals_closed_over_three_years():
     )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE crm_deal")
+
+
+def deals_table_as_if_vacuumed():
+    """The deals' statistics taken, and their pages marked all-visible as a vacuum would (the
+    large seed is vacuumed after loading; VACUUM cannot run inside a test's transaction, and
+    the change to the catalogue is rolled back with it). Otherwise an index-only read costs
+    the same table visits as any index's, and which index wins follows the tests before."""
+    deals_closed_over_three_years()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE pg_class SET relallvisible = relpages WHERE oid = 'crm_deal'::regclass"
+        )
 
 
 def test_the_pipeline_by_stage_chart_reads_the_open_deals_from_their_index_alone():
