@@ -29,7 +29,7 @@ from crm.models import Event, LoginEvent
 from .fill import MONTH_TO_DATE, SNAPSHOT_GRAINS, SNAPSHOT_SEGMENTS, is_month_to_date
 from .models import FillStatus, HealthSettings, KPISnapshot, SnapshotFill
 from .periods import Period, local_midnight
-from .registry import KPI, Result, Segment, summed_rows, values_remembered
+from .registry import KPI, Result, Segment, get_kpi, summed_rows, values_remembered
 
 LIVE_CACHE_SECONDS = 5 * 60
 # The (owner, team) of a part, carried in its row while parts are added up.
@@ -339,6 +339,9 @@ class Reader:
         cached per version; None when the KPI has no such parts, or they summed floats."""
         if kpi.key in _FLOAT_PARTS or kpi.owner_team_paths(period) is None:
             return None
+        if kpi.parts_within is not None:
+            wider = self._paired_parts(get_kpi(kpi.parts_within), period, compute=compute)
+            return None if wider is None else kpi.parts_taken_from(period, wider)
         parts = ["paired", kpi.key, *self._period_parts(period)]
         if compute:
             return self.cached(parts, lambda: self._pairs_computed(kpi, period), kpi=kpi)

@@ -145,6 +145,11 @@ class KPI:
     # change of another kind of record, so their parts are kept while today's are counted
     # afresh after each new row (metrics.numbers.Reader).
     settles_by: str | None = None
+    # Another KPI whose aggregates include this one's under the same names, each over the
+    # records this one counts (its records a superset): a running period's parts by owner and
+    # team are read from that KPI's (`parts_taken_from`), one query for both where the MRR and
+    # the MRR growth each grouped the month's running subscriptions by their companies.
+    parts_within: str | None = None
 
     def segmented_records(self, period: Period, segment: Segment = ALL) -> QuerySet:
         queryset = self.records(period)
@@ -230,6 +235,19 @@ class KPI:
         else:
             rows = records.order_by().values(owner, team).annotate(**self.aggregates(period))
         return [(_part_value(row.pop(owner)), _part_value(row.pop(team)), row) for row in rows]
+
+    def parts_taken_from(
+        self, period: Period, wider: list[tuple[str, str, dict]]
+    ) -> list[tuple[str, str, dict]]:
+        """This KPI's parts by owner and team out of those of `parts_within`: its aggregates of
+        each pair, less the pairs with none of its records (which its own grouping would not
+        have returned)."""
+        names, counter = self.aggregates(period), self.record_counter(period)
+        return [
+            (owner, team, {name: row[name] for name in names})
+            for owner, team, row in wider
+            if row[counter]
+        ]
 
     def _grouped(self, period: Period, *paths: str, within: dict | None = None) -> list[dict]:
         """The aggregated row of each combination of `paths`' values (of the records `within`

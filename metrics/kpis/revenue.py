@@ -181,6 +181,7 @@ register(
         segments=SUBSCRIPTION_SEGMENTS,
         group="retention",
         as_of_end=True,
+        parts_within="mrr_growth_rate",
     )
 )
 
@@ -208,6 +209,8 @@ register(
         aggregates=lambda period: {
             "mrr": Sum("monthly_value", filter=active_on(period.end_date)),
             "previous_mrr": Sum("monthly_value", filter=active_on(period.previous().end_date)),
+            # The MRR's own count (its parts are read from these: KPI.parts_within).
+            "subscriptions": Count("pk", filter=active_on(period.end_date)),
         },
         combine=_mrr_growth_combine,
         segments=SUBSCRIPTION_SEGMENTS,

@@ -386,3 +386,41 @@ def test_the_velocitys_parts_keep_the_days_before_today_and_recount_today(
         (str(teammate.pk), 1),
     }
     assert DealStageChange.objects.count() == 5
+
+
+def test_the_mrr_and_its_growth_group_the_running_months_subscriptions_once(
+    rep, teammate, sales_team
+):
+    """The MRR's parts by owner and team are read from the MRR growth's (KPI.parts_within):
+    one grouping of the subscriptions for both, and the same numbers as each computed alone.
+    The teammate's company ran only last month: in the growth's parts, not in the MRR's."""
+    from django.core.cache import cache
+
+    from tests.crm.factories import CompanyFactory, SubscriptionFactory
+
+    month = this_month()
+    before = month.previous().end_date
+    ours = CompanyFactory(owner=rep, team=sales_team)
+    theirs = CompanyFactory(owner=teammate, team=sales_team)
+    SubscriptionFactory(company=ours, monthly_value=Decimal("100.00"), start_date=before)
+    SubscriptionFactory(company=ours, monthly_value=Decimal("20.00"), start_date=month.end_date)
+    SubscriptionFactory(
+        company=theirs,
+        monthly_value=Decimal("50.00"),
+        start_date=before,
+        end_date=month.start_date + (month.end_date - month.start_date) / 2,
+    )
+    mrr, growth = get_kpi("mrr"), get_kpi("mrr_growth_rate")
+    cache.clear()
+
+    with CaptureQueriesContext(connection) as queries:
+        read = Reader().read([(mrr, month, Segment()), (growth, month, Segment())])
+    grouped = [q["sql"] for q in queries if 'FROM "crm_subscription"' in q["sql"]]
+
+    assert len(grouped) == 1, grouped
+    assert [reading.result for reading in read] == [mrr.value(month), growth.value(month)]
+    assert read[0].result.value == Decimal("120.00") and read[0].result.denominator == 2
+    assert read[1].result.value == Decimal("-20.00")  # (120 - 150) / 150
+    by_owner = Reader().breakdown(mrr, month, "owner")
+    assert by_owner == mrr.breakdown(month, "owner") and set(by_owner) == {str(rep.pk)}
+    assert Reader().record_total(mrr, month, Segment()) == 2
