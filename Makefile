@@ -43,8 +43,7 @@ test: install browser
 	$(BIN)/ruff check .
 ifeq ($(CI),true)
 	bash scripts/ensure-services.sh
-	$(BIN)/pytest
-	DATABASE_URL=$(PG_URL) REDIS_URL=$(CI_REDIS_URL) $(BIN)/pytest
+	PG_URL=$(PG_URL) CI_REDIS_URL=$(CI_REDIS_URL) bash scripts/test-both-databases.sh
 else
 	$(BIN)/pytest
 endif

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# CI's two runs of the suite side by side: on SQLite, and on PostgreSQL with Redis and real
+# Celery workers. They share no database, Redis database (15 and the one REDIS_URL names),
+# port or file (uploads and the file broker go to a directory of each run), so on two cores
+# the whole takes about the longer of the two, not their sum. The PostgreSQL run streams; the
+# SQLite run's output follows it. Fails when either fails.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+: "${PG_URL:?}" "${CI_REDIS_URL:?}"
+BIN=.venv/bin
+RUNS=var/test-runs
+rm -rf "$RUNS" && mkdir -p "$RUNS/sqlite" "$RUNS/postgresql"
+
+MEDIA_ROOT="$PWD/$RUNS/sqlite/media" CELERY_DATA_DIR="$PWD/$RUNS/sqlite/celery" \
+  "$BIN/pytest" -p no:cacheprovider > "$RUNS/sqlite.log" 2>&1 &
+sqlite_run=$!
+
+MEDIA_ROOT="$PWD/$RUNS/postgresql/media" CELERY_DATA_DIR="$PWD/$RUNS/postgresql/celery" \
+  DATABASE_URL="$PG_URL" REDIS_URL="$CI_REDIS_URL" "$BIN/pytest"
+postgresql_status=$?
+
+wait "$sqlite_run"
+sqlite_status=$?
+echo
+echo "================ the same suite on SQLite (run beside the one above) ================"
+cat "$RUNS/sqlite.log"
+echo "exit codes: PostgreSQL $postgresql_status, SQLite $sqlite_status"
+[ "$postgresql_status" -eq 0 ] && [ "$sqlite_status" -eq 0 ]
