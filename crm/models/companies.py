@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.languages import language_choices
 
-from .common import Owned, Timestamped, WithCustomFields
+from .common import Owned, Timestamped, WithCustomFields, owner_team_indexes
 
 
 class Industry(models.TextChoices):
@@ -51,6 +51,7 @@ class Company(Timestamped, Owned, WithCustomFields):
         verbose_name_plural = _("companies")
         ordering = ["name"]
         indexes = [
+            *owner_team_indexes("company"),
             models.Index(fields=["lifecycle", "customer_since"]),
             models.Index(fields=["churned_at"]),
             # The customers of a period (customers_active, customers_at_start) with their
@@ -146,6 +147,7 @@ class Contact(Timestamped, Owned, WithCustomFields):
         ordering = ["last_name", "first_name"]
         # The contacts list's default order (crm 0024).
         indexes = [
+            *owner_team_indexes("contact"),
             models.Index(fields=["last_name", "id"], name="contact_by_last_name"),
             # A lead's conversion and duplicate warning match a contact by email, any case.
             models.Index(Upper("email"), name="contact_email_any_case"),

@@ -36,7 +36,9 @@ DEALS = lists.ListPage(
     columns=[
         lists.Column("name", gettext_lazy("Name"), lambda r: r.name, "name", link=True),
         lists.company_column(),
-        lists.Column("stage", gettext_lazy("Stage"), lambda r: r.stage.name, "stage__order"),
+        lists.related_row_column(
+            "stage", gettext_lazy("Stage"), "stage__order", lambda r: r.stage.name
+        ),
         lists.Column("status", gettext_lazy("Status"), lambda r: r.get_status_display(), "status"),
         lists.Column("amount", gettext_lazy("Amount"), _amount, "amount"),
         lists.Column(
@@ -45,7 +47,7 @@ DEALS = lists.ListPage(
             lambda r: r.expected_close_date,
             "expected_close_date",
         ),
-        lists.Column("owner", gettext_lazy("Owner"), lambda r: r.owner, "owner__first_name"),
+        lists.related_row_column("owner", gettext_lazy("Owner"), "owner__first_name"),
         lists.Column("kind", gettext_lazy("Kind"), lambda r: r.get_kind_display(), "kind"),
         lists.Column("created_at", gettext_lazy("Created"), lambda r: r.created_at, "created_at"),
     ],
