@@ -424,3 +424,21 @@ def test_the_mrr_and_its_growth_group_the_running_months_subscriptions_once(
     by_owner = Reader().breakdown(mrr, month, "owner")
     assert by_owner == mrr.breakdown(month, "owner") and set(by_owner) == {str(rep.pk)}
     assert Reader().record_total(mrr, month, Segment()) == 2
+
+
+def test_a_kpi_read_from_anothers_parts_counts_its_records_and_changes_with_the_same_ones():
+    """KPI.parts_within: the wider KPI's cached parts are kept under its own version, so both
+    must be made of the same kinds of records, and the narrower must count its records (the
+    pairs with none of them are left out by that count)."""
+    from metrics.registry import all_kpis
+    from metrics.sources import record_kinds
+
+    within = [kpi for kpi in all_kpis() if kpi.parts_within is not None]
+    month = this_month()
+
+    assert [kpi.key for kpi in within] == ["mrr"]
+    for kpi in within:
+        wider = get_kpi(kpi.parts_within)
+        assert record_kinds(kpi.key) == record_kinds(wider.key)
+        assert kpi.record_counter(month) is not None
+        assert set(kpi.aggregates(month)) <= set(wider.aggregates(month))
