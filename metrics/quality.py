@@ -16,8 +16,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import BooleanField, Count, ExpressionWrapper, Model, Q, QuerySet
-from django.db.models.lookups import In
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    Model,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.lookups import Exact, In
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -115,10 +125,14 @@ def _duplicated(kind_key: str, user) -> Q:
     the duplicates page, which compares them.
 
     The keys held more than once are grouped once, then each row's key is looked up in that
-    set: an existence check per row read the table again for each of 300k contacts."""
+    set: an existence check per row read the table again for each of 300k contacts. The look-up
+    is a value compared with true, not a condition PostgreSQL may turn into a join: a page of
+    the newest duplicates then reads the newest rows until it has 25, each looked up in the set
+    built once, where the join matched all 600k leads to the set first (1.3 s)."""
     kind = duplicates.KINDS[kind_key]
     key = duplicates.key_expression(kind.model, kind.rules[0])
-    return Q(In(key, _repeated_keys(kind_key, user).values("dupe_key")))
+    repeated = In(key, _repeated_keys(kind_key, user).values("dupe_key"))
+    return Q(Exact(Case(When(repeated, then=Value(True)), default=Value(False)), True))
 
 
 def _customer_without_subscription(_user) -> Q:
@@ -352,9 +366,15 @@ def page_keys(check: Check, user, number: int, *, reader: Reader | None = None) 
     rows = check.records(user).order_by("-created_at", "-pk").values_list("pk", flat=True)
     return reader.cached(
         ["data-quality-page", check.key, _scope(user), str(number)],
-        lambda: list(rows[start : start + PAGE_SIZE]),
+        lambda: _first_rows(rows, start),
         kinds=kinds_read(check.model),
     )
+
+
+def _first_rows(rows: QuerySet, start: int) -> list[int]:
+    # In one process, as the tally: each worker would build the checks' sets again.
+    with one_process():
+        return list(rows[start : start + PAGE_SIZE])
 
 
 # Team scores -------------------------------------------------------------------------------
