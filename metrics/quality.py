@@ -286,6 +286,20 @@ def checked_models() -> list[type[Model]]:
     return list(dict.fromkeys(check.model for check in CHECKS.values()))
 
 
+def warm(reader: Reader) -> int:
+    """Tally every kind of record for each scope the page's readers have (admins share one),
+    as the page does: its first view after a change reads the cache (metrics.warm, with the
+    dashboards). Returns the scopes warmed."""
+    permission = access.ROUTE_PERMISSIONS["data-quality"][0]
+    readers = {}
+    able = User.objects.with_perm(permission, backend="django.contrib.auth.backends.ModelBackend")
+    for user in able.filter(is_active=True).order_by("pk"):
+        readers.setdefault(_scope(user), user)
+    for user in readers.values():
+        team_scores(user, reader=reader)
+    return len(readers)
+
+
 def _scope(user) -> str:
     """What the user's counts depend on: everything for an admin, else their people and teams."""
     if access.is_admin(user):

@@ -1,7 +1,8 @@
 """Keep the ready-made dashboards warm: after records change, their cards and charts for the
 running month are computed in the background (metrics.warm_dashboards, every
 WARM_EVERY_SECONDS), so the first manager to open a dashboard reads them from the cache
-instead of waiting seconds for them on a large installation (issue 19).
+instead of waiting seconds for them on a large installation (issue 19). So are the data-quality
+page's counts and team scores, for each manager's people and teams and for the admins.
 
 The values are the same a page would compute (metrics.numbers.Reader, the same cache keys),
 so warming never changes a number, only when it is computed. Runs only when the versions of
@@ -15,7 +16,7 @@ from django.utils import timezone, translation
 
 from crm.models import User
 
-from . import charts
+from . import charts, quality
 from .dashboards import READY_MADE, build_cards
 from .numbers import Reader
 from .periods import period_for
@@ -55,6 +56,7 @@ def _warm(reader: Reader, state: tuple) -> int:
         with translation.override(language):
             for definition in shared:
                 charts.build_many(definition.charts, period, ALL, reader=reader)
+    quality.warm(reader)
     cache.set(LAST_WARMED_KEY, state, LAST_WARMED_SECONDS)
     return len(shared)
 

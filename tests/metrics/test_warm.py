@@ -85,3 +85,27 @@ def test_charts_are_warmed_in_each_language_a_reader_chose(manager, rep):
     manager.language = "it"
     manager.save(update_fields=["language"])
     assert readers_languages() == ["en", "it"]
+
+
+@pytest.mark.parametrize("who", ["manager", "admin_user"])
+def test_the_data_quality_page_is_warmed_for_each_reader(client, deals, who, request, rep):
+    # Each manager's people and teams, and the admins' every record: the first view after a
+    # change counts nothing.
+    user = request.getfixturevalue(who)
+    cache.clear()
+    warm_dashboards.apply()
+
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as first_view:
+        response = client.get(reverse("data-quality"))
+    assert response.status_code == 200
+    assert [q["sql"] for q in first_view.captured_queries if "COUNT(" in q["sql"].upper()] == []
+    flagged = response.context["flawed_total"]
+    cache.clear()
+    assert client.get(reverse("data-quality")).context["flawed_total"] == flagged
+
+
+def test_a_rep_is_not_a_reader_of_the_data_quality_page(rep, agent):
+    from metrics import quality
+
+    assert quality.warm(Reader()) == 0
