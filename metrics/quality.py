@@ -17,10 +17,8 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import (
-    BooleanField,
     Case,
     Count,
-    ExpressionWrapper,
     Model,
     Q,
     QuerySet,
@@ -99,9 +97,11 @@ class Check:
         return f"{url}?{self.elsewhere_query}" if self.elsewhere_query else url
 
 
-def _inactive_users() -> QuerySet:
-    # A list of ids, not a join: the owner index answers each open record's lookup.
-    return User.objects.filter(is_active=False).values("pk")
+def _inactive_users() -> list[int]:
+    """The people who left, as a list of ids, not a subquery: the planner then knows how few
+    records they own and reads them from the owner index, where for a page of them it read
+    every open lead newest first looking for one (1.4 s on 600k leads when nobody left)."""
+    return list(User.objects.filter(is_active=False).values_list("pk", flat=True))
 
 
 def _repeated_keys(kind_key: str, user) -> QuerySet:
@@ -343,7 +343,7 @@ def tally(model: type[Model], user) -> dict:
         .order_by()
         .annotate(
             **{
-                name: ExpressionWrapper(check.problem(user), output_field=BooleanField())
+                name: Case(When(check.problem(user), then=Value(True)), default=Value(False))
                 for name, check in flags.items()
             }
         )

@@ -416,6 +416,7 @@ def test_the_checks_are_cached_under_every_kind_of_record_they_read(admin_user):
     from metrics.sources import WRITTEN_WITH, _kinds_by_table
 
     by_table = _kinds_by_table()
+    UserFactory(is_active=False)  # the deactivated-owner checks name the people who left
     for check in quality.CHECKS.values():
         sql = str(check.records(admin_user).query)
         read = {
@@ -507,6 +508,23 @@ def test_a_page_of_duplicates_looks_each_row_up_in_the_set_of_repeated_keys(worl
     plan = rows.values("pk").explain()
 
     assert "Join" not in plan and "SubPlan" in plan
+
+
+@pytest.mark.parametrize(
+    ("key", "table"),
+    [
+        ("open-deals-deactivated-owner", "crm_deal"),
+        ("open-leads-deactivated-owner", "crm_lead"),
+        ("open-tickets-deactivated-assignee", "crm_ticket"),
+    ],
+)
+def test_with_nobody_deactivated_a_page_of_their_records_reads_none(admin_user, key, table):
+    # The people who left are listed first: with none, no record is read (a page of them read
+    # every open lead newest first, looking for one).
+    rows = quality.CHECKS[key].records(admin_user).order_by("-created_at", "-pk")[:25]
+    with CaptureQueriesContext(connection) as queries:
+        assert list(rows) == []
+    assert not [q for q in queries.captured_queries if f'"{table}"' in q["sql"]]
 
 
 @pytest.mark.parametrize(("language", "shown"), [("en", "27,130"), ("pt-br", "27.130")])
