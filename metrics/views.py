@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.access import is_admin, team_ids
+from crm.choices import choice_label
 from crm.models import (
     Company,
     Deal,
@@ -590,6 +591,8 @@ def _value(record, path: str):
     for part in path.split("."):
         if value is None:
             return None
+        if part.startswith("get_") and part.endswith("_display"):
+            return choice_label(value, part.removeprefix("get_").removesuffix("_display"))
         value = getattr(value, part)
     return value() if callable(value) else value
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from crm import access, lists, services
+from crm.choices import choice_label
 from crm.custom_fields import definitions_for
 from crm.filters import CompanyFilter
 from crm.forms.companies import CompanyForm
@@ -36,13 +37,16 @@ COMPANIES = lists.ListPage(
         lists.Column("name", gettext_lazy("Name"), lambda r: r.name, "name", link=True),
         lists.Column("domain", gettext_lazy("Domain"), lambda r: r.domain, "domain"),
         lists.Column(
-            "industry", gettext_lazy("Industry"), lambda r: r.get_industry_display(), "industry"
+            "industry", gettext_lazy("Industry"), lambda r: choice_label(r, "industry"), "industry"
         ),
         lists.Column(
-            "size_band", gettext_lazy("Size"), lambda r: r.get_size_band_display(), "size_band"
+            "size_band", gettext_lazy("Size"), lambda r: choice_label(r, "size_band"), "size_band"
         ),
         lists.Column(
-            "lifecycle", gettext_lazy("Lifecycle"), lambda r: r.get_lifecycle_display(), "lifecycle"
+            "lifecycle",
+            gettext_lazy("Lifecycle"),
+            lambda r: choice_label(r, "lifecycle"),
+            "lifecycle",
         ),
         lists.Column(
             "customer_since",

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from crm import access, lists, services
+from crm.choices import choice_label
 from crm.custom_fields import definitions_for
 from crm.filters import ContactFilter
 from crm.forms.contacts import ContactForm, OwnerBulkForm
@@ -36,7 +37,7 @@ CONTACTS = lists.ListPage(
         lists.Column(
             "lifecycle_stage",
             gettext_lazy("Lifecycle stage"),
-            lambda r: r.get_lifecycle_stage_display(),
+            lambda r: choice_label(r, "lifecycle_stage"),
             "lifecycle_stage",
         ),
         lists.related_row_column("owner", gettext_lazy("Owner"), "owner__first_name"),

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from crm import lists, services
 from crm.access import get_deal_for_user, visible
+from crm.choices import choice_label
 from crm.custom_fields import definitions_for, missing_required
 from crm.filters import DealFilter
 from crm.forms.deals import DealBulkForm, DealCreateForm, DealForm, StageMoveForm
@@ -39,7 +40,9 @@ DEALS = lists.ListPage(
         lists.related_row_column(
             "stage", gettext_lazy("Stage"), "stage__order", lambda r: r.stage.name
         ),
-        lists.Column("status", gettext_lazy("Status"), lambda r: r.get_status_display(), "status"),
+        lists.Column(
+            "status", gettext_lazy("Status"), lambda r: choice_label(r, "status"), "status"
+        ),
         lists.Column("amount", gettext_lazy("Amount"), _amount, "amount"),
         lists.Column(
             "expected_close_date",
@@ -48,7 +51,7 @@ DEALS = lists.ListPage(
             "expected_close_date",
         ),
         lists.related_row_column("owner", gettext_lazy("Owner"), "owner__first_name"),
-        lists.Column("kind", gettext_lazy("Kind"), lambda r: r.get_kind_display(), "kind"),
+        lists.Column("kind", gettext_lazy("Kind"), lambda r: choice_label(r, "kind"), "kind"),
         lists.Column("created_at", gettext_lazy("Created"), lambda r: r.created_at, "created_at"),
     ],
     default_columns=[

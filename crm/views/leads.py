@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from crm import access, lists, services
+from crm.choices import choice_label
 from crm.custom_fields import definitions_for
 from crm.filters import LeadFilter
 from crm.forms.leads import DisqualifyForm, LeadBulkForm, LeadConvertForm, LeadForm
@@ -31,8 +32,12 @@ LEADS = lists.ListPage(
         ),
         lists.Column("email", gettext_lazy("Email"), lambda r: r.email, "email"),
         lists.Column("phone", gettext_lazy("Phone"), lambda r: r.phone, "phone"),
-        lists.Column("status", gettext_lazy("Status"), lambda r: r.get_status_display(), "status"),
-        lists.Column("source", gettext_lazy("Source"), lambda r: r.get_source_display(), "source"),
+        lists.Column(
+            "status", gettext_lazy("Status"), lambda r: choice_label(r, "status"), "status"
+        ),
+        lists.Column(
+            "source", gettext_lazy("Source"), lambda r: choice_label(r, "source"), "source"
+        ),
         lists.Column("score", gettext_lazy("Score"), lambda r: r.score, "score"),
         lists.related_row_column("owner", gettext_lazy("Owner"), "owner__first_name"),
         lists.related_row_column("team", gettext_lazy("Team"), "team__name"),
