@@ -255,6 +255,16 @@ def owner_team_fields(model, user) -> tuple[str, str] | None:
     return OWNER_TEAM_FIELDS.get(model)
 
 
+def owner_team_reach(model, user) -> tuple[list[int], list[int]] | None:
+    """(people, teams) when the user reads a row of `model` exactly when its owner is one of
+    those people or its team one of those teams (the owner and team rule alone, on the
+    row's own `owner` and `team`): so the rows of an owner not among them are those of their
+    teams, and the rows of a team not theirs are those of their people. None otherwise."""
+    if owner_team_fields(model, user) != ("owner", "team"):
+        return None
+    return member_ids(user), team_ids(user)
+
+
 def sees_owner_or_team(user, owner_id: int | None, team_id: int | None) -> bool:
     """Whether the user reads a row owned by `owner_id` in `team_id`, for the models of
     `owner_team_fields`: the rule `visible` applies to them, on two values."""

@@ -7,7 +7,9 @@ queries: every column reads the row or a `select_related` relation, and the user
 user-type custom fields are fetched in one query.
 """
 
-from collections.abc import Callable, Iterable
+import heapq
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -16,7 +18,7 @@ from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import F, Model, OuterRef, QuerySet
+from django.db.models import Case, F, Model, OuterRef, QuerySet, When
 from django.db.models.constants import LOOKUP_SEP
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -225,6 +227,7 @@ def _sorted_page(
     column: Column | None,
     *,
     sees_every_group: bool = False,
+    reach: tuple[list, list] | None = None,
 ):
     """The page `number` of `ordered`: (page, paginator, its records).
 
@@ -236,10 +239,16 @@ def _sorted_page(
     million deals) through the sort cost two to four times as much (issue 19).
     Sorted by owner, team or stage (`Column.sort_by_related_row`) for a reader whose rule is
     not on the owner and team alone (`sees_every_group`), the ids come one related row at a
-    time (`ByRelatedRow`).
+    time (`ByRelatedRow`); so do they sorted by owner or team for a reader whose rule is
+    (`reach`: their people and teams).
     """
     splits = column is not None and column.sort_splits_empty
-    walks = column is not None and column.sort_by_related_row and sees_every_group
+    walks = (
+        column is not None
+        and column.sort_by_related_row
+        and (sees_every_group or reach is not None)
+        and ByRelatedRow.walks(sort.removeprefix("-").split(LOOKUP_SEP)[0], reach)
+    )
     if LOOKUP_SEP not in sort and not splits:
         paginator = CappedPaginator(ordered, per_page)
         page_obj = paginator.get_page(number)
@@ -248,7 +257,7 @@ def _sorted_page(
     if splits:
         ids = ValuedFirst(ids, sort, _empty_lookup(ordered.model, column.sort))
     elif walks and connection.vendor == "postgresql":
-        ids = ByRelatedRow(ids, sort)
+        ids = ByRelatedRow(ids, sort, None if sees_every_group else reach)
     paginator = CappedPaginator(ids, per_page)
     page_obj = paginator.get_page(number)
     page_ids = list(page_obj.object_list)
@@ -318,40 +327,82 @@ class ByRelatedRow:
 
     One query sorts every row the reader sees first; where each row's visibility is an
     existence check (a support agent's companies: a ticket of theirs), all 280k companies
-    were checked before the first row, 0.5-1.0 s, against 10-20 ms one owner at a time. Only
-    for a reader who may see rows of every owner (`crm.access.owner_team_fields` is None:
-    an admin, an agent's customers): a rep's walk would read each other team's owner's rows
-    through to the end to find none of them. PostgreSQL only (arrays of a subquery).
+    were checked before the first row, 0.5-1.0 s, against 10-20 ms one owner at a time.
+
+    Sorted by owner for a rep or manager (`reach`: crm.access.owner_team_reach, their people
+    and teams): each of their people's rows as above, and of any other owner only the rows
+    in one of their teams, one array per team from the (owner, team, id) index, merged. A
+    single array of "this owner, any of these teams" was planned as a walk of every row by id
+    (the planner guessing it would soon find some), which read other owners' rows through to
+    find none. Sorted by team, the same the other way round: their teams' rows, and of any
+    other team the rows of each of their people. Sorted by stage, they keep the one sorted
+    query. PostgreSQL only (arrays of a subquery).
     """
 
     ordered = True
 
-    def __init__(self, ids: QuerySet, sort: str):
-        from django.contrib.postgres.expressions import ArraySubquery
-
-        descending = sort.startswith("-")
+    def __init__(self, ids: QuerySet, sort: str, reach: tuple[list, list] | None = None):
+        self.descending = sort.startswith("-")
         relation, field_name = sort.removeprefix("-").split(LOOKUP_SEP)
-        by_id = "-pk" if descending else "pk"
+        self._by_id = "-pk" if self.descending else "pk"
         rows = ids.order_by()
         self.all = rows
-        self.empty = rows.filter(**{f"{relation}__isnull": True}).order_by(by_id)
+        self._rows, self._relation, self._reach = rows, relation, reach
+        empty = rows.filter(**{f"{relation}__isnull": True})
+        if reach is not None:
+            # Rows without an owner are a reader's through their teams alone, and rows without
+            # a team through their people.
+            _theirs, others_field, others = self._split()
+            empty = empty.filter(**{f"{others_field}__in": others})
+        self.empty = empty.order_by(self._by_id)
         related = rows.model._meta.get_field(relation).related_model
-        self._related_ids = lambda limit: (
-            related._base_manager.order_by(f"-{field_name}" if descending else field_name, by_id)
-            .annotate(
-                ids=ArraySubquery(
-                    rows.filter(**{relation: OuterRef("pk")}).order_by(by_id).values("pk")[:limit]
-                )
-            )
-            .values_list("ids", flat=True)
+        self._related = related._base_manager.order_by(
+            f"-{field_name}" if self.descending else field_name, self._by_id
         )
+
+    @staticmethod
+    def walks(relation: str, reach: tuple[list, list] | None) -> bool:
+        """Whether rows sorted by `relation` are read one related row at a time for a reader
+        of that reach (None: one who may see every owner's rows)."""
+        return reach is None or relation in ("owner", "team")
+
+    def _split(self) -> tuple[list[int], str, list[int]]:
+        """(the owners or teams sorted by whose every row the reader sees, the other of the
+        two fields, its values that make another owner's or team's row theirs)."""
+        people, teams = self._reach
+        if self._relation == "owner":
+            return people, "team", teams
+        return teams, "owner", people
+
+    def _groups(self, limit: int) -> Iterator[list[int]]:
+        """Each related row's first `limit` ids, in the sort's order."""
+        from django.contrib.postgres.expressions import ArraySubquery
+
+        def first_ids(**narrowed):
+            rows = self._rows.filter(**{self._relation: OuterRef("pk")}, **narrowed)
+            return ArraySubquery(rows.order_by(self._by_id).values("pk")[:limit])
+
+        if self._reach is None:
+            yield from self._related.annotate(ids=first_ids()).values_list("ids", flat=True)
+            return
+        theirs, others_field, others = self._split()
+        arrays = {"ids": Case(When(pk__in=theirs, then=first_ids()), default=None)}
+        for index, other in enumerate(others):
+            arrays[f"by_{index}"] = Case(
+                When(pk__in=theirs, then=None), default=first_ids(**{others_field: other})
+            )
+        for groups in self._related.annotate(**arrays).values_list(*arrays):
+            merged = heapq.merge(*(group or () for group in groups), reverse=self.descending)
+            yield list(itertools.islice(merged, limit))
 
     def order_by(self, *fields) -> QuerySet:
         return self.all.order_by(*fields)
 
     def __getitem__(self, window: slice) -> list:
         start, stop = window.start or 0, window.stop
-        valued = [pk for group in self._related_ids(stop) for pk in group]
+        if stop <= start:  # an empty list's page: an array of no rows would read as NULL
+            return []
+        valued = [pk for group in self._groups(stop) for pk in group or ()]
         ids = valued[start:stop]
         if len(ids) == stop - start:
             return ids
@@ -396,6 +447,7 @@ def list_context(request, page: ListPage, queryset: QuerySet) -> dict:
         sort,
         sorted_by,
         sees_every_group=access.owner_team_fields(queryset.model, request.user) is None,
+        reach=access.owner_team_reach(queryset.model, request.user),
     )
     users = _users_named(records, [d for d in definitions if d.field_type == FieldType.USER])
     custom_by_key = {f"{PREFIX}{d.key}": d for d in definitions}

@@ -65,7 +65,11 @@ class Owned(models.Model):
     Each such model indexes (owner, id) and (team, id) (`owner_team_indexes`) in place of the
     foreign keys' own indexes: an owner's or team's rows come from them in id order, which a
     list sorted by owner or team reads one owner or team at a time (crm.lists.ByRelatedRow),
-    and their ids from the index alone."""
+    and their ids from the index alone. For a rep or manager, each carries the other field,
+    which their rule reads (one of their people's rows are theirs in any team, their team's
+    rows theirs whoever owns them), and (owner, team, id) gives the rows of any other owner in
+    one of their teams, or of any other team by one of their people, without reading that
+    owner's or team's other rows."""
 
     owner = owner_field(db_index=False)
     team = team_field(db_index=False)
@@ -76,8 +80,9 @@ class Owned(models.Model):
 
 def owner_team_indexes(prefix: str) -> list[models.Index]:
     return [
-        models.Index(fields=["owner", "id"], name=f"{prefix}_owner_ids"),
-        models.Index(fields=["team", "id"], name=f"{prefix}_team_ids"),
+        models.Index(fields=["owner", "id"], include=["team"], name=f"{prefix}_owner_ids"),
+        models.Index(fields=["team", "id"], include=["owner"], name=f"{prefix}_team_ids"),
+        models.Index(fields=["owner", "team", "id"], name=f"{prefix}_owner_team_ids"),
     ]
 
 
