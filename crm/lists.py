@@ -239,15 +239,14 @@ def _sorted_page(
     million deals) through the sort cost two to four times as much (issue 19).
     Sorted by owner, team or stage (`Column.sort_by_related_row`) for a reader whose rule is
     not on the owner and team alone (`sees_every_group`), the ids come one related row at a
-    time (`ByRelatedRow`); so do they sorted by owner or team for a reader whose rule is
-    (`reach`: their people and teams).
+    time (`ByRelatedRow`); so do they for a reader whose rule is (`reach`: their people and
+    teams).
     """
     splits = column is not None and column.sort_splits_empty
     walks = (
         column is not None
         and column.sort_by_related_row
         and (sees_every_group or reach is not None)
-        and ByRelatedRow.walks(sort.removeprefix("-").split(LOOKUP_SEP)[0], reach)
     )
     if LOOKUP_SEP not in sort and not splits:
         paginator = CappedPaginator(ordered, per_page)
@@ -335,8 +334,10 @@ class ByRelatedRow:
     single array of "this owner, any of these teams" was planned as a walk of every row by id
     (the planner guessing it would soon find some), which read other owners' rows through to
     find none. Sorted by team, the same the other way round: their teams' rows, and of any
-    other team the rows of each of their people. Sorted by stage, they keep the one sorted
-    query. PostgreSQL only (arrays of a subquery).
+    other team the rows of each of their people. Sorted by stage: for each stage, the rows of
+    each of their people and of each of their teams ((stage, owner, id) and (stage, team, id)
+    indexes), merged, a row of one of their people in one of their teams once. PostgreSQL only
+    (arrays of a subquery).
     """
 
     ordered = True
@@ -349,7 +350,7 @@ class ByRelatedRow:
         self.all = rows
         self._rows, self._relation, self._reach = rows, relation, reach
         empty = rows.filter(**{f"{relation}__isnull": True})
-        if reach is not None:
+        if reach is not None and relation in ("owner", "team"):
             # Rows without an owner are a reader's through their teams alone, and rows without
             # a team through their people.
             _theirs, others_field, others = self._split()
@@ -359,12 +360,6 @@ class ByRelatedRow:
         self._related = related._base_manager.order_by(
             f"-{field_name}" if self.descending else field_name, self._by_id
         )
-
-    @staticmethod
-    def walks(relation: str, reach: tuple[list, list] | None) -> bool:
-        """Whether rows sorted by `relation` are read one related row at a time for a reader
-        of that reach (None: one who may see every owner's rows)."""
-        return reach is None or relation in ("owner", "team")
 
     def _split(self) -> tuple[list[int], str, list[int]]:
         """(the owners or teams sorted by whose every row the reader sees, the other of the
@@ -385,15 +380,28 @@ class ByRelatedRow:
         if self._reach is None:
             yield from self._related.annotate(ids=first_ids()).values_list("ids", flat=True)
             return
+        arrays = self._reach_arrays(first_ids)
+        for groups in self._related.annotate(**arrays).values_list(*arrays):
+            merged = heapq.merge(*(group or () for group in groups), reverse=self.descending)
+            # A row of one of their people in one of their teams is in two arrays.
+            unique = (pk for pk, _same in itertools.groupby(merged))
+            yield list(itertools.islice(unique, limit))
+
+    def _reach_arrays(self, first_ids) -> dict:
+        """The arrays whose merge is each related row's first ids for a rep or manager."""
+        if self._relation not in ("owner", "team"):
+            people, teams = self._reach
+            return {
+                **{f"owner_{i}": first_ids(owner=person) for i, person in enumerate(people)},
+                **{f"team_{i}": first_ids(team=team) for i, team in enumerate(teams)},
+            }
         theirs, others_field, others = self._split()
         arrays = {"ids": Case(When(pk__in=theirs, then=first_ids()), default=None)}
         for index, other in enumerate(others):
             arrays[f"by_{index}"] = Case(
                 When(pk__in=theirs, then=None), default=first_ids(**{others_field: other})
             )
-        for groups in self._related.annotate(**arrays).values_list(*arrays):
-            merged = heapq.merge(*(group or () for group in groups), reverse=self.descending)
-            yield list(itertools.islice(merged, limit))
+        return arrays
 
     def order_by(self, *fields) -> QuerySet:
         return self.all.order_by(*fields)

@@ -541,19 +541,19 @@ def test_list_sorted_by_another_tables_column_sorts_ids_joined_to_that_table_alo
     DealFactory(owner=rep, team=sales_team, company=CompanyFactory())
     client.force_login(rep)
 
-    # By stage: a rep's list sorted by owner or team is read one owner or team at a time on
-    # PostgreSQL (crm.lists.ByRelatedRow), by stage in one sorted query.
+    # By company: sorted by owner or stage, a rep's list is read one owner or stage at a time
+    # on PostgreSQL (crm.lists.ByRelatedRow).
     with CaptureQueriesContext(connection) as captured:
-        client.get(LIST, {"sort": "stage__order"})
+        client.get(LIST, {"sort": "company__name"})
 
-    sorted_by_stage = [
+    sorted_by_company = [
         q["sql"]
         for q in captured
-        if 'FROM "crm_deal"' in q["sql"] and 'ORDER BY "crm_stage"."order"' in q["sql"]
+        if 'FROM "crm_deal"' in q["sql"] and 'ORDER BY "crm_company"."name"' in q["sql"]
     ]
-    assert len(sorted_by_stage) == 1
-    assert sorted_by_stage[0].startswith('SELECT "crm_deal"."id"')
-    assert "crm_company" not in sorted_by_stage[0] and "crm_user" not in sorted_by_stage[0]
+    assert len(sorted_by_company) == 1
+    assert sorted_by_company[0].startswith('SELECT "crm_deal"."id"')
+    assert "crm_user" not in sorted_by_company[0] and "crm_stage" not in sorted_by_company[0]
 
 
 @pytest.mark.parametrize("sort", ["owner", "owner__first_name", "-company__name"])

@@ -132,6 +132,26 @@ def test_a_reps_or_managers_deals_sorted_by_owner_are_theirs_owner_by_owner(
 
 @pytest.mark.parametrize("direction", ["", "-"])
 @pytest.mark.parametrize("who", ["rep", "manager"])
+def test_a_reps_or_managers_deals_sorted_by_stage_are_theirs_stage_by_stage(
+    client, request, sales_team, teammate, who, direction
+):
+    deals = reps_world(sales_team, teammate)
+    open_stages = list(default_pipeline().stages.filter(outcome=StageOutcome.OPEN))
+    for number, deal in enumerate(deals):
+        deal.stage = open_stages[number % len(open_stages)]
+        deal.save(update_fields=["stage"])
+    client.force_login(request.getfixturevalue(who))
+
+    shown = pages(client, DEALS, f"{direction}stage__order", 3)
+
+    theirs = [d for d in deals if d.owner == teammate or d.team == sales_team]
+    order = expected_order(theirs, lambda d: d.stage, lambda s: s.order, bool(direction))
+    assert shown == in_pages(order)
+    assert sum(map(len, shown)) == len(theirs) < len(deals)
+
+
+@pytest.mark.parametrize("direction", ["", "-"])
+@pytest.mark.parametrize("who", ["rep", "manager"])
 def test_a_reps_or_managers_leads_sorted_by_team_are_theirs_team_by_team(
     client, request, sales_team, teammate, who, direction
 ):
@@ -158,8 +178,10 @@ def test_a_reps_or_managers_leads_sorted_by_team_are_theirs_team_by_team(
         ("manager", COMPANIES, "-owner__first_name", True),
         ("rep", COMPANIES, "team__name", True),
         ("admin_user", DEALS, "stage__order", True),
-        # By stage, a rep's or manager's rows are those of any stage: the one sorted query.
-        ("rep", DEALS, "stage__order", False),
+        ("rep", DEALS, "stage__order", True),
+        ("manager", DEALS, "-stage__order", True),
+        # Sorted by a column of another table that is not a small one: the one sorted query.
+        ("rep", DEALS, "company__name", False),
     ],
 )
 def test_which_readers_lists_are_walked_one_related_row_at_a_time(
