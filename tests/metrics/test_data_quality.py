@@ -480,6 +480,27 @@ def test_a_duplicate_count_is_the_number_of_records_its_list_shows(
         assert check.count(user) == check.records(user).count() > 0, key
 
 
+@pytest.mark.parametrize("who", ["manager", "admin_user"])
+def test_every_count_on_the_page_is_the_number_of_records_its_list_holds(
+    world, who, request, rep, sales_team
+):
+    # The page's counts come from one tally per kind of record; each check's list is its own
+    # query: one number in both, for every check, with someone deactivated and a mixed-case
+    # group of duplicate emails.
+    user = request.getfixturevalue(who)
+    for email in ("sam@x.example", "SAM@x.example", "Sam@X.example", "alone@x.example"):
+        LeadFactory(email=email, owner=rep, team=sales_team)
+    left = UserFactory(is_active=False)
+    LeadFactory(owner=left, team=sales_team)
+    cache.clear()
+
+    counted = quality.counts(user)
+
+    listed = {key: check.records(user).count() for key, check in quality.CHECKS.items()}
+    assert counted == listed
+    assert counted["open-leads-deactivated-owner"] > 0 and counted["duplicate-leads"] > 0
+
+
 def test_a_checks_list_reads_its_count_and_a_page_seen_before_from_the_cache(
     client, world, manager
 ):
