@@ -3,7 +3,8 @@
 # Celery workers. They share no database, Redis database (15 and the one REDIS_URL names),
 # port or file (uploads and the file broker go to a directory of each run), so on two cores
 # the whole takes about the longer of the two, not their sum. The PostgreSQL run streams; the
-# SQLite run's output follows it. Fails when either fails.
+# SQLite run's output follows it; each run's failed tests and result line close it. Fails when
+# either fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 : "${PG_URL:?}" "${CI_REDIS_URL:?}"
@@ -16,7 +17,7 @@ MEDIA_ROOT="$PWD/$RUNS/sqlite/media" CELERY_DATA_DIR="$PWD/$RUNS/sqlite/celery" 
 sqlite_run=$!
 
 MEDIA_ROOT="$PWD/$RUNS/postgresql/media" CELERY_DATA_DIR="$PWD/$RUNS/postgresql/celery" \
-  DATABASE_URL="$PG_URL" REDIS_URL="$CI_REDIS_URL" "$BIN/pytest"
+  DATABASE_URL="$PG_URL" REDIS_URL="$CI_REDIS_URL" "$BIN/pytest" 2>&1 | tee "$RUNS/postgresql.log"
 postgresql_status=$?
 
 wait "$sqlite_run"
@@ -24,5 +25,12 @@ sqlite_status=$?
 echo
 echo "================ the same suite on SQLite (run beside the one above) ================"
 cat "$RUNS/sqlite.log"
+# Whatever shows only the end of this output still names each run's failures and its result
+# line: the PostgreSQL run's own summary scrolled by long before.
+for run in postgresql sqlite; do
+  echo "---------------- $run: failures and result ----------------"
+  grep -E '^(FAILED|ERROR) ' "$RUNS/$run.log" || echo "no failed test"
+  grep -E '^=+ .*(passed|failed|error).* in [0-9.]+s' "$RUNS/$run.log" | tail -1
+done
 echo "exit codes: PostgreSQL $postgresql_status, SQLite $sqlite_status"
 [ "$postgresql_status" -eq 0 ] && [ "$sqlite_status" -eq 0 ]
