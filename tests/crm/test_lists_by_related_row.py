@@ -114,6 +114,17 @@ def reps_world(sales_team, teammate, factory=DealFactory):
     return deals
 
 
+def assert_pages_are_theirs(
+    shown, records, teammate, sales_team, related, sort_key, direction, per_page=50
+):
+    """The pages shown are exactly the reader's records (the teammate's, or their team's) in
+    the hand-sorted order, fewer than all of them."""
+    theirs = [r for r in records if r.owner == teammate or r.team == sales_team]
+    order = expected_order(theirs, related, sort_key, bool(direction))
+    assert shown == in_pages(order, per_page)
+    assert sum(map(len, shown)) == len(theirs) < len(records)
+
+
 @pytest.mark.parametrize("direction", ["", "-"])
 @pytest.mark.parametrize("who", ["rep", "manager"])
 def test_a_reps_or_managers_deals_sorted_by_owner_are_theirs_owner_by_owner(
@@ -124,10 +135,8 @@ def test_a_reps_or_managers_deals_sorted_by_owner_are_theirs_owner_by_owner(
 
     shown = pages(client, DEALS, f"{direction}owner__first_name", 3)
 
-    theirs = [d for d in deals if d.owner == teammate or d.team == sales_team]
-    order = expected_order(theirs, lambda d: d.owner, lambda u: u.first_name, bool(direction))
-    assert shown == in_pages(order)
-    assert sum(map(len, shown)) == len(theirs) < len(deals)
+    owner = (lambda d: d.owner, lambda u: u.first_name)
+    assert_pages_are_theirs(shown, deals, teammate, sales_team, *owner, direction)
 
 
 @pytest.mark.parametrize("direction", ["", "-"])
@@ -144,10 +153,8 @@ def test_a_reps_or_managers_deals_sorted_by_stage_are_theirs_stage_by_stage(
 
     shown = pages(client, DEALS, f"{direction}stage__order", 3)
 
-    theirs = [d for d in deals if d.owner == teammate or d.team == sales_team]
-    order = expected_order(theirs, lambda d: d.stage, lambda s: s.order, bool(direction))
-    assert shown == in_pages(order)
-    assert sum(map(len, shown)) == len(theirs) < len(deals)
+    stage = (lambda d: d.stage, lambda s: s.order)
+    assert_pages_are_theirs(shown, deals, teammate, sales_team, *stage, direction)
 
 
 @pytest.mark.parametrize("direction", ["", "-"])
@@ -162,10 +169,8 @@ def test_a_reps_or_managers_leads_sorted_by_team_are_theirs_team_by_team(
 
     shown = pages(client, LEADS, f"{direction}team__name", 5)  # 25 a page
 
-    theirs = [lead for lead in leads if lead.owner == teammate or lead.team == sales_team]
-    order = expected_order(theirs, lambda r: r.team, lambda t: t.name, bool(direction))
-    assert shown == in_pages(order, 25)
-    assert sum(map(len, shown)) == len(theirs) < len(leads)
+    team = (lambda r: r.team, lambda t: t.name)
+    assert_pages_are_theirs(shown, leads, teammate, sales_team, *team, direction, per_page=25)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="arrays of a subquery")
