@@ -154,6 +154,12 @@
   });
 
   modalElement.addEventListener("shown.bs.modal", function () {
+    // A reason sent while the dialog was still fading in could not close it (Bootstrap
+    // ignores hide() mid-transition): close it now.
+    if (!pendingLost) {
+      bootstrap.Modal.getOrCreateInstance(modalElement).hide();
+      return;
+    }
     lostInput.focus();
   });
   // Closing the dialog without a reason cancels the move.

@@ -73,6 +73,9 @@ def test_cancelling_the_lost_reason_puts_the_card_back(board):
     first = deal.stage
 
     card(page, deal).drag_to(cards_of(page, stage_named("Lost")))
+    # Bootstrap ignores a close while the dialog is still fading in; the page focuses the
+    # reason once it is shown (shown.bs.modal), so wait for that before cancelling.
+    expect(page.locator("#lost-reason-input")).to_be_focused()
     page.locator("#lost-reason-modal button.btn-outline-secondary").click()
 
     cards_of(page, first).locator(f'[data-deal-id="{deal.pk}"]').wait_for()
