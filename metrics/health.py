@@ -19,6 +19,7 @@ from .kpis.revenue import (
     health_blend,
     health_risk_threshold,
     health_weights,
+    score_to_two_places,
 )
 from .models import CompanyHealth, FillStatus, SnapshotFill
 from .numbers import aggregate_settings
@@ -49,19 +50,14 @@ def store_company_health(*, day: date) -> int:
 
 
 def _upsert_scores(period, *, day: date, now) -> int:
-    exact = DecimalField(max_digits=12, decimal_places=6)
-
-    def two_places(name):
-        return Round(Cast(name, exact), 2)
-
     scores = (
         company_health_scores(period)
         .order_by()
         .values_list(
             "pk",
-            two_places("health_score"),
+            score_to_two_places("health_score"),
             "at_risk",
-            *[two_places(f"health_{name}") for name in CompanyHealth.COMPONENTS],
+            *[score_to_two_places(f"health_{name}") for name in CompanyHealth.COMPONENTS],
         )
     )
     select, params = scores.query.sql_with_params()

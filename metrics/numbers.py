@@ -307,7 +307,7 @@ class Reader:
         of the parts of its breakdown by owner (or team) when they add up, so the value, the
         KPI page's breakdown and its "Other" row cost one query, not three, and every reader
         of any part shares it."""
-        if is_open(period, self.now) and kpi.stored_at is None:
+        if is_open(period, self.now):
             field = "owner" if segment.is_all else segment.field
             if field in PART_FIELDS and kpi.adds_up(period, field):
                 parts = self._breakdown_parts(kpi, period, field, compute=segment.is_all)
@@ -329,10 +329,18 @@ class Reader:
             if summed is not None:
                 return summed
             _FLOAT_PARTS.add(kpi.key)
-        parts = ["parts", kpi.key, *self._period_parts(period), field]
+        parts = [
+            "parts",
+            kpi.key,
+            *self._period_parts(period),
+            field,
+            self.stored_part(kpi, period),
+        ]
         if compute:
-            return self.cached(parts, lambda: kpi.breakdown_parts(period, field), kpi=kpi)
-        return self.peek(parts, kpi=kpi)
+            return self.cached(
+                parts, lambda: kpi.breakdown_parts(period, field), kpi=kpi, period=period
+            )
+        return self.peek(parts, kpi=kpi, period=period)
 
     def _paired_parts(self, kpi: KPI, period: Period, *, compute: bool = True):
         """The running period's parts of `kpi` by (owner, team) (KPI.parts_by_owner_and_team),
@@ -342,10 +350,12 @@ class Reader:
         if kpi.parts_within is not None:
             wider = self._paired_parts(get_kpi(kpi.parts_within), period, compute=compute)
             return None if wider is None else kpi.parts_taken_from(period, wider)
-        parts = ["paired", kpi.key, *self._period_parts(period)]
+        parts = ["paired", kpi.key, *self._period_parts(period), self.stored_part(kpi, period)]
         if compute:
-            return self.cached(parts, lambda: self._pairs_computed(kpi, period), kpi=kpi)
-        return self.peek(parts, kpi=kpi)
+            return self.cached(
+                parts, lambda: self._pairs_computed(kpi, period), kpi=kpi, period=period
+            )
+        return self.peek(parts, kpi=kpi, period=period)
 
     def _pairs_computed(self, kpi: KPI, period: Period) -> list[tuple[str, str, dict]]:
         """The parts by owner and team from the records; for a KPI whose records settle
@@ -383,7 +393,7 @@ class Reader:
         """Read (or compute) a running period's parts by owner and team before a page's value
         and counts when the page shows a breakdown by `field` made from them anyway: a rep's
         own value and counts are then summed from them, not three more scans."""
-        if field in PART_FIELDS and is_open(period, self.now) and kpi.stored_at is None:
+        if field in PART_FIELDS and is_open(period, self.now):
             self._paired_parts(kpi, period)
 
     def seen_total(
@@ -393,7 +403,7 @@ class Reader:
         or team's) `user` reads: the drill-down's count, from the cached parts by owner and
         team when the user's rule for those records is on their owner and team alone
         (crm.access.owner_team_fields), not a second scan of the records. None otherwise."""
-        if not is_open(period, self.now) or kpi.stored_at is not None:
+        if not is_open(period, self.now):
             return None
         if segment.is_all:
             index = None
@@ -405,7 +415,7 @@ class Reader:
         counter = kpi.record_counter(period, numerator_only=numerator_only)
         if paths is None or counter is None:
             return None
-        if owner_team_fields(kpi.records(period).model, user) != paths:
+        if owner_team_fields(kpi.record_model(period), user) != paths:
             return None
         paired = self._paired_parts(kpi, period, compute=False)
         if paired is None:
@@ -424,7 +434,7 @@ class Reader:
         from the cached parts of its breakdown by owner (or by the segment's owner or team)
         when they add up and count those records (KPI.record_counter): not counted again.
         None otherwise."""
-        if not is_open(period, self.now) or kpi.stored_at is not None:
+        if not is_open(period, self.now):
             return None
         field = "owner" if segment.is_all else segment.field
         counter = kpi.record_counter(period, numerator_only=numerator_only)
@@ -439,7 +449,7 @@ class Reader:
     def among(self, kpi: KPI, period: Period, field: str, values: list[str]) -> Result:
         """The KPI over the records whose `field` is one of `values` (a breakdown's "Other"
         row): the sum of those parts when they add up, else one query, cached."""
-        if is_open(period, self.now) and kpi.stored_at is None and kpi.adds_up(period, field):
+        if is_open(period, self.now) and kpi.adds_up(period, field):
             parts = self._breakdown_parts(kpi, period, field)
             result = kpi.combine_parts(period, [parts[v] for v in values if v in parts])
             if result is not None:
@@ -476,7 +486,7 @@ class Reader:
             stored = self._stored_breakdown(kpi, period, field)
             if stored is not None:
                 return stored
-        if is_open(period, self.now) and kpi.stored_at is None:
+        if is_open(period, self.now):
             parts = self._breakdown_parts(kpi, period, field)
             return {value: kpi.combine(dict(row)) for value, row in parts.items()}
         return self.cached(

@@ -40,6 +40,9 @@ class Result:
         }
 
 
+# Each KPI's record model, by KPI key (KPI.record_model).
+_RECORD_MODELS: dict[str, type] = {}
+
 # The values computed inside `values_remembered()`, by (KPI key, period, segment).
 _REMEMBERED: ContextVar[dict | None] = ContextVar("remembered_kpi_values", default=None)
 
@@ -189,13 +192,20 @@ class KPI:
         path = self.segment_path(segment_field)
         return {_part_value(row.pop(path)): row for row in self._grouped(period, path)}
 
+    def record_model(self, period: Period):
+        """The model of the records behind the KPI, the same for every period, looked up once
+        (building health's records asks which scores are stored)."""
+        if self.key not in _RECORD_MODELS:
+            _RECORD_MODELS[self.key] = self.records(period).model
+        return _RECORD_MODELS[self.key]
+
     def adds_up(self, period: Period, segment_field: str) -> bool:
         """Whether the parts of a breakdown by `segment_field` add up to the whole: each record
         has one value of it, and every aggregate is a plain COUNT or SUM."""
         if self.compute is not None or segment_field not in self.segments:
             return False
         path = self.segment_path(segment_field)
-        return _single_valued(self.records(period).model, path) and _additive(
+        return _single_valued(self.record_model(period), path) and _additive(
             self.aggregates(period)
         )
 

@@ -231,7 +231,7 @@ def kpi_detail(request, key: str):
         page, hidden = _drill_down_page(
             request, kpi, period, segment, numerator_only, reader, _records_behind(kpi, current)
         )
-        columns = _columns(_record_model(kpi, period))
+        columns = _columns(kpi.record_model(period))
         bands = effective_bands([kpi.key])[kpi.key]
         band = bands.band_for(result.value) if bands else None
         records_param = "numerator" if numerator_only else "all"
@@ -404,7 +404,7 @@ def _drill_down_page(request, kpi, period, segment, numerator_only, reader, know
             period=period,
         )
     )
-    model = _record_model(kpi, period)
+    model = kpi.record_model(period)
     page.object_list = list(_with_related(model.objects.filter(pk__in=keys).order_by("-pk")))
     return page, 0 if is_admin(user) else total - seen
 
@@ -421,16 +421,6 @@ def _requested_page(request) -> int:
         return min(MAX_PAGE, max(1, int(request.GET.get("page", 1))))
     except (TypeError, ValueError):
         return 1
-
-
-def _record_model(kpi, period):
-    """The model of the records behind `kpi` (the same for every period)."""
-    if kpi.key not in _RECORD_MODELS:
-        _RECORD_MODELS[kpi.key] = kpi.records(period).model
-    return _RECORD_MODELS[kpi.key]
-
-
-_RECORD_MODELS: dict = {}
 
 
 def _numerator_only(request, kpi) -> bool:

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import (
-    Avg,
+    BigIntegerField,
     BooleanField,
     Case,
     Count,
@@ -36,7 +36,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, Greatest, Least, NullIf
+from django.db.models.functions import Cast, Coalesce, Greatest, Least, NullIf, Round
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -211,6 +211,8 @@ register(
             "previous_mrr": Sum("monthly_value", filter=active_on(period.previous().end_date)),
             # The MRR's own count (its parts are read from these: KPI.parts_within).
             "subscriptions": Count("pk", filter=active_on(period.end_date)),
+            # Every record, at either end: the drill-down's counts read from the parts.
+            "records": Count("pk"),
         },
         combine=_mrr_growth_combine,
         segments=SUBSCRIPTION_SEGMENTS,
@@ -734,11 +736,26 @@ def health_scores(period: Period) -> QuerySet:
     return company_health_scores(period)
 
 
+_SCORE_EXACT = DecimalField(max_digits=12, decimal_places=6)
+
+
+def score_to_two_places(expression):
+    """A health score as it is stored and shown: to two places, rounded from its decimal."""
+    return Round(Cast(expression, _SCORE_EXACT), 2)
+
+
+def score_in_hundredths(expression):
+    """A health score to two places, in hundredths: a whole number, so the sums of any
+    parts add up to the whole's to the last digit (sums of floats may not), and the mean is
+    that of the scores each customer shows."""
+    return Cast(Round(Cast(expression, _SCORE_EXACT) * Value(100)), BigIntegerField())
+
+
 def _health_combine(row: dict) -> Result:
     if not row["scored"]:
         return Result(None, to_decimal(row["at_risk_count"]), Decimal(0))
     return Result(
-        rounded(to_decimal(row["mean"])),
+        rounded(Decimal(row["hundredths"]) / row["scored"] / 100),
         to_decimal(row["at_risk_count"]),
         to_decimal(row["scored"]),
     )
@@ -749,7 +766,8 @@ register(
         key="health_score",
         label=_("Customer health score"),
         description=_(
-            "Mean health score (0–100) of customers at the end of the period: a weighted blend "
+            "Mean health score (0–100, each to two places) of customers at the end of the "
+            "period: a weighted blend "
             "(CRM_HEALTH_WEIGHTS) of engagement activities, NPS/CSAT answers, open and recent "
             "tickets, purchase recency and renewal status over the last 90 days. Numerator: "
             "customers below the risk threshold (CRM_HEALTH_RISK_THRESHOLD); denominator: "
@@ -760,7 +778,7 @@ register(
         records=health_scores,
         stored_at=stored_health_time,
         aggregates=lambda period: {
-            "mean": Avg("health_score"),
+            "hundredths": Sum(score_in_hundredths("health_score")),
             "at_risk_count": Count("pk", filter=Q(at_risk=True)),
             "scored": Count("pk"),
         },

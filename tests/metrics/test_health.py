@@ -183,3 +183,46 @@ def test_the_nightly_run_scores_health_first_and_yesterdays_snapshot_reads_it(co
     assert day_row.value == _stored_mean() and day_row.denominator == 2
     # The 02:15 safety net finds yesterday stored and scores nobody again.
     assert store_task.apply().get() == 0
+
+
+def test_the_health_page_reads_the_stored_scores_once_for_value_breakdown_and_counts(
+    client, manager, rep, outsider, sales_team, other_team
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    # Scores to two places whose float mean is not exact: 70.35, 41.1 and 12.25.
+    for owner, team, score in (
+        (rep, sales_team, 70.35),
+        (rep, sales_team, 41.1),
+        (outsider, other_team, 12.25),
+    ):
+        company = customer(owner=owner, team=team)
+        CompanyHealth.objects.create(
+            company=company,
+            score=score,
+            at_risk=score < 40,
+            as_of=_yesterday(),
+            **dict.fromkeys(CompanyHealth.COMPONENTS, score),
+        )
+
+    client.force_login(manager)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("kpi", args=["health_score"]) + "?grain=month&by=owner")
+
+    assert response.status_code == 200
+    score_reads = [
+        query["sql"]
+        for query in captured.captured_queries
+        if "metrics_companyhealth" in query["sql"] and '"as_of"' not in query["sql"]
+    ]
+    # One read of the scores grouped by owner and team: not the whole, the breakdown, "Other"
+    # and the drill-down's counts each reading every score again (five reads before).
+    assert len(score_reads) == 1 and "GROUP BY" in score_reads[0]
+    result = response.context["result"]
+    # (70.35 + 41.10 + 12.25) ÷ 3 = 41.2333…, from hundredths: 12370 ÷ 3 ÷ 100.
+    assert result.value == Decimal("41.2333")
+    assert (result.numerator, result.denominator) == (1, 3)
+    rows = {str(row["label"]): row["result"] for row in response.context["breakdown"]}
+    assert rows["Other"].value == Decimal("12.25")  # the outsider's: not the manager's team
+    assert rows[rep.get_full_name() or rep.username].value == Decimal("55.725")
