@@ -191,7 +191,8 @@ def test_the_health_page_reads_the_stored_scores_once_for_value_breakdown_and_co
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    # Scores to two places whose float mean is not exact: 70.35, 41.1 and 12.25.
+    # Scores to two places whose float mean is not exact: 70.35, 41.1 and 12.25 (and 70.35 ×
+    # 100 is 7034.999… as a float: rounded to 7035 hundredths).
     for owner, team, score in (
         (rep, sales_team, 70.35),
         (rep, sales_team, 41.1),
