@@ -5,8 +5,11 @@ and fails if any request failed (an HTTP error, a refused write, a lost login).
 
 The server runs as production does: DEBUG off, a random SECRET_KEY, static files collected
 into a temporary folder and served by whitenoise, the cache and the Celery broker in Redis
-(LOAD_REDIS_URL, db 11, emptied before and after; no worker runs, so the tasks the writes
-enqueue wait there and are dropped). Only HTTPS redirects and secure cookies are off: the
+(LOAD_REDIS_URL, db 11, emptied before and after). By default no worker runs, so the tasks
+the writes enqueue wait there and are dropped, and nothing is warmed: every number page after
+a change is computed on the spot. LOAD_WORKER=1 runs production's set-up instead, a Celery
+worker (2 processes, every queue) and beat beside gunicorn: the writes' automations run, and
+the dashboards are warmed in the background. Only HTTPS redirects and secure cookies are off: the
 test speaks plain HTTP on 127.0.0.1. Everything started is stopped at the end, failed or not.
 
 The writes (board moves, activities, ticket replies) stay in the seeded database.
@@ -38,6 +41,7 @@ LOAD_SECONDS = int(os.environ.get("LOAD_SECONDS", "240"))
 # Each person's pause between two actions, "min,max" seconds (tests/bench/locustfile.py).
 LOAD_WAIT = os.environ.get("LOAD_WAIT", "1,3")
 REDIS_URL = os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/11")
+WITH_WORKER = os.environ.get("LOAD_WORKER", "") == "1"
 WORKERS = 4
 PEOPLE = {"rep": 20, "agent": 5, "manager": 3}
 SPAWN_RATE = 7
@@ -116,6 +120,18 @@ def started(command: list[str], environment: dict, log: Path):
             yield process
         finally:
             stop(process)
+
+
+@contextmanager
+def celery_beside(environment: dict, folder: Path):
+    """With LOAD_WORKER=1, a Celery worker with beat (`-B`) as `make run` starts them; else
+    nothing (None)."""
+    if not WITH_WORKER:
+        yield None
+        return
+    command = [str(BIN / "celery"), "-A", "crm", "worker", "-B", "--concurrency=2", "-l", "warning"]
+    with started(command, environment, folder / "celery.log") as worker:
+        yield worker
 
 
 def tail(log: Path, lines: int = 40) -> str:
@@ -241,10 +257,14 @@ def test_load_of_reps_agents_and_managers(seeded_database, tmp_path):
     ]
     load_before = os.getloadavg()
     try:
-        with started(command, environment, server_log) as server:
+        with (
+            started(command, environment, server_log) as server,
+            celery_beside(environment, tmp_path) as worker,
+        ):
             wait_until_serving(server, port, server_log)
             run_locust(port, plan_path, tmp_path / "load", tmp_path / "locust.log")
             assert server.poll() is None, f"gunicorn stopped during the run:\n{tail(server_log)}"
+            assert worker is None or worker.poll() is None, "the Celery worker stopped"
     finally:
         empty_redis()
     summary_path = tmp_path / "summary.json"
@@ -256,7 +276,8 @@ def test_load_of_reps_agents_and_managers(seeded_database, tmp_path):
         f"\n{LOAD_SECONDS} s, {sum(PEOPLE.values())} people ({PEOPLE['rep']} reps on "
         f"{accounts['rep']} accounts, {PEOPLE['agent']} agents on {accounts['agent']}, "
         f"{PEOPLE['manager']} managers on {accounts['manager']}), each pausing {LOAD_WAIT} s "
-        f"between actions, gunicorn {WORKERS} workers; "
+        f"between actions, gunicorn {WORKERS} workers"
+        f"{', a Celery worker and beat' if WITH_WORKER else ', no Celery worker'}; "
         f"load average before {load_before[0]:.1f}, after {os.getloadavg()[0]:.1f}; "
         f"target p95 {TARGET_P95_MS} ms"
     )
