@@ -776,8 +776,7 @@ register(
         key="health_score",
         label=_("Customer health score"),
         description=_(
-            "Mean health score (0–100, each to two places) of customers at the end of the "
-            "period: a weighted blend "
+            "Mean health score (0–100) of customers at the end of the period: a weighted blend "
             "(CRM_HEALTH_WEIGHTS) of engagement activities, NPS/CSAT answers, open and recent "
             "tickets, purchase recency and renewal status over the last 90 days. Numerator: "
             "customers below the risk threshold (CRM_HEALTH_RISK_THRESHOLD); denominator: "
