@@ -14,6 +14,7 @@ from .numbers import Reader
 
 @require_safe
 def quality_page(request):
+    quality.note_read(request.user)
     reader = Reader()
     counts = quality.counts(request.user, reader=reader)
     rows = [(check, counts[key]) for key, check in quality.CHECKS.items()]
@@ -54,5 +55,6 @@ def _records_context(request, key: str, counts: dict[str, int], reader: Reader) 
 @require_safe
 def quality_card(request):
     """The dashboard's card: each team's score, linking to the page."""
+    quality.note_read(request.user)
     scores = quality.team_scores(request.user)
     return render(request, "metrics/quality/_card.html", {"scores": scores})

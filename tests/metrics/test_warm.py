@@ -87,22 +87,43 @@ def test_charts_are_warmed_in_each_language_a_reader_chose(manager, rep):
     assert readers_languages() == ["en", "it"]
 
 
+def counting(queries) -> list[str]:
+    return [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+
+
 @pytest.mark.parametrize("who", ["manager", "admin_user"])
-def test_the_data_quality_page_is_warmed_for_each_reader(client, deals, who, request, rep):
-    # Each manager's people and teams, and the admins' every record: the first view after a
-    # change counts nothing.
+@pytest.mark.parametrize("read", ["data-quality", "data-quality-card"])
+def test_the_data_quality_page_is_warmed_for_each_reader(client, deals, who, read, request, rep):
+    # Each manager's people and teams, and the admins' every record, once they read the page
+    # or the dashboard's card: their next view after a change counts nothing.
     user = request.getfixturevalue(who)
+    client.force_login(user)
     cache.clear()
+    assert client.get(reverse(read)).status_code == 200
+    lose(deals, rep)
     warm_dashboards.apply()
 
-    client.force_login(user)
-    with CaptureQueriesContext(connection) as first_view:
+    with CaptureQueriesContext(connection) as next_view:
         response = client.get(reverse("data-quality"))
     assert response.status_code == 200
-    assert [q["sql"] for q in first_view.captured_queries if "COUNT(" in q["sql"].upper()] == []
+    assert counting(next_view.captured_queries) == []
     flagged = response.context["flawed_total"]
     cache.clear()
     assert client.get(reverse("data-quality")).context["flawed_total"] == flagged
+
+
+def test_a_data_quality_scope_nobody_read_lately_is_not_tallied(client, manager, deals):
+    from metrics import quality
+
+    cache.clear()
+    assert quality.warm(Reader()) == 0
+    warm_dashboards.apply()
+
+    client.force_login(manager)
+    with CaptureQueriesContext(connection) as first_view:
+        client.get(reverse("data-quality"))
+    assert counting(first_view.captured_queries) != []
+    assert quality.warm(Reader()) == 1
 
 
 def test_a_rep_is_not_a_reader_of_the_data_quality_page(rep, agent):
