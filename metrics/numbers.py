@@ -213,16 +213,18 @@ class Reader:
             self._parts = version_parts()
         return self._parts
 
-    def version_of(self, kpi: KPI, period: Period | None = None) -> str:
+    def version_of(self, kpi: KPI, period: Period | None = None, field: str | None = None) -> str:
         """The version of what `kpi` is made of (metrics.sources): a change to other kinds
-        of records leaves its cached values in place. Read in `period` from rows the nightly
-        run stored (health), it is made of those rows, whose time the keys carry
-        (stored_part), and of the companies they are grouped by: not of every activity."""
+        of records leaves its cached values in place; with `field`, what its values of that
+        segment are made of ("" the whole and its parts by owner and team). Read in `period`
+        from rows the nightly run stored (health), it is made of those rows, whose time the
+        keys carry (stored_part), and of the companies they are grouped by: not of every
+        activity."""
         from .sources import STORED_KINDS, record_kinds
 
         if period is not None and self.stored_at(kpi, period) is not None:
             return self.version_of_kinds(STORED_KINDS)
-        return self.version_of_kinds(record_kinds(kpi.key))
+        return self.version_of_kinds(record_kinds(kpi.key, field))
 
     def stored_at(self, kpi: KPI, period: Period) -> datetime | None:
         """When the stored rows `kpi` reads for `period` were computed (KPI.stored_at), asked
@@ -338,9 +340,13 @@ class Reader:
         ]
         if compute:
             return self.cached(
-                parts, lambda: kpi.breakdown_parts(period, field), kpi=kpi, period=period
+                parts,
+                lambda: kpi.breakdown_parts(period, field),
+                kpi=kpi,
+                period=period,
+                field=field,
             )
-        return self.peek(parts, kpi=kpi, period=period)
+        return self.peek(parts, kpi=kpi, period=period, field=field)
 
     def _paired_parts(self, kpi: KPI, period: Period, *, compute: bool = True):
         """The running period's parts of `kpi` by (owner, team) (KPI.parts_by_owner_and_team),
@@ -353,9 +359,9 @@ class Reader:
         parts = ["paired", kpi.key, *self._period_parts(period), self.stored_part(kpi, period)]
         if compute:
             return self.cached(
-                parts, lambda: self._pairs_computed(kpi, period), kpi=kpi, period=period
+                parts, lambda: self._pairs_computed(kpi, period), kpi=kpi, period=period, field=""
             )
-        return self.peek(parts, kpi=kpi, period=period)
+        return self.peek(parts, kpi=kpi, period=period, field="")
 
     def _pairs_computed(self, kpi: KPI, period: Period) -> list[tuple[str, str, dict]]:
         """The parts by owner and team from the records; for a KPI whose records settle
@@ -366,7 +372,7 @@ class Reader:
         from .sources import OPEN_MOVE, record_kinds
 
         today = local_midnight(timezone.localdate(self.now))
-        kinds = record_kinds(kpi.key)
+        kinds = record_kinds(kpi.key, "")
         if kpi.settles_by is None or kinds is None or not period.start < today < period.end:
             return kpi.parts_by_owner_and_team(period)
         records = kpi.records(period)
@@ -459,6 +465,7 @@ class Reader:
             lambda: kpi.value_among(period, field, values),
             kpi=kpi,
             period=period,
+            field=field,
         )
 
     @staticmethod
@@ -510,11 +517,12 @@ class Reader:
         kpi: KPI | None = None,
         period: Period | None = None,
         kinds: frozenset[str] | None = None,
+        field: str | None = None,
     ):
-        """`compute()` once per version of the records (of those `kpi` is made of, or of
-        `kinds`, when given): what a page derives from the records besides the values
-        (breakdowns, record counts), read again from the cache."""
-        key = self._page_key(parts, kpi, period, kinds)
+        """`compute()` once per version of the records (of those `kpi` is made of, its values
+        of the segment `field` when given, or of `kinds`): what a page derives from the
+        records besides the values (breakdowns, record counts), read again from the cache."""
+        key = self._page_key(parts, kpi, period, kinds, field)
         value = cache.get(key)
         if value is None:
             with aggregate_settings():
@@ -522,9 +530,16 @@ class Reader:
             cache.set(key, value, LIVE_CACHE_SECONDS)
         return value
 
-    def peek(self, parts: Sequence[str], *, kpi: KPI | None = None, period: Period | None = None):
+    def peek(
+        self,
+        parts: Sequence[str],
+        *,
+        kpi: KPI | None = None,
+        period: Period | None = None,
+        field: str | None = None,
+    ):
         """What `cached` holds for `parts` at this version, or None."""
-        return cache.get(self._page_key(parts, kpi, period))
+        return cache.get(self._page_key(parts, kpi, period, field=field))
 
     def store(
         self, parts: Sequence[str], value, *, kpi: KPI | None = None, period: Period | None = None
@@ -537,9 +552,10 @@ class Reader:
         kpi: KPI | None,
         period: Period | None,
         kinds: frozenset[str] | None = None,
+        field: str | None = None,
     ) -> str:
         if kpi is not None:
-            version = self.version_of(kpi, period)
+            version = self.version_of(kpi, period, field)
         elif kinds is not None:
             version = self.version_of_kinds(kinds)
         else:
@@ -577,7 +593,11 @@ class Reader:
             period.end.isoformat(),
             segment.field,
             segment.value,
-            self.version_of(kpi, period) if self._running(period) else self.closed_version,
+            (
+                self.version_of(kpi, period, segment.field)
+                if self._running(period)
+                else self.closed_version
+            ),
             self.stored_part(kpi, period),
         ]
         return "kpi-live:" + _digest(parts)

@@ -58,15 +58,24 @@ def _kinds_by_table() -> dict[str, str]:
     return {model._meta.db_table: model._meta.model_name for model in apps.get_models()}
 
 
+# The segments the whole is summed from (metrics.numbers.PART_FIELDS): every value reads them.
+PART_SEGMENTS = ("owner", "team")
+
+
 @cache
-def record_kinds(kpi_key: str) -> frozenset[str] | None:
-    """The record kinds (model names) the KPI reads, with STRUCTURE; None for every kind."""
+def record_kinds(kpi_key: str, field: str | None = None) -> frozenset[str] | None:
+    """The record kinds (model names) the KPI reads, with STRUCTURE; None for every kind.
+
+    With `field`, those of its values of that segment alone ("" for the whole): the whole and
+    its parts by owner and team are not made of what only another segment's path walks
+    through, so editing a company leaves the win rate cached and recomputes its breakdown by
+    industry. Without, of any segment: what a page deriving more from the records reads."""
     kpi = get_kpi(kpi_key)
     if kpi.compute is not None and not kpi.made_of:
         return None
     kinds = set(STRUCTURE)
     for part in kpi.made_of:
-        part_kinds = record_kinds(part)
+        part_kinds = record_kinds(part, field)
         if part_kinds is None:
             return None
         kinds.update(part_kinds)
@@ -75,11 +84,28 @@ def record_kinds(kpi_key: str) -> frozenset[str] | None:
     kinds.update(kind for table, kind in by_table.items() if f'"{table}"' in sql)
     if "event" in kinds:
         return None  # made of the events themselves (active users): every change counts
-    for path in kpi.segments.values():
+    paths = _segment_paths(kpi, field)
+    if paths is None:
+        return record_kinds(kpi_key)
+    for path in paths:
         kinds.update(_kinds_on_path(kpi.records(_ANY_PERIOD).model, path))
     if any(name in sql for name in MOVED):
         kinds.add(OPEN_MOVE)
     return frozenset(WRITTEN_WITH.get(kind, kind) for kind in kinds)
+
+
+def _segment_paths(kpi: KPI, field: str | None) -> list[str] | None:
+    """The paths of the segments a value of `field` reads (every segment's when None); None
+    for a field the KPI cannot be segmented by."""
+    if field is None:
+        return list(kpi.segments.values())
+    paths = [kpi.segments[name] for name in PART_SEGMENTS if name in kpi.segments]
+    if field:
+        try:
+            paths.append(kpi.segment_path(field))
+        except KeyError:
+            return None
+    return paths
 
 
 _ANY_PERIOD = period_for("month", date(2000, 1, 1))

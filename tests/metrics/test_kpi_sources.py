@@ -4,6 +4,7 @@ does. The kinds are read off each KPI's SQL (metrics.sources)."""
 
 import pytest
 from django.apps import apps
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -128,6 +129,66 @@ def test_health_read_from_stored_scores_stays_cached_when_a_call_is_logged(
     health_reads = [q for q in again.captured_queries if "metrics_companyhealth" in q["sql"]]
     # The stored rows' time only: the value, breakdown and drill-down come from the cache.
     assert all("computed_at" in q["sql"] for q in health_reads), health_reads
+
+
+# Rows the nightly run stored and settings: versioned otherwise (Reader.stored_part, the
+# health settings' time in every version).
+NOT_RECORDS = {"kpisnapshot", "snapshotfill", "companyhealth", "healthsettings"}
+
+
+def segment_fields(kpi) -> list[str]:
+    """The whole ("") and each segment a KPI breaks down by, custom fields aside (none is
+    defined here)."""
+    return ["", *(field for field in kpi.segments if field != "custom")]
+
+
+@pytest.mark.parametrize("key", [kpi.key for kpi in all_kpis()])
+def test_the_whole_and_each_breakdown_read_only_the_kinds_they_are_kept_by(key, rep, sales_team):
+    """What keeps a value cached (record_kinds of its segment) names every kind of record
+    computing it reads: the whole and its parts by owner and team, and each breakdown."""
+    closed_deal(rep, sales_team, m.StageOutcome.WON)
+    kpi, period = get_kpi(key), this_month()
+    for field in segment_fields(kpi):
+        kinds = record_kinds(key, field)
+        if kinds is None:
+            continue  # every change versions it
+        cache.clear()
+        reader = Reader()
+        assert reader.versions
+        with CaptureQueriesContext(connection) as computed:
+            if field:
+                reader.breakdown(kpi, period, field)
+            else:
+                reader.result(kpi, period, Segment())
+        assert kinds_read(computed) - NOT_RECORDS <= kinds, field
+
+
+def test_the_whole_is_not_made_of_what_only_a_segment_walks_through():
+    assert record_kinds("win_rate", "") - STRUCTURE == {"deal"}
+    assert record_kinds("win_rate", "industry") - STRUCTURE == {"deal", "company"}
+    assert record_kinds("win_rate", "lead_source") - STRUCTURE == {"deal", "lead"}
+    # Summed from its parts by its companies' owners and teams.
+    assert "company" in record_kinds("mrr", "")
+    assert record_kinds("win_rate") == record_kinds("win_rate", "industry") | {"lead"}
+
+
+def test_editing_a_company_keeps_the_win_rate_and_recomputes_its_breakdown_by_industry(
+    rep, sales_team
+):
+    customer = CompanyFactory(owner=rep, team=sales_team, industry=m.Industry.RETAIL)
+    won = closed_deal(rep, sales_team, m.StageOutcome.WON)
+    won.company = customer
+    won.save(update_fields=["company"])
+    kpi, period = get_kpi("win_rate"), this_month()
+    assert Reader().result(kpi, period, Segment()).value == 100
+    assert set(Reader().breakdown(kpi, period, "industry")) == {m.Industry.RETAIL}
+
+    services.record_update(customer, actor=rep, data={"industry": m.Industry.FINANCE})
+
+    with CaptureQueriesContext(connection) as after_edit:
+        assert Reader().result(kpi, period, Segment()).value == 100
+    assert len(after_edit) == 1  # the versions; the value from the cache
+    assert set(Reader().breakdown(kpi, period, "industry")) == {m.Industry.FINANCE}
 
 
 def test_a_kpi_made_of_events_depends_on_every_change():
