@@ -75,7 +75,9 @@ def build(key: str, period: Period, segment: Segment, *, reader: Reader | None =
             period.end.isoformat(),
             segment.field,
             segment.value,
-            reader.version_of_kinds(chart_kinds(key)) if is_open(period, reader.now) else "",
+            reader.version_of_kinds(chart_kinds(key, segment.field))
+            if is_open(period, reader.now)
+            else "",
             # Titles and labels are in the reader's language.
             get_language() or "",
         ]

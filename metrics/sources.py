@@ -142,8 +142,20 @@ CHART_KINDS = {
 }
 
 
-def chart_kinds(key: str) -> frozenset[str] | None:
+# The deal charts' whole and their parts by owner and team read no company or lead: those are
+# on the paths of the other segments (record_kinds, by segment).
+CHART_WHOLE_KINDS = {
+    "pipeline_by_stage": frozenset({"deal", OPEN_MOVE}),
+    "time_in_stage": frozenset({"deal", OPEN_MOVE}),
+}
+
+
+def chart_kinds(key: str, field: str | None = None) -> frozenset[str] | None:
+    """The kinds chart `key` is made of; with `field`, its chart of that segment alone ("" the
+    whole)."""
     kinds = CHART_KINDS.get(key)
+    if field is not None and field in ("", *PART_SEGMENTS):
+        kinds = CHART_WHOLE_KINDS.get(key, kinds)
     return None if kinds is None else STRUCTURE | kinds
 
 

@@ -257,7 +257,17 @@ def test_each_chart_declares_every_kind_its_sql_reads(key, segment):
         BUILDERS[key](this_month(), segment, reader)
     # The rows the nightly run stored (months over) are not records: no event changes them,
     # and a chart is cached CHART_CACHE_SECONDS at most.
-    assert kinds_read(built) - {"kpisnapshot", "snapshotfill"} <= chart_kinds(key)
+    assert kinds_read(built) - {"kpisnapshot", "snapshotfill"} <= chart_kinds(key, segment.field)
+
+
+@pytest.mark.parametrize("key", sorted(CHART_KINDS))
+def test_each_chart_by_industry_declares_every_kind_its_sql_reads(key):
+    reader = Reader()
+    assert reader.versions
+    with CaptureQueriesContext(connection) as built:
+        BUILDERS[key](this_month(), Segment("industry", "retail"), reader)
+    assert kinds_read(built) - {"kpisnapshot", "snapshotfill"} <= chart_kinds(key, "industry")
+    assert chart_kinds(key, "industry") == chart_kinds(key)
 
 
 def test_logging_a_call_leaves_the_deal_charts_cached(client, admin_user, rep, sales_team):
@@ -270,3 +280,18 @@ def test_logging_a_call_leaves_the_deal_charts_cached(client, admin_user, rep, s
         client.get(reverse("dashboard", args=["sales"]))
     deal_reads = [q for q in again.captured_queries if 'FROM "crm_deal"' in q["sql"]]
     assert deal_reads == []
+
+
+def test_editing_a_company_leaves_the_whole_deal_charts_cached(rep, sales_team):
+    from metrics.charts import build
+
+    customer = CompanyFactory(owner=rep, team=sales_team)
+    open_deal(rep, sales_team)
+    charts = ("pipeline_by_stage", "time_in_stage")
+    before = [build(key, this_month(), Segment()) for key in charts]
+
+    services.record_update(customer, actor=rep, data={"industry": m.Industry.FINANCE})
+    reader = Reader()
+    with CaptureQueriesContext(connection) as again:
+        assert [build(key, this_month(), Segment(), reader=reader) for key in charts] == before
+    assert len(again) == 1  # the versions
