@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from crm.models import Deal, SurveyAnswer, SurveyKind
+from crm.models import Deal, Stage, SurveyAnswer, SurveyKind
 from crm.money import active_locale
 
 from . import mrr_movement as mrr_moves
@@ -355,26 +355,12 @@ def _stage_totals(querysets) -> list[dict]:
     )
 
 
-def time_in_stage(period: Period, segment: Segment, _reader: Reader) -> dict:
+def time_in_stage(period: Period, segment: Segment, reader: Reader) -> dict:
     kpi = REGISTRY["deal_velocity"]
     payload = _payload("bar", "time_in_stage", [], "days")
     if not supports(kpi, segment):
         return {**payload, "unavailable": True}
-    rows = list(
-        _segmented(stage_exits_in(period), kpi, segment)
-        .order_by()
-        .values("from_stage__pipeline__name", "from_stage__pipeline__order")
-        .annotate(seconds=Avg("seconds_in_from_stage"), exits=Count("id"))
-        .values(
-            "from_stage__pipeline__name",
-            "from_stage__pipeline__order",
-            "from_stage__name",
-            "from_stage__order",
-            "seconds",
-            "exits",
-        )
-        .order_by("from_stage__pipeline__order", "from_stage__pipeline__name", "from_stage__order")
-    )
+    rows = _time_in_each_stage(kpi, period, segment, reader)
     several = len({row["from_stage__pipeline__name"] for row in rows}) > 1
     payload["labels"] = [
         f"{row['from_stage__pipeline__name']} · {row['from_stage__name']}"
@@ -385,6 +371,45 @@ def time_in_stage(period: Period, segment: Segment, _reader: Reader) -> dict:
     days = [_number(Decimal(str(row["seconds"] or 0)) / 86400, 1) for row in rows]
     payload["datasets"] = [{"label": _("Mean days in stage"), "data": days}]
     return {**payload, "empty": not rows}
+
+
+STAGE_NAMES = (
+    "from_stage__pipeline__name",
+    "from_stage__pipeline__order",
+    "from_stage__name",
+    "from_stage__order",
+)
+STAGE_ORDER = ("from_stage__pipeline__order", "from_stage__pipeline__name", "from_stage__order")
+
+
+def _time_in_each_stage(kpi, period: Period, segment: Segment, reader: Reader) -> list[dict]:
+    """Each stage's mean seconds before a move out of it and its exits, in the board's order.
+    The whole running period is the velocity's breakdown by stage (the KPI page's rows), whose
+    exits of the days before today are kept apart: a drag counts today's alone."""
+    if segment.is_all and is_open(period, reader.now):
+        parts = reader.breakdown_parts(kpi, period, "stage")
+        stages = Stage.objects.filter(pk__in=[int(pk) for pk in parts if pk])
+        rows = [
+            {
+                "from_stage__pipeline__name": stage.pipeline.name,
+                "from_stage__pipeline__order": stage.pipeline.order,
+                "from_stage__name": stage.name,
+                "from_stage__order": stage.order,
+                "seconds": Decimal(part["duration"]) / part["records"],
+                "exits": part["records"],
+            }
+            for stage in stages.select_related("pipeline")
+            if (part := parts[str(stage.pk)])["records"]
+        ]
+        return sorted(rows, key=lambda row: tuple(row[name] for name in STAGE_ORDER))
+    return list(
+        _segmented(stage_exits_in(period), kpi, segment)
+        .order_by()
+        .values("from_stage__pipeline__name", "from_stage__pipeline__order")
+        .annotate(seconds=Avg("seconds_in_from_stage"), exits=Count("id"))
+        .values(*STAGE_NAMES, "seconds", "exits")
+        .order_by(*STAGE_ORDER)
+    )
 
 
 def mrr_movement(period: Period, segment: Segment, reader: Reader) -> dict:

@@ -187,10 +187,17 @@ class KPI:
         parts = self.breakdown_parts(period, segment_field)
         return {value: self.combine(dict(row)) for value, row in parts.items()}
 
-    def breakdown_parts(self, period: Period, segment_field: str) -> dict[str, dict]:
-        """The aggregated row of every value of a segment ("" for none), before `combine`."""
+    def breakdown_parts(
+        self, period: Period, segment_field: str, records: QuerySet | None = None
+    ) -> dict[str, dict]:
+        """The aggregated row of every value of a segment ("" for none), before `combine`.
+        `records`: some of the period's records only (those of a day, with `settles_by`)."""
         path = self.segment_path(segment_field)
-        return {_part_value(row.pop(path)): row for row in self._grouped(period, path)}
+        if records is None:
+            rows = self._grouped(period, path)
+        else:
+            rows = records.order_by().values(path).annotate(**self.aggregates(period))
+        return {_part_value(row.pop(path)): row for row in rows}
 
     def record_model(self, period: Period):
         """The model of the records behind the KPI, the same for every period, looked up once

@@ -327,12 +327,14 @@ def test_the_pipeline_values_parts_count_the_deals_open_at_the_periods_end(
     assert kpi.value(march, Segment("owner", "0")) == whole.value(march, Segment("owner", "0"))
 
 
+@pytest.mark.parametrize("breakdown", ["owner and team", "stage"])
 def test_the_velocitys_parts_keep_the_days_before_today_and_recount_today(
-    rep, teammate, sales_team
+    rep, teammate, sales_team, breakdown
 ):
     # A stage exit of today recounts today's exits only; the days before are kept until a
     # change of another kind (a deal reassigned) or an exit written back-dated. At each step
-    # the parts are those counted from every record.
+    # the parts are those counted from every record. By owner and team: the value and its
+    # breakdowns; by stage: the KPI page's breakdown and the time-in-stage chart.
     from crm.models import DealStageChange
     from crm.services import record_update
     from tests.crm.factories import stage_named
@@ -355,20 +357,26 @@ def test_the_velocitys_parts_keep_the_days_before_today_and_recount_today(
 
     def parts() -> tuple[list, list[str]]:
         with CaptureQueriesContext(connection) as queries:
-            paired = Reader(now=noon)._paired_parts(kpi, march)
+            if breakdown == "stage":
+                found = Reader(now=noon).breakdown_parts(kpi, march, "stage")
+            else:
+                found = Reader(now=noon)._paired_parts(kpi, march)
         grouped = [q["sql"] for q in queries if "GROUP BY" in q["sql"]]
-        assert sorted(paired) == sorted(kpi.parts_by_owner_and_team(march))
-        return paired, grouped
+        if breakdown == "stage":
+            assert found == kpi.breakdown_parts(march, "stage")
+            return [(stage, "", row) for stage, row in found.items()], grouped
+        assert sorted(found) == sorted(kpi.parts_by_owner_and_team(march))
+        return found, grouped
 
     exit_at(rep, at(2026, 3, 5))
     settled = exit_at(teammate, at(2026, 3, 6))
     exit_at(rep, at(2026, 3, 20, 9))
     first, grouped = parts()
     assert len(grouped) == 2  # the days before today, and today
-    assert {(owner, row["records"]) for owner, _team, row in first} == {
-        (str(rep.pk), 2),
-        (str(teammate.pk), 1),
-    }
+    prospecting = str(stage_named("Prospecting").pk)
+    assert {(key, row["records"]) for key, _team, row in first} == (
+        {(prospecting, 3)} if breakdown == "stage" else {(str(rep.pk), 2), (str(teammate.pk), 1)}
+    )
 
     exit_at(teammate, at(2026, 3, 20, 10))  # a drag of today
     _, grouped = parts()
@@ -381,10 +389,9 @@ def test_the_velocitys_parts_keep_the_days_before_today_and_recount_today(
     record_update(settled, actor=None, data={"owner": rep})  # reassigned
     after, grouped = parts()
     assert len(grouped) == 2
-    assert {(owner, row["records"]) for owner, _team, row in after} == {
-        (str(rep.pk), 4),
-        (str(teammate.pk), 1),
-    }
+    assert {(key, row["records"]) for key, _team, row in after} == (
+        {(prospecting, 5)} if breakdown == "stage" else {(str(rep.pk), 4), (str(teammate.pk), 1)}
+    )
     assert DealStageChange.objects.count() == 5
 
 
@@ -442,3 +449,33 @@ def test_a_kpi_read_from_anothers_parts_counts_its_records_and_changes_with_the_
         assert record_kinds(kpi.key) == record_kinds(wider.key)
         assert kpi.record_counter(month) is not None
         assert set(kpi.aggregates(month)) <= set(wider.aggregates(month))
+
+
+def test_the_time_in_stage_chart_of_the_running_month_is_the_velocitys_breakdown_by_stage(
+    rep, sales_team
+):
+    from metrics.charts import build
+    from tests.crm.factories import stage_named
+
+    moved = earlier_this_month()
+    for hours in (2, 30):
+        entered = moved - timezone.timedelta(hours=hours)
+        deal = DealFactory(
+            owner=rep,
+            team=sales_team,
+            stage=stage_named("Prospecting"),
+            created_at=entered,
+            stage_entered_at=entered,
+        )
+        services.deal_move_stage(deal=deal, stage=stage_named("Qualification"), actor=rep, at=moved)
+    kpi, month = get_kpi("deal_velocity"), this_month()
+
+    chart = build("time_in_stage", month, Segment())
+    by_owner = build("time_in_stage", month, Segment("owner", str(rep.pk)))
+
+    by_stage = Reader().breakdown(kpi, month, "stage")
+    prospecting = by_stage[str(stage_named("Prospecting").pk)]
+    # (2 + 30) hours ÷ 2 exits = 16 hours, 0.7 of a day
+    assert prospecting.value == Decimal("0.6667")
+    assert chart["labels"] == ["Prospecting"] == by_owner["labels"]
+    assert chart["datasets"][0]["data"] == [0.7] == by_owner["datasets"][0]["data"]
