@@ -327,6 +327,23 @@ def test_the_pipeline_values_parts_count_the_deals_open_at_the_periods_end(
     assert kpi.value(march, Segment("owner", "0")) == whole.value(march, Segment("owner", "0"))
 
 
+def stage_exit(owner, team, moment, *, hours_in_stage: int = 2):
+    """A deal of `owner` moved from Prospecting to Qualification at `moment`."""
+    from tests.crm.factories import stage_named
+
+    entered = moment - timezone.timedelta(hours=hours_in_stage)
+    deal = DealFactory(
+        owner=owner,
+        team=team,
+        stage=stage_named("Prospecting"),
+        created_at=entered,
+        stage_entered_at=entered,
+    )
+    return services.deal_move_stage(
+        deal=deal, stage=stage_named("Qualification"), actor=owner, at=moment
+    )
+
+
 @pytest.mark.parametrize("breakdown", ["owner and team", "stage"])
 def test_the_velocitys_parts_keep_the_days_before_today_and_recount_today(
     rep, teammate, sales_team, breakdown
@@ -343,17 +360,7 @@ def test_the_velocitys_parts_keep_the_days_before_today_and_recount_today(
     noon = at(2026, 3, 20, 12)
 
     def exit_at(owner, moment):
-        entered = moment - timezone.timedelta(hours=2)
-        deal = DealFactory(
-            owner=owner,
-            team=sales_team,
-            stage=stage_named("Prospecting"),
-            created_at=entered,
-            stage_entered_at=entered,
-        )
-        return services.deal_move_stage(
-            deal=deal, stage=stage_named("Qualification"), actor=owner, at=moment
-        )
+        return stage_exit(owner, sales_team, moment)
 
     def parts() -> tuple[list, list[str]]:
         with CaptureQueriesContext(connection) as queries:
@@ -459,15 +466,7 @@ def test_the_time_in_stage_chart_of_the_running_month_is_the_velocitys_breakdown
 
     moved = earlier_this_month()
     for hours in (2, 30):
-        entered = moved - timezone.timedelta(hours=hours)
-        deal = DealFactory(
-            owner=rep,
-            team=sales_team,
-            stage=stage_named("Prospecting"),
-            created_at=entered,
-            stage_entered_at=entered,
-        )
-        services.deal_move_stage(deal=deal, stage=stage_named("Qualification"), actor=rep, at=moved)
+        stage_exit(rep, sales_team, moved, hours_in_stage=hours)
     kpi, month = get_kpi("deal_velocity"), this_month()
 
     chart = build("time_in_stage", month, Segment())
