@@ -30,6 +30,7 @@ from .fill import MONTH_TO_DATE, SNAPSHOT_GRAINS, SNAPSHOT_SEGMENTS, is_month_to
 from .models import FillStatus, HealthSettings, KPISnapshot, SnapshotFill
 from .periods import Period, local_midnight
 from .registry import KPI, Result, Segment, get_kpi, summed_rows, values_remembered
+from .sources import PART_SEGMENTS
 
 LIVE_CACHE_SECONDS = 5 * 60
 # The (owner, team) of a part, carried in its row while parts are added up.
@@ -162,7 +163,7 @@ def _digest(parts: Sequence[str]) -> str:
 
 
 # The segments a running value may be summed from: a record has one owner and one team.
-PART_FIELDS = ("owner", "team")
+PART_FIELDS = PART_SEGMENTS
 # The KPIs whose parts by owner and team summed floats (which added in another order may
 # differ in the last digit): their breakdowns are grouped by the field itself.
 _FLOAT_PARTS: set[str] = set()

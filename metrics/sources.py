@@ -58,7 +58,8 @@ def _kinds_by_table() -> dict[str, str]:
     return {model._meta.db_table: model._meta.model_name for model in apps.get_models()}
 
 
-# The segments the whole is summed from (metrics.numbers.PART_FIELDS): every value reads them.
+# The segments a running whole is summed from (metrics.numbers): a record has one owner and
+# one team, so every value reads their paths.
 PART_SEGMENTS = ("owner", "team")
 
 
