@@ -33,6 +33,13 @@ class Lifecycle(models.TextChoices):
     CHURNED = "churned", _("Churned")
 
 
+def ticket_mark() -> models.BooleanField:
+    """Set by the database when a ticket names the company or contact, and never cleared (crm
+    0051): a support agent reads the customers of their tickets (crm.access), and their lists
+    test this column before looking for a ticket, so a customer with none costs no probe."""
+    return models.BooleanField(_("has had a ticket"), default=False, editable=False)
+
+
 class Company(Timestamped, Owned, WithCustomFields):
     name = models.CharField(_("name"), max_length=200)
     domain = models.CharField(_("domain"), max_length=200, blank=True, db_index=True)
@@ -45,6 +52,7 @@ class Company(Timestamped, Owned, WithCustomFields):
     churned_at = models.DateTimeField(_("churned at"), null=True, blank=True)
     address = models.TextField(_("address"), blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    had_ticket = ticket_mark()
 
     class Meta:
         verbose_name = _("company")
@@ -140,6 +148,7 @@ class Contact(Timestamped, Owned, WithCustomFields):
     language = models.CharField(
         _("language"), max_length=10, choices=language_choices, blank=True, default=""
     )
+    had_ticket = ticket_mark()
 
     class Meta:
         verbose_name = _("contact")
