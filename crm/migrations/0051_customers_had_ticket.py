@@ -24,9 +24,20 @@ $$ LANGUAGE plpgsql;
 CREATE TRIGGER crm_ticket_inserted_marks_customers AFTER INSERT ON crm_ticket
 REFERENCING NEW TABLE AS changed_tickets
 FOR EACH STATEMENT EXECUTE FUNCTION crm_ticket_marks_customers();
-CREATE TRIGGER crm_ticket_updated_marks_customers AFTER UPDATE ON crm_ticket
-REFERENCING NEW TABLE AS changed_tickets
-FOR EACH STATEMENT EXECUTE FUNCTION crm_ticket_marks_customers();
+CREATE FUNCTION crm_ticket_moved_marks_customers() RETURNS trigger AS $$
+BEGIN
+    UPDATE crm_company SET had_ticket = true WHERE id = NEW.company_id AND NOT had_ticket;
+    UPDATE crm_contact SET had_ticket = true WHERE id = NEW.contact_id AND NOT had_ticket;
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql;
+-- Row by row, for a ticket moved to another customer only: a reply or a status change
+-- (every other update) is turned away by the WHEN, without running the function.
+CREATE TRIGGER crm_ticket_moved_marks_customers AFTER UPDATE OF company_id, contact_id
+ON crm_ticket FOR EACH ROW
+WHEN (NEW.company_id IS DISTINCT FROM OLD.company_id
+      OR NEW.contact_id IS DISTINCT FROM OLD.contact_id)
+EXECUTE FUNCTION crm_ticket_moved_marks_customers();
 CREATE FUNCTION crm_keeps_ticket_mark() RETURNS trigger AS $$
 BEGIN
     NEW.had_ticket := true;
@@ -43,8 +54,9 @@ EXECUTE FUNCTION crm_keeps_ticket_mark();
 
 POSTGRES_DROP = """
 DROP TRIGGER IF EXISTS crm_ticket_inserted_marks_customers ON crm_ticket;
-DROP TRIGGER IF EXISTS crm_ticket_updated_marks_customers ON crm_ticket;
+DROP TRIGGER IF EXISTS crm_ticket_moved_marks_customers ON crm_ticket;
 DROP FUNCTION IF EXISTS crm_ticket_marks_customers();
+DROP FUNCTION IF EXISTS crm_ticket_moved_marks_customers();
 DROP TRIGGER IF EXISTS crm_company_keeps_ticket_mark ON crm_company;
 DROP TRIGGER IF EXISTS crm_contact_keeps_ticket_mark ON crm_contact;
 DROP FUNCTION IF EXISTS crm_keeps_ticket_mark();
