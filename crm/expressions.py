@@ -27,3 +27,30 @@ class InIdsOf(Func):
         column_sql, column_params = compiler.compile(column)
         ids_sql, ids_params = compiler.compile(ids)
         return f"{column_sql} = ANY(ARRAY{ids_sql})", (*column_params, *ids_params)
+
+
+class InIdList(Func):
+    """`column IN (ids)` for a long list of ids read from the database before (thousands):
+    on PostgreSQL one array parameter (`= ANY(%s)`), which the planner hashes, where Django's
+    `__in` writes a placeholder per id (45k of them took 0.4 s to write and parse); elsewhere
+    the ids written into the SQL as integers, clear of SQLite's limit on placeholders."""
+
+    output_field = BooleanField()
+
+    def __init__(self, column: str, ids):
+        super().__init__(F(column))
+        self.ids = [int(pk) for pk in ids]
+
+    def as_sql(self, compiler, connection, **extra):
+        column_sql, params = compiler.compile(self.get_source_expressions()[0])
+        if not self.ids:
+            return "1 = 0", ()
+        return f"{column_sql} IN ({', '.join(map(str, self.ids))})", tuple(params)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        column = self.get_source_expressions()[0]
+        column_sql, params = compiler.compile(column)
+        # Cast to the column's type: a list of ints goes as int4[], and bigint = int4 is
+        # tested id by id (each customer against every id: 14 s), not hashed.
+        array_type = column.output_field.cast_db_type(connection)
+        return f"{column_sql} = ANY(%s::{array_type}[])", (*params, self.ids)

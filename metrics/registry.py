@@ -4,7 +4,8 @@ A definition names the records a KPI counts (`records`, also the drill-down) and
 aggregates over them (`aggregates`), and turns the aggregated row into a Result (`combine`).
 The value, the per-segment breakdown and the drill-down all come from that one queryset. Where
 reading it whole is slow, a definition may say how to read the same records another way
-(`records_apart`, `numerator_per_row`, `settles_by`); tests check each against the queryset.
+(`records_apart`, `numerator_per_row`, `settles_by`, `numerator_ids`); tests check each against
+the queryset.
 """
 
 from collections.abc import Callable, Iterator, Sequence
@@ -153,6 +154,13 @@ class KPI:
     # team are read from that KPI's (`parts_taken_from`), one query for both where the MRR and
     # the MRR growth each grouped the month's running subscriptions by their companies.
     parts_within: str | None = None
+    # The ids of the records behind the numerator, as one query of those ids, and the records
+    # told them (`records_given(period, ids)`, flagged as `records` flags them from the
+    # query): a running period's parts by owner and team keep the ids apart, under the kinds
+    # their query reads, so a change of another kind (a customer churned) recounts the records
+    # alone and not the month's engagement activities and answers (metrics.numbers.Reader).
+    numerator_ids: Callable[[Period], QuerySet] | None = None
+    records_given: Callable[[Period, list[int]], QuerySet] | None = None
 
     def segmented_records(self, period: Period, segment: Segment = ALL) -> QuerySet:
         queryset = self.records(period)

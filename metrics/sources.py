@@ -95,6 +95,18 @@ def record_kinds(kpi_key: str, field: str | None = None) -> frozenset[str] | Non
     return frozenset(WRITTEN_WITH.get(kind, kind) for kind in kinds)
 
 
+@cache
+def numerator_id_kinds(kpi_key: str) -> frozenset[str]:
+    """What the ids behind a KPI's numerator (KPI.numerator_ids, of companies) are cached
+    under: the kinds their query reads, and STRUCTURE. Not the companies: a company edited or
+    churned moves no activity or answer to another. A merge, which moves the removed
+    company's rows to the survivor without their events, notes itself on the survivor's
+    timeline (an activity), so the ids follow it too."""
+    sql = str(get_kpi(kpi_key).numerator_ids(_ANY_PERIOD).query)
+    kinds = {kind for table, kind in _kinds_by_table().items() if f'"{table}"' in sql}
+    return frozenset(WRITTEN_WITH.get(kind, kind) for kind in STRUCTURE | kinds)
+
+
 def _segment_paths(kpi: KPI, field: str | None) -> list[str] | None:
     """The paths of the segments a value of `field` reads (every segment's when None); None
     for a field the KPI cannot be segmented by."""
@@ -167,6 +179,8 @@ def versioned_kinds() -> list[str]:
     kinds = set().union(*CHART_KINDS.values())
     for kpi in all_kpis():
         kinds.update(record_kinds(kpi.key) or ())
+        if kpi.numerator_ids is not None:
+            kinds.update(numerator_id_kinds(kpi.key))
     return event_kinds(frozenset(kinds))
 
 

@@ -8,6 +8,7 @@ from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.db.models.lookups import IsNull
 from django.utils.translation import gettext_lazy as _
 
+from crm.expressions import InIdList
 from crm.models import ENGAGEMENT_KINDS, Activity, SurveyAnswer, SurveyKind
 
 from ..periods import Period
@@ -136,6 +137,24 @@ def _engaged(period: Period):
     return flag(company_in(activity) | company_in(answer))
 
 
+def _engaged_ids(period: Period):
+    """The ids of the companies `_engaged` tells, in one query (a UNION of its four sets)."""
+    activity, answer = _engagements(period)
+    sets = [
+        rows.filter(**{f"{path}__isnull": False}).order_by().values_list(path, flat=True)
+        for rows in (activity, answer)
+        for path in ("company", "contact__company")
+    ]
+    return sets[0].union(*sets[1:])
+
+
+def _engagement_records(period: Period, engaged_ids: list[int] | None = None):
+    """The period's active customers, each flagged `engaged` (by `_engaged`, or as one of the
+    ids `_engaged_ids` returned)."""
+    engaged = _engaged(period) if engaged_ids is None else flag(Q(InIdList("pk", engaged_ids)))
+    return customers_active(period).annotate(engaged=engaged)
+
+
 def _engaged_per_row(period: Period) -> Q:
     """`_engaged` as up to four index probes per customer: for a page of engaged customers,
     which stops after its rows where the sets of `_engaged` read the month first (a scalar
@@ -162,7 +181,7 @@ register(
         ),
         unit="percent",
         higher_is_better=True,
-        records=lambda period: customers_active(period).annotate(engaged=_engaged(period)),
+        records=_engagement_records,
         aggregates=lambda period: {
             "engaged_count": Count("pk", filter=Q(engaged=True)),
             "customers": Count("pk"),
@@ -171,6 +190,8 @@ register(
         segments=COMPANY_SEGMENTS,
         numerator_filter=Q(engaged=True),
         numerator_per_row=_engaged_per_row,
+        numerator_ids=_engaged_ids,
+        records_given=_engagement_records,
         counts_records=True,
         group="perception",
     )
