@@ -154,13 +154,17 @@ class KPI:
     # team are read from that KPI's (`parts_taken_from`), one query for both where the MRR and
     # the MRR growth each grouped the month's running subscriptions by their companies.
     parts_within: str | None = None
-    # The ids of the records behind the numerator, as one query of those ids, and the records
-    # told them (`records_given(period, ids)`, flagged as `records` flags them from the
-    # query): a running period's parts by owner and team keep the ids apart, under the kinds
-    # their query reads, so a change of another kind (a customer churned) recounts the records
-    # alone and not the month's engagement activities and answers (metrics.numbers.Reader).
-    numerator_ids: Callable[[Period], QuerySet] | None = None
+    # The ids of the records behind the numerator, as one query of those ids (of the rows
+    # dated from `since` and before `until`, when given), and the records told them
+    # (`records_given(period, ids)`, flagged as `records` flags them from the query): a
+    # running period's parts by owner and team keep the ids of the days before today apart,
+    # under the kinds their query reads and `settled_count` (the rows dated before a moment
+    # that only a row written back-dated changes), so a customer churned or a call logged
+    # today does not read the month's engagement activities and answers again
+    # (metrics.numbers.Reader).
+    numerator_ids: Callable[..., QuerySet] | None = None
     records_given: Callable[[Period, list[int]], QuerySet] | None = None
+    settled_count: Callable[[Period, datetime], int] | None = None
 
     def segmented_records(self, period: Period, segment: Segment = ALL) -> QuerySet:
         queryset = self.records(period)

@@ -23,7 +23,7 @@ from functools import cache
 from django.apps import apps
 from django.db.models import Model, Q
 
-from crm.models.events import DEAL_CHANGE, DEAL_OPEN_MOVE
+from crm.models.events import ACTIVITY_EDIT, COMPANY_MERGE, DEAL_CHANGE, DEAL_OPEN_MOVE
 
 from .periods import period_for
 from .registry import KPI, get_kpi
@@ -33,8 +33,18 @@ WRITTEN_WITH = {"dealstagechange": "deal", "ticketmessage": "ticket"}
 OPEN_MOVE = "dealmove"
 # What a move between open stages changes: SQL naming one of these reads it.
 MOVED = ('"crm_deal"."stage_id"', '"crm_deal"."stage_entered_at"', '"crm_dealstagechange"')
+# An activity edited or deleted (not one logged), and a company merged into another, which
+# moves the rows naming it without their events: what the engaged customers of the days
+# before today are kept under (numerator_id_kinds).
+ACTIVITY_EDITED = "activityedit"
+MERGE = "companymerge"
 # The events of a kind, where they are not simply those of its record type.
-EVENTS_OF = {"deal": DEAL_CHANGE, OPEN_MOVE: DEAL_OPEN_MOVE}
+EVENTS_OF = {
+    "deal": DEAL_CHANGE,
+    OPEN_MOVE: DEAL_OPEN_MOVE,
+    ACTIVITY_EDITED: ACTIVITY_EDIT,
+    MERGE: COMPANY_MERGE,
+}
 # Rare changes that can move any number: who owns what, teams, stages, fields, settings.
 STRUCTURE = frozenset(
     {
@@ -96,14 +106,19 @@ def record_kinds(kpi_key: str, field: str | None = None) -> frozenset[str] | Non
 
 
 @cache
-def numerator_id_kinds(kpi_key: str) -> frozenset[str]:
+def numerator_id_kinds(kpi_key: str, *, settled: bool = False) -> frozenset[str]:
     """What the ids behind a KPI's numerator (KPI.numerator_ids, of companies) are cached
     under: the kinds their query reads, and STRUCTURE. Not the companies: a company edited or
-    churned moves no activity or answer to another. A merge, which moves the removed
-    company's rows to the survivor without their events, notes itself on the survivor's
-    timeline (an activity), so the ids follow it too."""
+    churned moves no activity or answer to another.
+
+    With `settled`, those of the rows dated before today (KPI.settled_count): an activity
+    logged does not change them, one edited or deleted does (ACTIVITY_EDITED), and one logged
+    back-dated changes their count; a company merged moves the removed company's rows to the
+    survivor without their events (MERGE)."""
     sql = str(get_kpi(kpi_key).numerator_ids(_ANY_PERIOD).query)
     kinds = {kind for table, kind in _kinds_by_table().items() if f'"{table}"' in sql}
+    if settled:
+        kinds = (kinds - {"activity"}) | {ACTIVITY_EDITED, MERGE}
     return frozenset(WRITTEN_WITH.get(kind, kind) for kind in STRUCTURE | kinds)
 
 
@@ -181,6 +196,7 @@ def versioned_kinds() -> list[str]:
         kinds.update(record_kinds(kpi.key) or ())
         if kpi.numerator_ids is not None:
             kinds.update(numerator_id_kinds(kpi.key))
+            kinds.update(numerator_id_kinds(kpi.key, settled=True))
     return event_kinds(frozenset(kinds))
 
 

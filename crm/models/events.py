@@ -10,6 +10,12 @@ from django.utils.translation import gettext_lazy as _
 OPEN_STAGE_MOVE = models.Q(type="deal.stage_changed") & ~models.Q(changes__has_key="status")
 DEAL_CHANGE = models.Q(record_type="deal") & ~OPEN_STAGE_MOVE
 DEAL_OPEN_MOVE = models.Q(record_type="deal") & OPEN_STAGE_MOVE
+# What is read off the activities of the days before today (the engaged customers) is kept
+# until one is edited or deleted, or a company merged moves them (metrics.sources): not until
+# a new one is logged, the most frequent change there is.
+ACTIVITY_LOGGED = "activity.logged"
+ACTIVITY_EDIT = models.Q(record_type="activity") & ~models.Q(type=ACTIVITY_LOGGED)
+COMPANY_MERGE = models.Q(record_type="company", type="company.merged")
 
 
 class Event(models.Model):
@@ -52,6 +58,8 @@ class Event(models.Model):
             models.Index(fields=["record_type", "id"], name="event_kind_newest"),
             models.Index(fields=["id"], condition=DEAL_CHANGE, name="event_deal_newest"),
             models.Index(fields=["id"], condition=DEAL_OPEN_MOVE, name="event_deal_move_newest"),
+            models.Index(fields=["id"], condition=ACTIVITY_EDIT, name="event_activity_edit_newest"),
+            models.Index(fields=["id"], condition=COMPANY_MERGE, name="event_company_merge_newest"),
         ]
 
     def __str__(self):

@@ -3,6 +3,7 @@ from django.utils import timezone
 
 from crm.limits import check_text_lengths
 from crm.models import Activity, ActivityKind, Direction, Lead, LeadStatus, User
+from crm.models.events import ACTIVITY_LOGGED
 
 from .events import event_record
 
@@ -39,7 +40,7 @@ def activity_log(
     with transaction.atomic():
         activity.save()
         event_record(
-            type="activity.logged",
+            type=ACTIVITY_LOGGED,
             instance=activity,
             actor=actor,
             changes={"kind": [None, kind], "direction": [None, direction]},

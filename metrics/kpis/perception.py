@@ -1,6 +1,7 @@
 """Customer perception and engagement KPIs (KPIS.md): NPS, CSAT, CES, engagement rate."""
 
 import operator
+from datetime import datetime
 from decimal import Decimal
 from functools import reduce
 
@@ -137,15 +138,35 @@ def _engaged(period: Period):
     return flag(company_in(activity) | company_in(answer))
 
 
-def _engaged_ids(period: Period):
-    """The ids of the companies `_engaged` tells, in one query (a UNION of its four sets)."""
+def _engaged_ids(period: Period, since: datetime | None = None, until: datetime | None = None):
+    """The ids of the companies `_engaged` tells, in one query (a UNION of its four sets); of
+    the rows dated from `since` and before `until` only, when given."""
     activity, answer = _engagements(period)
+    activity, answer = (
+        _dated(activity, "occurred_at", since, until),
+        _dated(answer, "answered_at", since, until),
+    )
     sets = [
         rows.filter(**{f"{path}__isnull": False}).order_by().values_list(path, flat=True)
         for rows in (activity, answer)
         for path in ("company", "contact__company")
     ]
     return sets[0].union(*sets[1:])
+
+
+def _dated(rows, field: str, since: datetime | None, until: datetime | None):
+    if since is not None:
+        rows = rows.filter(**{f"{field}__gte": since})
+    if until is not None:
+        rows = rows.filter(**{f"{field}__lt": until})
+    return rows
+
+
+def _engagement_activities_before(period: Period, until: datetime) -> int:
+    """How many of the period's engagement activities are dated before `until`: a call logged
+    back-dated adds one (the answers are kept by their own changes, every one)."""
+    activity, _answer = _engagements(period)
+    return activity.filter(occurred_at__lt=until).count()
 
 
 def _engagement_records(period: Period, engaged_ids: list[int] | None = None):
@@ -192,6 +213,7 @@ register(
         numerator_per_row=_engaged_per_row,
         numerator_ids=_engaged_ids,
         records_given=_engagement_records,
+        settled_count=_engagement_activities_before,
         counts_records=True,
         group="perception",
     )

@@ -1,8 +1,8 @@
-"""The engagement rate's engaged customers are kept apart (KPI.numerator_ids): a customer
-churned counts the month's customers against the kept ids, without reading the month's
-activities and answers again; a new engagement, a contact moved to another company or a
-company merged into another reads them again. At every step the parts are those counted
-from every record."""
+"""The engagement rate's engaged customers of the days before today are kept apart
+(KPI.numerator_ids): a customer churned or a call logged today counts the month's customers
+against the kept ids, without reading the days before again; a contact moved to another
+company, a company merged into another, an activity logged back-dated or deleted reads them
+again. At every step the parts are those counted from every record."""
 
 from datetime import date
 
@@ -38,16 +38,18 @@ def customer(name, owner):
 
 
 def parts():
-    """The Reader's parts by owner and team, checked against those counted from every record,
-    and whether reading them read the month's activities."""
+    """The Reader's parts by owner and team, checked against those counted from every record:
+    (engaged, customers), and whether the engagements of the days before today were read."""
     kpi = get_kpi("engagement_rate")
     with CaptureQueriesContext(connection) as queries:
         found = Reader(now=NOON)._paired_parts(kpi, MARCH)
     assert sorted(found) == sorted(kpi.parts_by_owner_and_team(MARCH))
-    read_activities = any('"crm_activity"' in query["sql"] for query in queries)
+    read_the_days_before = any(
+        "UNION" in query["sql"] and "< '2026-03-20" in query["sql"] for query in queries
+    )
     engaged = sum(row["engaged_count"] for _owner, _team, row in found)
     customers = sum(row["customers"] for _owner, _team, row in found)
-    return (engaged, customers), read_activities
+    return (engaged, customers), read_the_days_before
 
 
 def call(actor, when, **links):
@@ -76,14 +78,21 @@ def test_the_engaged_customers_are_kept_until_an_engagement_a_contact_or_a_merge
     assert Company.objects.get(pk=called.pk).lifecycle == m.Lifecycle.CHURNED
     assert parts() == ((3, 4), False)
 
-    call(teammate, at(2026, 3, 20, 9), company=quiet)  # a call of today
+    today = call(teammate, at(2026, 3, 20, 9), company=quiet)  # a call of today
+    assert parts() == ((4, 4), False)
+    services.record_delete(today, actor=None)  # deleted
+    assert parts() == ((3, 4), True)
+
+    earlier = call(teammate, at(2026, 3, 9), company=quiet)  # logged back-dated
     assert parts() == ((4, 4), True)
+    services.record_delete(earlier, actor=None)  # one of the days before deleted
+    assert parts() == ((3, 4), True)
 
     # The contact moves to a company that had no engagement of its own.
     services.record_update(contact, actor=None, data={"company": quiet})
     assert parts() == ((3, 4), True)
 
     # The called company is merged into the one whose contact left: its call moves there
-    # without an event of its own; the merge's note on the timeline tells the kept ids to go.
+    # without an event of its own, and the merge's note on the timeline is of today.
     record_merge(keep=through_contact, remove=called, choices={}, actor=None)
     assert parts() == ((3, 3), True)
