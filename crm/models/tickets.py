@@ -102,6 +102,7 @@ class Ticket(Timestamped, WithCustomFields):
         null=True,
         blank=True,
         related_name="tickets",
+        db_index=False,  # ticket_contact_reach
     )
     company = models.ForeignKey(
         "crm.Company",
@@ -110,6 +111,7 @@ class Ticket(Timestamped, WithCustomFields):
         null=True,
         blank=True,
         related_name="tickets",
+        db_index=False,  # ticket_company_reach
     )
     channel = models.CharField(
         _("channel"), max_length=8, choices=TicketChannel, default=TicketChannel.EMAIL
@@ -157,6 +159,16 @@ class Ticket(Timestamped, WithCustomFields):
                 fields=["id"], include=["assignee", "team"], name="ticket_id_assignee_team"
             ),
             models.Index(fields=["status", "resolution_due_at"]),
+            # A customer's tickets, with whose they are: a support agent's companies and
+            # contacts look for a ticket of theirs from the index alone (crm.access), where
+            # each look fetched the ticket's row (the agent's companies counted 61-86 -> 37-42
+            # ms on the large seed). They replace the foreign keys' own indexes.
+            models.Index(
+                fields=["company"], include=["assignee", "team"], name="ticket_company_reach"
+            ),
+            models.Index(
+                fields=["contact"], include=["assignee", "team"], name="ticket_contact_reach"
+            ),
             # The queue's default order over working tickets (crm 0024); must stay identical
             # to crm.views.tickets.NEXT_DUE.
             models.Index(

@@ -155,7 +155,10 @@ def _reply(round_: int) -> None:
 
 
 def _cancel(round_: int) -> None:
-    subscription = Subscription.objects.filter(end_date__isnull=True).order_by("-id")[round_ * 3]
+    # Started before today: one started today cannot end today.
+    today = timezone.localdate()
+    running = Subscription.objects.filter(end_date__isnull=True, start_date__lt=today)
+    subscription = running.order_by("-id")[round_ * 3]
     crm_services.subscription_cancel(subscription=subscription, actor=None)
 
 
