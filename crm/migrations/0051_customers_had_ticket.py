@@ -88,16 +88,25 @@ def create(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
         schema_editor.execute(POSTGRES_MARK)
+    elif vendor == "sqlite":
+        create_sqlite_ticket_triggers(schema_editor)
     for table, column in CUSTOMERS.items():
         if vendor == "postgresql":
             schema_editor.execute(POSTGRES_KEEP.format(table=table))
         elif vendor == "sqlite":
-            for when, event in [("inserted", "INSERT"), ("updated", f"UPDATE OF {column}")]:
-                schema_editor.execute(
-                    SQLITE_MARK.format(when=when, event=event, table=table, column=column)
-                )
             schema_editor.execute(SQLITE_KEEP.format(table=table))
         schema_editor.execute(MARK_EXISTING.format(table=table, column=column))
+
+
+def create_sqlite_ticket_triggers(schema_editor):
+    """The triggers on crm_ticket, on SQLite: a later migration that alters a ticket field
+    rebuilds the table there, which drops them, and must call this again (crm 0053)."""
+    for table, column in CUSTOMERS.items():
+        for when, event in [("inserted", "INSERT"), ("updated", f"UPDATE OF {column}")]:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS crm_ticket_{when}_marks_{table}")
+            schema_editor.execute(
+                SQLITE_MARK.format(when=when, event=event, table=table, column=column)
+            )
 
 
 def drop(apps, schema_editor):

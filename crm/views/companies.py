@@ -72,7 +72,9 @@ def company_list(request):
         section="companies",
         bulk_form=lists.bootstrap(
             OwnerBulkForm(user=request.user, initial={"next": request.get_full_path()})
-        ),
+        )
+        if access.may_post(request.user, "company-bulk")
+        else None,
         can_add=request.user.has_perm("crm.add_company"),
     )
     return render(request, "crm/companies/list.html", context)

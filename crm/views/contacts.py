@@ -57,7 +57,9 @@ def contact_list(request):
         section="contacts",
         bulk_form=lists.bootstrap(
             OwnerBulkForm(user=request.user, initial={"next": request.get_full_path()})
-        ),
+        )
+        if access.may_post(request.user, "contact-bulk")
+        else None,
         can_add=request.user.has_perm("crm.add_contact"),
     )
     return render(request, "crm/contacts/list.html", context)

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import lists, services
-from crm.access import get_deal_for_user, visible
+from crm.access import get_deal_for_user, may_post, visible
 from crm.choices import choice_label
 from crm.custom_fields import definitions_for, missing_required
 from crm.filters import DealFilter
@@ -78,7 +78,9 @@ def deal_list(request):
         section="deals",
         bulk_form=lists.bootstrap(
             DealBulkForm(user=request.user, initial={"next": request.get_full_path()})
-        ),
+        )
+        if may_post(request.user, "deal-bulk")
+        else None,
         can_add=request.user.has_perm("crm.add_deal"),
     )
     return render(request, "crm/deals/list.html", context)

@@ -56,7 +56,9 @@ def lead_list(request):
         section="leads",
         bulk_form=lists.bootstrap(
             LeadBulkForm(user=request.user, initial={"next": request.get_full_path()})
-        ),
+        )
+        if access.may_post(request.user, "lead-bulk")
+        else None,
         can_add=request.user.has_perm("crm.add_lead"),
     )
     return render(request, "crm/leads/list.html", context)

@@ -114,3 +114,19 @@ def test_an_agent_reads_the_customers_of_their_tickets_and_no_other_in_every_ord
             rows = response.context["page_obj"]
             names = {row.name if route == "companies" else row.last_name for row in rows}
             assert names == expected, (route, order)
+
+
+def test_an_agents_companies_offer_no_bulk_action_they_would_be_refused(client, agent, rep):
+    # An agent reads their tickets' companies but may not change companies: the list has no
+    # bulk form or row boxes, which posted would answer 403. Their contacts they may change.
+    client.force_login(agent)
+    companies = client.get(reverse("companies"))
+    assert companies.context["bulk_form"] is None
+    assert b'id="bulk-form"' not in companies.content
+    assert (
+        client.post(reverse("company-bulk"), {"ids": [], "action": "assign_owner"}).status_code
+        == 403
+    )
+    assert client.get(reverse("contacts")).context["bulk_form"] is not None
+    client.force_login(rep)
+    assert b'id="bulk-form"' in client.get(reverse("companies")).content
