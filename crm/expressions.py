@@ -32,7 +32,7 @@ class InIdsOf(Func):
 class InIdList(Func):
     """`column IN (ids)` for a long list of ids read from the database before (thousands):
     on PostgreSQL one array parameter (`= ANY(%s)`), which the planner hashes, where Django's
-    `__in` writes a placeholder per id (45k of them took 0.4 s to write and parse); elsewhere
+    `__in` writes a placeholder per id (45k of them: 270 ms in psql against 90 ms); elsewhere
     the ids written into the SQL as integers, clear of SQLite's limit on placeholders."""
 
     output_field = BooleanField()
