@@ -51,6 +51,10 @@ class InIdList(Func):
         column = self.get_source_expressions()[0]
         column_sql, params = compiler.compile(column)
         # Cast to the column's type: a list of ints goes as int4[], and bigint = int4 is
-        # tested id by id (each customer against every id: 14 s), not hashed.
+        # tested id by id (each customer against every id: 14 s), not hashed. The ids go as
+        # one array literal: psycopg quotes a list of ints element by element (42k ids: 65–90
+        # ms, against 10 ms for the text), and a literal cast straight to the array type is
+        # a constant, parsed once and hashed (through ::text it would be parsed per row).
         array_type = column.output_field.cast_db_type(connection)
-        return f"{column_sql} = ANY(%s::{array_type}[])", (*params, self.ids)
+        literal = "{" + ",".join(map(str, self.ids)) + "}"
+        return f"{column_sql} = ANY(%s::{array_type}[])", (*params, literal)

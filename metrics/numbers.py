@@ -220,12 +220,13 @@ class Reader:
         of records leaves its cached values in place; with `field`, what its values of that
         segment are made of ("" the whole and its parts by owner and team). Read in `period`
         from rows the nightly run stored (health), it is made of those rows, whose time the
-        keys carry (stored_part), and of the companies they are grouped by: not of every
+        keys carry (stored_part), and of the companies they are grouped by (for the whole and its
+        parts, only of which owner and team each is in: sources.stored_kinds): not of every
         activity."""
-        from .sources import STORED_KINDS, record_kinds
+        from .sources import record_kinds, stored_kinds
 
         if period is not None and self.stored_at(kpi, period) is not None:
-            return self.version_of_kinds(STORED_KINDS)
+            return self.version_of_kinds(stored_kinds(field))
         return self.version_of_kinds(record_kinds(kpi.key, field))
 
     def stored_at(self, kpi: KPI, period: Period) -> datetime | None:

@@ -16,6 +16,13 @@ DEAL_OPEN_MOVE = models.Q(record_type="deal") & OPEN_STAGE_MOVE
 ACTIVITY_LOGGED = "activity.logged"
 ACTIVITY_EDIT = models.Q(record_type="activity") & ~models.Q(type=ACTIVITY_LOGGED)
 COMPANY_MERGE = models.Q(record_type="company", type="company.merged")
+# A company edited or churned without a new owner or team stays in its group: the health read
+# from the nightly rows, summed by owner and team, is kept until one is made, deleted, merged or
+# handed to someone else (metrics.sources). Any other kind of company event counts.
+COMPANY_KEPT_IN_PLACE = models.Q(
+    type__in=["company.updated", "company.lifecycle_changed"]
+) & ~models.Q(changes__has_any_keys=["owner", "team"])
+COMPANY_REGROUP = models.Q(record_type="company") & ~COMPANY_KEPT_IN_PLACE
 
 
 class Event(models.Model):
@@ -60,6 +67,9 @@ class Event(models.Model):
             models.Index(fields=["id"], condition=DEAL_OPEN_MOVE, name="event_deal_move_newest"),
             models.Index(fields=["id"], condition=ACTIVITY_EDIT, name="event_activity_edit_newest"),
             models.Index(fields=["id"], condition=COMPANY_MERGE, name="event_company_merge_newest"),
+            models.Index(
+                fields=["id"], condition=COMPANY_REGROUP, name="event_company_regroup_newest"
+            ),
         ]
 
     def __str__(self):

@@ -131,6 +131,47 @@ def test_health_read_from_stored_scores_stays_cached_when_a_call_is_logged(
     assert all("computed_at" in q["sql"] for q in health_reads), health_reads
 
 
+def test_stored_health_by_owner_stays_cached_through_a_churn_and_moves_with_a_new_owner(
+    manager, rep, teammate, sales_team
+):
+    """The whole and the parts by owner read from the nightly rows depend only on which owner
+    and team each company is in: a subscription cancelled (the company churns) or an edit
+    keeps them; handing the company to another rep recomputes them."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from metrics.health import store_company_health
+
+    today = timezone.localdate()
+    customer = CompanyFactory(owner=rep, team=sales_team, lifecycle=m.Lifecycle.PROSPECT)
+    subscription = services.subscription_start(
+        company=customer,
+        actor=rep,
+        plan_name="Pro",
+        monthly_value=100,
+        start_date=today - timedelta(days=60),
+    )
+    store_company_health(day=today - timedelta(days=1))
+    kpi, period = get_kpi("health_score"), this_month()
+    whole = Reader().result(kpi, period, Segment()).value
+    assert set(Reader().breakdown(kpi, period, "owner")) == {str(rep.pk)}
+
+    services.subscription_cancel(subscription=subscription, actor=rep)
+    services.record_update(customer, actor=rep, data={"industry": m.Industry.FINANCE})
+    customer.refresh_from_db()
+    assert customer.lifecycle == m.Lifecycle.CHURNED
+    with CaptureQueriesContext(connection) as after_churn:
+        assert Reader().result(kpi, period, Segment()).value == whole
+        assert set(Reader().breakdown(kpi, period, "owner")) == {str(rep.pk)}
+    health_reads = [q for q in after_churn.captured_queries if "score" in q["sql"]]
+    assert health_reads == []  # from the cache
+
+    services.record_update(customer, actor=rep, data={"owner": teammate})
+    assert set(Reader().breakdown(kpi, period, "owner")) == {str(teammate.pk)}
+    assert Reader().result(kpi, period, Segment()).value == whole
+
+
 # Rows the nightly run stored and settings: versioned otherwise (Reader.stored_part, the
 # health settings' time in every version).
 NOT_RECORDS = {"kpisnapshot", "snapshotfill", "companyhealth", "healthsettings"}
