@@ -257,6 +257,13 @@ def owner_team_fields(model, user) -> tuple[str, str] | None:
     return OWNER_TEAM_FIELDS.get(model)
 
 
+def reaches_past_owner_team(model, user) -> bool:
+    """Whether the user reads rows of `model` beyond the owner and team rule (a support agent,
+    their tickets' customers): a check that probes another table for each row."""
+    reach = READ_ONLY_REACH.get(model)
+    return reach is not None and not is_admin(user) and reach[0](user)
+
+
 def owner_team_reach(model, user) -> tuple[list[int], list[int]] | None:
     """(people, teams) when the user reads a row of `model` exactly when its owner is one of
     those people or its team one of those teams (the owner and team rule alone, on the

@@ -228,6 +228,7 @@ def _sorted_page(
     *,
     sees_every_group: bool = False,
     reach: tuple[list, list] | None = None,
+    ids_first: bool = False,
 ):
     """The page `number` of `ordered`: (page, paginator, its records).
 
@@ -240,7 +241,10 @@ def _sorted_page(
     Sorted by owner, team or stage (`Column.sort_by_related_row`) for a reader whose rule is
     not on the owner and team alone (`sees_every_group`), the ids come one related row at a
     time (`ByRelatedRow`); so do they for a reader whose rule is (`reach`: their people and
-    teams).
+    teams). With `ids_first` (a rule that probes another table per row), the ids go first
+    too, from a sort index carrying the rule's columns: the page's whole rows read in index
+    order, only to be dropped by the rule, cost a support agent's companies by lifecycle 57
+    ms against 19 ms for the ids alone.
     """
     splits = column is not None and column.sort_splits_empty
     walks = (
@@ -248,7 +252,7 @@ def _sorted_page(
         and column.sort_by_related_row
         and (sees_every_group or reach is not None)
     )
-    if LOOKUP_SEP not in sort and not splits:
+    if LOOKUP_SEP not in sort and not splits and not ids_first:
         paginator = CappedPaginator(ordered, per_page)
         page_obj = paginator.get_page(number)
         return page_obj, paginator, list(page_obj.object_list)
@@ -456,6 +460,7 @@ def list_context(request, page: ListPage, queryset: QuerySet) -> dict:
         sorted_by,
         sees_every_group=access.owner_team_fields(queryset.model, request.user) is None,
         reach=access.owner_team_reach(queryset.model, request.user),
+        ids_first=access.reaches_past_owner_team(queryset.model, request.user),
     )
     users = _users_named(records, [d for d in definitions if d.field_type == FieldType.USER])
     custom_by_key = {f"{PREFIX}{d.key}": d for d in definitions}

@@ -359,3 +359,45 @@ def test_the_companies_sorted_by_customer_since_read_the_customers_index(client,
     # The same day's customers are put in id order by an incremental sort.
     plan = plan_of(sql, "sort")
     assert "company_customers" in plan, plan
+
+
+@pytest.mark.parametrize(
+    "list_name, table, sort, index",
+    [
+        ("companies", "crm_company", "-lifecycle", "company_sort_lifecycle"),
+        ("companies", "crm_company", "-created_at", "company_newest"),
+        ("contacts", "crm_contact", "lifecycle_stage", "contact_sort_lifecycle"),
+        ("contacts", "crm_contact", "-created_at", "contact_newest"),
+    ],
+)
+def test_an_agents_list_reads_its_pages_ids_from_the_sort_index_alone(
+    client, agent, list_name, table, sort, index
+):
+    """An agent's rule also reaches their tickets' customers (a probe of the tickets per row):
+    the page's ids come first, from an index carrying the owner, team and ticket mark, so the
+    rows the rule drops are never read from the table."""
+    customer = ContactFactory(company=CompanyFactory())
+    services.ticket_create(
+        actor=None,
+        data={
+            "subject": "Help",
+            "description": "Please",
+            "contact": customer,
+            "company": customer.company,
+            "assignee": agent,
+        },
+    )
+    ContactFactory.create_batch(2, company=CompanyFactory())
+    client.force_login(agent)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse(list_name), {"sort": sort})
+    assert response.status_code == 200
+    [sql] = [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith(f'SELECT "{table}"."id" AS "pk"') and "ORDER BY" in q["sql"]
+    ]
+    plan = plan_of(sql, "sort", "incremental_sort")
+    assert f"Index Only Scan Backward using {index}" in plan or (
+        f"Index Only Scan using {index}" in plan
+    ), plan
