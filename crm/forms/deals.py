@@ -164,7 +164,10 @@ class StageMoveForm(forms.Form):
         super().__init__(data, **kwargs)
         if deal is not None:
             # Every stage may be posted; the service refuses the other pipelines' with a message.
-            self.fields["stage"].queryset = Stage.objects.filter(pipeline=deal.pipeline_id)
+            # Each option's label names its pipeline: read with the stages, not one by one.
+            self.fields["stage"].queryset = Stage.objects.filter(
+                pipeline=deal.pipeline_id
+            ).select_related("pipeline")
             self.fields["stage"].initial = deal.stage_id
         else:
             self.fields["stage"].queryset = Stage.objects.all()

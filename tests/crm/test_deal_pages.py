@@ -783,3 +783,20 @@ def test_bad_bulk_input_changes_nothing(client, rep, deal, data):
     deal.refresh_from_db()
     assert (deal.owner, deal.stage.name, deal.stage_changes.count()) == (rep, "Prospecting", 1)
     assert any(m.level_tag == "error" for m in response.context["messages"])
+
+
+def test_the_deal_page_reads_its_pipelines_stages_in_a_constant_number_of_queries(
+    client, rep, deal
+):
+    """The stage move's options name their pipeline: read with the stages, not one query per
+    option."""
+    client.force_login(rep)
+    url = reverse("deal-detail", args=[deal.pk])
+    with CaptureQueriesContext(connection) as before:
+        assert client.get(url).status_code == 200
+    for order in range(3):
+        Stage.objects.create(pipeline=deal.pipeline, name=f"Extra {order}", order=50 + order)
+    with CaptureQueriesContext(connection) as after:
+        response = client.get(url)
+    assert "Extra 2" in response.content.decode()
+    assert len(after) == len(before)
