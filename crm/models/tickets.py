@@ -159,6 +159,36 @@ class Ticket(Timestamped, WithCustomFields):
                 fields=["id"], include=["assignee", "team"], name="ticket_id_assignee_team"
             ),
             models.Index(fields=["status", "resolution_due_at"]),
+            # The support KPIs of a period read its tickets from these alone, grouped by agent
+            # and team: created (first response time, SLA compliance) and resolved
+            # (resolution time, first contact resolution). The month's 33k tickets lie on
+            # 11k pages of the table: 31-57 ms a KPI against 7-24 ms on the large seed.
+            models.Index(
+                fields=["created_at"],
+                include=[
+                    "id",
+                    "assignee",
+                    "team",
+                    "first_response_at",
+                    "first_response_due_at",
+                    "resolved_at",
+                    "resolution_due_at",
+                    "sla_breached_at",
+                ],
+                name="ticket_created_times",
+            ),
+            models.Index(
+                fields=["resolved_at"],
+                include=[
+                    "id",
+                    "assignee",
+                    "team",
+                    "created_at",
+                    "agent_reply_count",
+                    "reopen_count",
+                ],
+                name="ticket_resolved_times",
+            ),
             # A customer's tickets, with whose they are: a support agent's companies and
             # contacts look for a ticket of theirs from the index alone (crm.access), where
             # each look fetched the ticket's row (the agent's companies counted 61-86 -> 37-42

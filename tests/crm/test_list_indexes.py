@@ -252,6 +252,29 @@ def test_the_csat_parts_read_each_answers_agent_and_team_from_the_index_alone():
     assert "Index Only Scan using ticket_id_assignee_team" in plan, plan
 
 
+@pytest.mark.parametrize(
+    "key, index",
+    [
+        ("first_response_hours", "ticket_created_times"),
+        ("sla_breach_rate", "ticket_created_times"),
+        ("resolution_hours", "ticket_resolved_times"),
+        ("fcr_rate", "ticket_resolved_times"),
+    ],
+)
+def test_the_support_parts_read_a_periods_tickets_from_an_index_alone(key, index):
+    from django.utils import timezone
+
+    from metrics.periods import period_for
+    from metrics.registry import get_kpi
+
+    kpi, period = get_kpi(key), period_for("month", timezone.localdate())
+    with CaptureQueriesContext(connection) as queries:
+        kpi.parts_by_owner_and_team(period)
+    [sql] = [q["sql"] for q in queries]
+    plan = plan_of(sql)
+    assert f"Index Only Scan using {index}" in plan, plan
+
+
 def test_the_deals_without_an_amount_are_counted_from_their_own_index(admin_user):
     from metrics.quality import CHECKS
 
