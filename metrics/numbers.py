@@ -30,7 +30,15 @@ from crm.models import Event, LoginEvent
 from .fill import MONTH_TO_DATE, SNAPSHOT_GRAINS, SNAPSHOT_SEGMENTS, is_month_to_date
 from .models import FillStatus, HealthSettings, KPISnapshot, SnapshotFill
 from .periods import Period, local_midnight
-from .registry import KPI, Result, Segment, get_kpi, summed_rows, values_remembered
+from .registry import (
+    KPI,
+    Result,
+    Segment,
+    get_kpi,
+    remember_value,
+    summed_rows,
+    values_remembered,
+)
 from .sources import PART_SEGMENTS
 
 LIVE_CACHE_SECONDS = 5 * 60
@@ -304,8 +312,13 @@ class Reader:
             missing = [index for index in live if cached.get(keys[index]) is None]
             if missing:
                 with aggregate_settings(), values_remembered():
+                    for index in live:
+                        remember_value(
+                            wanted[index][0].key, *wanted[index][1:], cached.get(keys[index])
+                        )
                     for index in missing:
                         fresh[keys[index]] = self._live_value(*wanted[index])
+                        remember_value(wanted[index][0].key, *wanted[index][1:], fresh[keys[index]])
             for index in live:
                 kpi, period, _segment = wanted[index]
                 result = cached.get(keys[index], fresh.get(keys[index]))

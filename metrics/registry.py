@@ -64,6 +64,15 @@ def values_remembered() -> Iterator[None]:
         _REMEMBERED.reset(token)
 
 
+def remember_value(kpi_key: str, period, segment, result) -> None:
+    """Inside `values_remembered`, a value read otherwise (from the cache, or summed from its
+    parts) stands for the KPI's value: CLV computed after the churn card reuses its number
+    rather than counting the customers again."""
+    remembered = _REMEMBERED.get()
+    if remembered is not None and result is not None:
+        remembered.setdefault((kpi_key, period, segment), result)
+
+
 @dataclass(frozen=True)
 class Segment:
     """A slice of the records: `field` is a segment key of the KPI, e.g. owner or lead_source."""

@@ -271,6 +271,52 @@ def test_a_batch_of_readings_computes_each_kpi_once(admin_user):
     assert {key: computed[key] for key in keys} == dict.fromkeys(keys, 1)
 
 
+def test_clv_in_the_running_month_reuses_the_churn_cards_number(rep, sales_team):
+    """Read beside the churn card, CLV takes the card's number (summed from its parts, or
+    from the cache) rather than counting the customers again, and it is the CLV computed
+    alone."""
+    from datetime import timedelta
+    from unittest import mock
+
+    from django.core.cache import cache
+
+    from metrics.registry import KPI
+    from tests.crm.factories import CompanyFactory
+
+    now = timezone.now()
+    for churned in (None, now - timedelta(days=1)):
+        CompanyFactory(
+            owner=rep,
+            team=sales_team,
+            lifecycle=m.Lifecycle.CHURNED if churned else m.Lifecycle.CUSTOMER,
+            customer_since=now - timedelta(days=400),
+            churned_at=churned,
+        )
+    won_deal(rep, sales_team, now - timedelta(hours=2), amount="500.00")
+    month, churn, clv = this_month(), get_kpi("churn_rate"), get_kpi("clv")
+    alone = clv.value(month)
+    original, computed = KPI._value, []
+
+    def counting(kpi, period, segment):
+        computed.append(kpi.key)
+        return original(kpi, period, segment)
+
+    cache.clear()
+    with mock.patch.object(KPI, "_value", counting):
+        together = Reader().read([(churn, month, Segment()), (clv, month, Segment())])
+    assert "churn_rate" not in computed  # summed from its parts, then reused by CLV
+    assert together[0].result.value == churn.value(month).value == 50
+    assert together[1].result == alone and alone.value is not None
+
+    cache.clear()
+    Reader().read([(churn, month, Segment())])
+    computed.clear()
+    with mock.patch.object(KPI, "_value", counting):
+        again = Reader().read([(churn, month, Segment()), (clv, month, Segment())])
+    assert "churn_rate" not in computed  # from the cache
+    assert again[1].result == alone
+
+
 def test_the_pipeline_by_stage_chart_counts_the_deals_open_at_the_periods_end(rep, sales_team):
     # Open at the end of March: one still open, one won in April; not one won in March, nor
     # one created in April.
