@@ -336,3 +336,31 @@ def test_editing_a_company_leaves_the_whole_deal_charts_cached(rep, sales_team):
     with CaptureQueriesContext(connection) as again:
         assert [build(key, this_month(), Segment(), reader=reader) for key in charts] == before
     assert len(again) == 1  # the versions
+
+
+def test_a_ticket_reply_or_a_churn_leaves_the_survey_bands_of_everyone_cached(
+    rep, agent, sales_team
+):
+    """The bands of everyone read the answers alone; by owner they follow the customers."""
+    from metrics.charts import build
+
+    customer = CompanyFactory(owner=rep, team=sales_team)
+    contact = m.Contact.objects.create(first_name="Eve", last_name="Ray", company=customer)
+    ticket = services.ticket_create(
+        actor=None,
+        data={"subject": "Help", "description": "Please", "contact": contact, "assignee": agent},
+    )
+    m.SurveyAnswer.objects.create(
+        kind=m.SurveyKind.NPS, score=10, company=customer, contact=contact, ticket=ticket
+    )
+    before = build("survey_bands", this_month(), Segment())
+    assert before["datasets"][0]["data"] == [1, 0, 0]
+
+    services.ticket_agent_reply(ticket=ticket, actor=agent, body="On it")
+    services.record_update(customer, actor=rep, data={"industry": m.Industry.FINANCE})
+    reader = Reader()
+    with CaptureQueriesContext(connection) as again:
+        assert build("survey_bands", this_month(), Segment(), reader=reader) == before
+    assert len(again) == 1  # the versions
+    # By owner, the chart is made of the customers too: an edit versions it.
+    assert "company" in chart_kinds("survey_bands", "owner")
