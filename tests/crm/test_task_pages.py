@@ -10,7 +10,15 @@ from django.utils import timezone
 
 from crm.models import FieldType, RecordType, Task, TaskStatus
 from crm.views.tasks import day_bounds
-from tests.crm.factories import CustomFieldFactory, DealFactory, LeadFactory, TaskFactory
+from tests.crm.factories import (
+    CompanyFactory,
+    ContactFactory,
+    CustomFieldFactory,
+    DealFactory,
+    LeadFactory,
+    TaskFactory,
+    TicketFactory,
+)
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -302,6 +310,39 @@ def test_my_tasks_query_count_is_constant(client, rep, sales_team, django_assert
     with django_assert_max_num_queries(baseline):
         response = client.get(reverse("tasks"))
     assert len(section_titles(response, "overdue")) == 11
+
+
+def test_my_tasks_rows_name_and_link_what_each_task_is_about(
+    client, rep, sales_team, django_assert_max_num_queries
+):
+    """Each kind of record a task is about shows by name, linked to its page, and the rows
+    read their links together, whatever kinds they hold."""
+    company = CompanyFactory(name="Acme Corp", owner=rep, team=sales_team)
+    contact = ContactFactory(first_name="Ada", last_name="Lovelace", company=company)
+    records = {
+        "lead": LeadFactory(name="Grace Hopper", owner=rep, team=sales_team),
+        "contact": contact,
+        "company": company,
+        "deal": DealFactory(name="Big renewal", company=company, owner=rep, team=sales_team),
+        "ticket": TicketFactory(subject="Printer on fire", contact=contact, company=company),
+    }
+    parent = TaskFactory(title="Quarter plan", assignee=rep)
+    TaskFactory(title="Step one", assignee=rep, parent=parent)
+    for name, record in records.items():
+        TaskFactory(title=f"About the {name}", assignee=rep, **{name: record})
+    client.force_login(rep)
+    client.get(reverse("tasks"))
+
+    # As many as with one task: four sections and one query per kind of link (six), not per row.
+    with django_assert_max_num_queries(13):
+        response = client.get(reverse("tasks"))
+
+    page = response.content.decode()
+    for name, record in records.items():
+        url = reverse(f"{name}-detail", args=[record.pk])
+        assert f'<a href="{url}">{record}</a>' in page, name
+    assert f'<a href="{reverse("task-detail", args=[parent.pk])}">Quarter plan</a>' in page
+    assert "Ada Lovelace" in page and "#" in str(records["ticket"])
 
 
 def test_task_detail_query_count(client, rep, sales_team, django_assert_max_num_queries):
