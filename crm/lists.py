@@ -36,6 +36,17 @@ PER_PAGE = 25
 MAX_BULK = 500
 
 
+# A primary key no real row has, marking where the key goes in a reversed URL.
+_PK_MARK = 987654321987
+
+
+def pk_urls(url_name: str):
+    """reverse(url_name, args=[pk]) for many rows at the price of one reverse: My tasks'
+    hundred rows reversed 300 URLs, a sixth of the time it took to render them."""
+    before, after = reverse(url_name, args=[_PK_MARK]).split(str(_PK_MARK))
+    return lambda pk: f"{before}{pk}{after}"
+
+
 class CappedPaginator(Paginator):
     """Counts matches only up to COUNT_CAP: past that a list says "10,000+" and its pages stop
     there, because counting a million rows exactly costs more than showing the page."""
@@ -465,6 +476,7 @@ def list_context(request, page: ListPage, queryset: QuerySet) -> dict:
     users = _users_named(records, [d for d in definitions if d.field_type == FieldType.USER])
     custom_by_key = {f"{PREFIX}{d.key}": d for d in definitions}
     rows = []
+    detail_url = pk_urls(page.detail_url)
     for record in records:
         cells = []
         for column in columns:
@@ -475,7 +487,7 @@ def list_context(request, page: ListPage, queryset: QuerySet) -> dict:
         rows.append(
             {
                 "record": record,
-                "url": reverse(page.detail_url, args=[record.pk]),
+                "url": detail_url(record.pk),
                 "cells": cells,
             }
         )

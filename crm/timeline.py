@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from crm import access
+from crm.lists import pk_urls
 from crm.models import (
     Activity,
     Company,
@@ -86,17 +87,6 @@ def task_about(task: Task):
         if getattr(task, f"{name}_id"):
             return getattr(task, name)
     return None
-
-
-# A primary key no real row has, marking where the key goes in a reversed URL.
-_PK_MARK = 987654321987
-
-
-def pk_urls(url_name: str):
-    """reverse(url_name, args=[pk]) for many rows at the price of one reverse: a list of 100
-    tasks reversed 300 URLs, a sixth of the time it took to render."""
-    before, after = reverse(url_name, args=[_PK_MARK]).split(str(_PK_MARK))
-    return lambda pk: f"{before}{pk}{after}"
 
 
 class _RowUrls(dict):

@@ -225,6 +225,9 @@ def queue(request):
         paginator.count = next(count for key, _label, count in views if key == view)
     page = paginator.get_page(request.GET.get("page"))
     rows = [(ticket, next_timer(ticket, now)) for ticket in page.object_list]
+    detail_url = lists.pk_urls("ticket-detail")
+    for ticket, _timer in rows:
+        ticket.detail_url = detail_url(ticket.pk)
     params = request.GET.copy()
     params.pop("page", None)
     return render(
