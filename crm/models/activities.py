@@ -3,6 +3,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .common import LabelsOneChoice
+
 
 class ActivityKind(models.TextChoices):
     CALL = "call", _("Call")
@@ -30,7 +32,7 @@ ENGAGEMENT_KINDS = [
 ]
 
 
-class Activity(models.Model):
+class Activity(LabelsOneChoice, models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=ActivityKind)
     direction = models.CharField(
         _("direction"), max_length=8, choices=Direction, default=Direction.OUTBOUND

@@ -3,6 +3,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.choices import choice_label
+
 
 def default_currency() -> str:
     return settings.CRM_CURRENCY
@@ -25,7 +27,16 @@ def default_currency() -> str:
 # Every delete that remains goes through crm.services.record_delete and leaves an event.
 
 
-class Timestamped(models.Model):
+class LabelsOneChoice:
+    """get_FOO_display() from labels built once per field and language (crm.choices).
+    Django's translates every label of the field to show one: the ticket queue's 50 rows
+    translated 1,300 labels to show 150, a seventh of the page's time."""
+
+    def _get_FIELD_display(self, field):
+        return choice_label(self, field.name)
+
+
+class Timestamped(LabelsOneChoice, models.Model):
     """Creation time is a business fact (cohorts, cycle lengths), so it stays settable."""
 
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
