@@ -4,7 +4,6 @@ The page runs a constant number of queries whatever the number of deals: one agg
 the counts and totals of every column, one windowed query for the first cards of each column.
 """
 
-import functools
 import hashlib
 from datetime import datetime, timedelta
 
@@ -32,6 +31,7 @@ from django.views.decorators.http import require_GET, require_POST
 from crm import services
 from crm.access import get_deal_for_user, visible
 from crm.forms.deals import DealFilterForm, MoveInputForm
+from crm.lists import pk_urls
 from crm.models import Deal, DealStatus, Pipeline, Stage, StageOutcome, Task, TaskStatus
 from crm.money import format_money
 from crm.views.deals import render_deal_page
@@ -129,9 +129,12 @@ def decorate_cards(cards: list[Deal], now) -> None:
             deal_id__in=[deal.pk for deal in cards], status__in=OPEN_TASK, due_at__lt=now
         ).values_list("deal_id", flat=True)
     )
+    detail_url, move_url = pk_urls("deal-detail"), pk_urls("deal-move")
     for deal in cards:
         deal.has_overdue_task = deal.pk in overdue
         _decorate(deal, now)
+        deal.detail_url = detail_url(deal.pk)
+        deal.move_url = move_url(deal.pk)
 
 
 def first_cards(user, stages: list[Stage], filters: DealFilterForm, now) -> dict[int, list[Deal]]:
@@ -158,19 +161,6 @@ def _decorate(deal: Deal, now) -> None:
         "days": days
     }
     deal.amount_label = format_money(deal.amount, deal.currency)
-    deal.detail_url = _url("deal-detail", deal.pk)
-    deal.move_url = _url("deal-move", deal.pk)
-
-
-@functools.cache
-def _url_pattern(name: str) -> tuple[str, str]:
-    prefix, _sep, suffix = reverse(name, args=[987654321]).partition("987654321")
-    return prefix, suffix
-
-
-def _url(name: str, pk: int) -> str:
-    prefix, suffix = _url_pattern(name)
-    return f"{prefix}{pk}{suffix}"
 
 
 def format_total(total) -> str:
