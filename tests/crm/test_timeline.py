@@ -171,6 +171,26 @@ def test_panels_show_open_tasks_and_quick_add(client, rep, sales_team):
     assert deal.tasks.count() == 3
 
 
+def test_a_companys_task_panel_names_what_each_task_is_about(client, rep, sales_team):
+    company = CompanyFactory(owner=rep, team=sales_team)
+    contact = ContactFactory(company=company, first_name="Ada", last_name="Lovelace", owner=rep)
+    deal = DealFactory(company=company, name="Big renewal", owner=rep, team=sales_team)
+    TaskFactory(title="About the deal", deal=deal, assignee=rep)
+    TaskFactory(title="About the contact", contact=contact, assignee=rep)
+    TaskFactory(title="About the company", company=company, assignee=rep)
+
+    abouts = {t.title: t.about for t in panels_for(rep, company)["panel_tasks"]}
+
+    assert abouts == {
+        "About the deal": deal,
+        "About the contact": contact,
+        "About the company": company,
+    }
+    client.force_login(rep)
+    page = client.get(reverse("company-detail", args=[company.pk])).content.decode()
+    assert "· Big renewal" in page and "· Ada Lovelace" in page
+
+
 def test_one_click_complete_from_panels_refreshes_them(client, rep, sales_team):
     lead = LeadFactory(owner=rep, team=sales_team)
     task = TaskFactory(lead=lead, title="Ring them", assignee=rep)
