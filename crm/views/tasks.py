@@ -44,6 +44,7 @@ from crm.timeline import (
     get_record_for_user,
     prefetch_task_links,
     record_url,
+    task_link_prefetches,
 )
 
 from .activities import render_panels
@@ -52,7 +53,6 @@ from .tickets import NEXT_DUE, next_timer, view_filter
 # Tasks per page of each section of My tasks; past MAX_SECTION_PAGE pages a section stops.
 SECTION_PAGE = 25
 MAX_SECTION_PAGE = 400
-ROW_RELATED = ("assignee", "parent", *LINK_MODELS)
 
 
 def day_bounds(day=None) -> tuple[datetime, datetime]:
@@ -64,11 +64,15 @@ def day_bounds(day=None) -> tuple[datetime, datetime]:
 
 
 def task_rows(queryset):
-    """Tasks as shown in lists: joined links, and subtask counts as subqueries (no GROUP BY
-    over the joined rows)."""
-    return queryset.select_related(*ROW_RELATED).annotate(
-        subtask_count=_subtask_count(Q()),
-        subtask_open=_subtask_count(Q(status__in=OPEN_TASK_STATUSES)),
+    """Tasks as shown in lists: their links fetched afterwards (prefetch_task_links), and
+    subtask counts as subqueries (no GROUP BY over the joined rows)."""
+    return (
+        queryset.select_related("assignee")
+        .prefetch_related(*task_link_prefetches())
+        .annotate(
+            subtask_count=_subtask_count(Q()),
+            subtask_open=_subtask_count(Q(status__in=OPEN_TASK_STATUSES)),
+        )
     )
 
 
