@@ -89,7 +89,7 @@ def task_about(task: Task):
     return None
 
 
-class _RowUrls(dict):
+class RowUrls(dict):
     """The URL makers of one batch of rows, by URL name, made when first needed."""
 
     def __missing__(self, url_name: str):
@@ -137,7 +137,7 @@ def decorate_tasks(tasks) -> list[Task]:
     `about` and `about_url`, the task's own page, the URL of its one-click toggle, and the
     moment the row shows (done at, or due at) in local time, with its ISO form."""
     tasks = list(tasks)
-    urls = _RowUrls()
+    urls = RowUrls()
     for task in tasks:
         task.about = task_about(task)
         task.about_url = urls.record(task.about) if task.about is not None else None

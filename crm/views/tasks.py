@@ -39,11 +39,11 @@ from crm.models import (
 from crm.redirects import next_url, redirect_to
 from crm.timeline import (
     OPEN_TASK_STATUSES,
+    RowUrls,
     back_to,
     decorate_tasks,
     get_record_for_user,
     prefetch_task_links,
-    record_url,
     task_link_prefetches,
 )
 
@@ -474,6 +474,7 @@ def _support_lists(user) -> dict:
 
 def _with_urls(queryset) -> list:
     rows = list(queryset)
+    urls = RowUrls()
     for row in rows:
-        row.url = record_url(row)
+        row.url = urls.record(row)
     return rows
