@@ -1,8 +1,12 @@
 """The header search: every field of every record type, only records the user may see."""
 
 import pytest
+from django.contrib.postgres.search import SearchQuery
+from django.db import connection
 from django.urls import reverse
 
+from crm import search as crm_search
+from crm.access import visible
 from crm.models import Company, Contact, Deal, Lead
 from crm.search import search
 from tests.crm.factories import CompanyFactory, ContactFactory, DealFactory, LeadFactory
@@ -141,3 +145,59 @@ def test_search_query_count_is_constant(client, rep, sales_team, django_assert_m
     with django_assert_max_num_queries(10):
         response = client.get(URL, {"q": "acme"})
     assert all(len(g["rows"]) == 10 for g in response.context["groups"])
+
+
+MODELS = {"leads": Lead, "contacts": Contact, "companies": Company, "deals": Deal}
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the GIN index path is PostgreSQL's"
+)
+
+
+@on_postgresql
+def test_a_rare_word_is_read_from_the_index_a_common_one_from_the_table(monkeypatch):
+    """By PostgreSQL's own estimate: under INDEX_SHARE of the rows, the GIN index."""
+    company = CompanyFactory(name="Holder")
+    pipeline_deal = DealFactory(company=company)
+    names = [f"Plan {n}" for n in range(2900)] + [f"Maple {n}" for n in range(30)]
+    Deal.objects.bulk_create(
+        Deal(name=name, company=company, pipeline=pipeline_deal.pipeline, stage=pipeline_deal.stage)
+        for name in names
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE crm_deal")  # rolled back with the test
+    monkeypatch.setattr(crm_search, "INDEX_MIN_ROWS", 0)
+    monkeypatch.setattr(crm_search, "_row_counts", {})
+    fields = crm_search.SEARCH_FIELDS[Deal]
+
+    def selective(term):
+        query = SearchQuery(term, config="simple", search_type="websearch")
+        return crm_search._words_are_selective(Deal, fields, query, "default")
+
+    assert selective("maple")
+    assert not selective("plan")
+
+
+@on_postgresql
+def test_the_index_path_finds_what_the_table_path_finds_and_puts_the_planner_back(
+    monkeypatch, rep, sales_team, outsider, other_team
+):
+    for kind, values, _term in CASES:
+        make(kind, rep, sales_team, **values)
+        make(kind, outsider, other_team, **values)
+    expected = {
+        (kind, term): list(search(visible(MODELS[kind], rep), term).values_list("pk", flat=True))
+        for kind, _values, term in CASES
+    }
+    monkeypatch.setattr(crm_search, "_words_are_selective", lambda *args: True)
+
+    for kind, _values, term in CASES:
+        found = search(visible(MODELS[kind], rep), term).values_list("pk", flat=True)
+        assert list(found) == expected[(kind, term)], (kind, term)
+        assert expected[(kind, term)], (kind, term)
+
+    # The test runs inside a transaction, as a request may: the settings are put back.
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW enable_seqscan")
+        assert cursor.fetchone()[0] == "on"
+        cursor.execute("SHOW enable_indexscan")
+        assert cursor.fetchone()[0] == "on"
