@@ -36,4 +36,3 @@ def test_money_by_hand():
     with translation.override("pt-br"):
         assert format_money("1234.5", "BRL") == "R$\xa01.234,50"
         assert format_percent("12.5") == "12,5%"
-
