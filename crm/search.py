@@ -165,17 +165,17 @@ TABLE_SCANS = ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan")
 
 def _ids_read_from_index(candidates: QuerySet, using: str) -> list[int]:
     """The candidates' ids, read from the GIN index: every other way of reading the table is
-    off for this one query (one statement to set, inside a transaction that ends the setting;
-    put back by hand when an outer transaction would keep it)."""
+    off for this one query (one statement to set, inside a transaction that ends the setting).
+    An outer transaction would keep it: it is put back after the query. If the query fails,
+    rolling back to the savepoint undoes SET LOCAL, and the error is the query's own."""
     connection = connections[using]
     outer = connection.in_atomic_block
     with transaction.atomic(using=using), connection.cursor() as cursor:
         cursor.execute("; ".join(f"SET LOCAL {name} = off" for name in TABLE_SCANS))
-        try:
-            return [row["pk"] for row in candidates]
-        finally:
-            if outer:
-                cursor.execute("; ".join(f"SET LOCAL {name} = DEFAULT" for name in TABLE_SCANS))
+        ids = [row["pk"] for row in candidates]
+        if outer:
+            cursor.execute("; ".join(f"SET LOCAL {name} = DEFAULT" for name in TABLE_SCANS))
+    return ids
 
 
 def _prefix_query(term: str) -> SearchQuery | None:

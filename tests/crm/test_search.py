@@ -2,7 +2,8 @@
 
 import pytest
 from django.contrib.postgres.search import SearchQuery
-from django.db import connection
+from django.db import DataError, connection
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 
 from crm import search as crm_search
@@ -200,4 +201,16 @@ def test_the_index_path_finds_what_the_table_path_finds_and_puts_the_planner_bac
         cursor.execute("SHOW enable_seqscan")
         assert cursor.fetchone()[0] == "on"
         cursor.execute("SHOW enable_indexscan")
+        assert cursor.fetchone()[0] == "on"
+
+
+@on_postgresql
+def test_a_failing_index_read_raises_its_own_error_and_leaves_the_planner_as_it_was():
+    """Inside an outer transaction (as a test or an atomic request), the query's error comes
+    out, not a second one from putting the settings back on an aborted transaction."""
+    broken = Deal.objects.filter(pk__gt=RawSQL("1 / 0", [])).values("pk")
+    with pytest.raises(DataError):
+        crm_search._ids_read_from_index(broken, "default")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW enable_seqscan")
         assert cursor.fetchone()[0] == "on"
