@@ -402,6 +402,7 @@ def _drill_down_page(request, kpi, period, segment, numerator_only, reader, know
             lambda: _page_keys(kpi, period, segment, user, numerator_only, start),
             kpi=kpi,
             period=period,
+            aggregates=False,
         )
     )
     model = kpi.record_model(period)

@@ -8,10 +8,14 @@ from datetime import date
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 
 from crm.db_settings import ANALYTICAL_WORK_MEM, analytical_session
 from metrics import fill, services
+from metrics import views as metrics_views
+from metrics.numbers import AGGREGATE_WORK_MEM, Reader
 from metrics.registry import get_kpi
+from tests.metrics.test_dashboard_pages import at, won_deal
 
 pytestmark = [
     pytest.mark.django_db,
@@ -74,3 +78,34 @@ def test_a_nightly_run_writes_with_it_too(seen):
     fill.fill_closed_periods(today=date(2026, 3, 11), kpis=[get_kpi("win_rate")])
 
     assert seen and set(seen) == {ANALYTICAL_WORK_MEM}
+
+
+# Committed transactions: inside a test's own, SET LOCAL would outlive each block.
+@pytest.mark.django_db(transaction=True)
+def test_a_kpi_page_reads_its_page_of_records_with_the_sessions_own_memory(
+    client, manager, rep, sales_team, monkeypatch
+):
+    """The drill-down's page of keys is a LIMIT query: with the aggregates' 64 MB, PostgreSQL
+    hashed a subquery over its whole table for it (the renewals' first page, 0.3 s against
+    7 ms on the large seed). The value and its counts keep the aggregates' memory."""
+    for day in (10, 11):
+        won_deal(rep, sales_team, at(2026, 3, day))
+    page_keys = metrics_views._page_keys
+    seen = []
+
+    def recording(*args, **kwargs):
+        seen.append(work_mem())
+        return page_keys(*args, **kwargs)
+
+    monkeypatch.setattr(metrics_views, "_page_keys", recording)
+    before = work_mem()
+    client.force_login(manager)
+
+    response = client.get(reverse("kpi", args=["deals_won_count"]) + "?grain=month&date=2026-03-15")
+
+    assert response.status_code == 200
+    assert len(response.context["rows"]) == 2
+    assert seen == [before] and before != AGGREGATE_WORK_MEM
+    reader = Reader()
+    assert reader.cached(["test", "aggregates"], work_mem) == AGGREGATE_WORK_MEM
+    assert reader.cached(["test", "a page"], work_mem, aggregates=False) == before
