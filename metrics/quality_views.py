@@ -39,7 +39,14 @@ def _records_context(request, key: str, counts: dict[str, int], reader: Reader) 
     # rows again, and finding a page of duplicates, grouped every lead's email on each view.
     paginator = Paginator(range(counts[key]), quality.PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
-    keys = quality.page_keys(check, request.user, page.number, reader=reader)
+    # A check that flags none of the reader's records lists none without a query: looking for
+    # its first page read every record newest first (0.75 s for the closed tickets never
+    # answered on the large seed, where there are none).
+    keys = (
+        quality.page_keys(check, request.user, page.number, reader=reader)
+        if paginator.count
+        else []
+    )
     records = check.model._default_manager.filter(pk__in=keys).select_related(person, "team")
     items = [
         {
