@@ -81,7 +81,7 @@ def test_a_nightly_run_writes_with_it_too(seen):
 
 
 # Committed transactions: inside a test's own, SET LOCAL would outlive each block.
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_kpi_page_reads_its_page_of_records_with_the_sessions_own_memory(
     client, manager, rep, sales_team, monkeypatch
 ):
