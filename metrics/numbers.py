@@ -25,6 +25,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from crm.access import owner_team_fields, sees_owner_or_team
+from crm.db_settings import ANALYTICAL_WORK_MEM
 from crm.models import Event, LoginEvent
 
 from .fill import MONTH_TO_DATE, SNAPSHOT_GRAINS, SNAPSHOT_SEGMENTS, is_month_to_date
@@ -156,9 +157,6 @@ def readable_snapshots(rows):
     return rows.filter(~unfinished_fill())
 
 
-AGGREGATE_WORK_MEM = "64MB"
-
-
 @contextmanager
 def aggregate_settings():
     """On PostgreSQL, for the queries inside (one transaction on the database the numbers are
@@ -175,7 +173,7 @@ def aggregate_settings():
             # set_config(..., true) is SET LOCAL: both in one statement.
             cursor.execute(
                 "SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true)",
-                [AGGREGATE_WORK_MEM],
+                [ANALYTICAL_WORK_MEM],
             )
         yield
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from crm.db_settings import ANALYTICAL_WORK_MEM, analytical_session
 from metrics import fill, services
 from metrics import views as metrics_views
-from metrics.numbers import AGGREGATE_WORK_MEM, Reader
+from metrics.numbers import Reader
 from metrics.registry import get_kpi
 from tests.metrics.test_dashboard_pages import at, won_deal
 
@@ -105,7 +105,7 @@ def test_a_kpi_page_reads_its_page_of_records_with_the_sessions_own_memory(
 
     assert response.status_code == 200
     assert len(response.context["rows"]) == 2
-    assert seen == [before] and before != AGGREGATE_WORK_MEM
+    assert seen == [before] and before != ANALYTICAL_WORK_MEM
     reader = Reader()
-    assert reader.cached(["test", "aggregates"], work_mem) == AGGREGATE_WORK_MEM
+    assert reader.cached(["test", "aggregates"], work_mem) == ANALYTICAL_WORK_MEM
     assert reader.cached(["test", "a page"], work_mem, aggregates=False) == before
