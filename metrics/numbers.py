@@ -16,6 +16,7 @@ import functools
 import hashlib
 from collections.abc import Sequence
 from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -45,6 +46,8 @@ from .sources import PART_SEGMENTS
 LIVE_CACHE_SECONDS = 5 * 60
 # The (owner, team) of a part, carried in its row while parts are added up.
 PAIR = " pair"
+# What a running period's whole, kept apart by day, is cached as (Reader._whole_apart_by_day).
+WHOLE = "whole"
 # A period that is over and has no snapshot yet (the same days of last month, yesterday
 # before the nightly fill): computed once a day (Reader.closed_version).
 CLOSED_CACHE_SECONDS = 6 * 60 * 60
@@ -163,9 +166,12 @@ def aggregate_settings():
     read from, the replica on a read-only page): no JIT, and memory enough to group a hundred
     thousand companies without spilling to disk. Measured at a million deals: compiling the
     health score's plan took 0.33 s of its 3.1 s and the engagement rate's 0.08-0.16 s of
-    0.9-1.2 s, saving nothing; with 4 MB the grouping went to disk."""
+    0.9-1.2 s, saving nothing; with 4 MB the grouping went to disk.
+
+    Inside another, it changes nothing: the settings hold until the outer one ends, and a
+    savepoint and the settings again cost three queries per value."""
     alias = router.db_for_read(KPISnapshot)
-    if connections[alias].vendor != "postgresql":
+    if connections[alias].vendor != "postgresql" or _AGGREGATING.get():
         yield
         return
     with transaction.atomic(using=alias):
@@ -175,7 +181,15 @@ def aggregate_settings():
                 "SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true)",
                 [ANALYTICAL_WORK_MEM],
             )
-        yield
+        token = _AGGREGATING.set(True)
+        try:
+            yield
+        finally:
+            _AGGREGATING.reset(token)
+
+
+# Inside aggregate_settings.
+_AGGREGATING: ContextVar[bool] = ContextVar("aggregating", default=False)
 
 
 def _digest(parts: Sequence[str]) -> str:
@@ -204,6 +218,16 @@ def _summed_by(paired: list[tuple[str, str, dict]], index: int) -> dict[str, dic
             elif amount is not None:
                 into[name] += amount
     return summed
+
+
+def _whole_cheaper(kpi: KPI) -> bool:
+    """Whether a running period's whole is cheaper computed directly than summed from its parts
+    by owner and team, which join each record to its owner and team (a month's 136k stage exits
+    to their deals: 25 against 330 ms on the large seed; the MRR's subscriptions to their
+    companies: 43 against 125 ms). Not for a KPI whose records are read apart (the pipeline's
+    open deals, whose parts read an index each) or whose numerator's ids are kept apart (the
+    engagement rate's): their parts are the cheaper."""
+    return kpi.records_apart is None and kpi.numerator_ids is None
 
 
 def _id_or_none(value: str) -> int | None:
@@ -334,19 +358,55 @@ class Reader:
 
     def _live_value(self, kpi: KPI, period: Period, segment: Segment) -> Result:
         """A value not cached: a running period's whole (or one owner's or team's) is the sum
-        of the parts of its breakdown by owner (or team) when they add up, so the value, the
-        KPI page's breakdown and its "Other" row cost one query, not three, and every reader
-        of any part shares it."""
+        of the parts of its breakdown by owner (or team) when they add up and are cached (the
+        KPI page computes them first, for its breakdown, its "Other" row and its counts), so
+        every reader of any part shares them. A whole whose parts are not cached is computed
+        directly (`_whole_cheaper`), as a dashboard's card needs no parts."""
         if is_open(period, self.now):
             field = "owner" if segment.is_all else segment.field
             if field in PART_FIELDS and kpi.adds_up(period, field):
-                parts = self._breakdown_parts(kpi, period, field, compute=segment.is_all)
+                compute = segment.is_all and not _whole_cheaper(kpi)
+                parts = self._breakdown_parts(kpi, period, field, compute=compute)
                 if parts is not None:
                     chosen = parts.values() if segment.is_all else [parts.get(segment.value, {})]
                     result = kpi.combine_parts(period, list(chosen))
                     if result is not None:
                         return result
+            if segment.is_all and kpi.adds_up(period, "owner"):
+                result = self._whole(kpi, period)
+                if result is not None:
+                    return result
         return kpi.value(period, segment)
+
+    def _whole(self, kpi: KPI, period: Period) -> Result | None:
+        """A running period's whole from its aggregated row (`_whole_row`); a KPI whose parts
+        are read from another's (KPI.parts_within) reads its row from the other's too: the
+        MRR and its growth group the month's subscriptions once. None when the row summed
+        floats."""
+        if kpi.parts_within is not None:
+            row = self._whole_row(get_kpi(kpi.parts_within), period)
+            row = {name: row[name] for name in kpi.aggregates(period)}
+        else:
+            row = self._whole_row(kpi, period)
+        return kpi.combine_parts(period, [row])
+
+    def _whole_row(self, kpi: KPI, period: Period) -> dict:
+        """The aggregated row of a running period's records, before `combine`, cached as the
+        whole is. The records of a KPI whose records settle are kept apart by day as its
+        parts' are (`_apart_by_day`): a drag recounts today's stage exits alone."""
+        aggregates = kpi.aggregates(period)
+
+        def rows_of(records):
+            records = kpi.records(period) if records is None else records
+            return [(WHOLE, records.aggregate(**aggregates))]
+
+        return self.cached(
+            ["whole", kpi.key, *self._period_parts(period), self.stored_part(kpi, period)],
+            lambda: self._apart_by_day(kpi, period, "", rows_of, kept_as=WHOLE)[0][1],
+            kpi=kpi,
+            period=period,
+            field="",
+        )
 
     def _breakdown_parts(self, kpi: KPI, period: Period, field: str, *, compute: bool = True):
         """The running period's breakdown of `kpi` by `field` before `combine` (KPI.
@@ -462,14 +522,17 @@ class Reader:
         )
         return sorted(set(settled).union(kpi.numerator_ids(period, since=today)))
 
-    def _apart_by_day(self, kpi: KPI, period: Period, field: str, parts_of) -> list[tuple]:
+    def _apart_by_day(
+        self, kpi: KPI, period: Period, field: str, parts_of, *, kept_as: str | None = None
+    ) -> list[tuple]:
         """(key, aggregated row) of each part `parts_of(records)` groups the running period's
         records into (`parts_of(None)`: all of them). For a KPI whose records settle
         (KPI.settles_by), those dated before today are kept apart, under the version of the
         other kinds they are made of and their own count (a row written back-dated adds one),
         so a new row of today recounts today alone: a drag recounted the month's 130k stage
         exits joined to their deals (130 ms on the large seed) and grouped by stage for the
-        time-in-stage chart (50-70 ms)."""
+        time-in-stage chart (50-70 ms). `kept_as`: what the records before today are cached
+        as, when not the parts by `field` (the whole)."""
         from .sources import OPEN_MOVE, record_kinds
 
         today = self._today_within(period)
@@ -485,7 +548,7 @@ class Reader:
             [
                 "settled",
                 kpi.key,
-                field,
+                field if kept_as is None else kept_as,
                 *self._period_parts(period),
                 today.isoformat(),
                 str(self._settled_counts[count_key]),
@@ -504,6 +567,14 @@ class Reader:
         own value and counts are then summed from them, not three more scans."""
         if field in PART_FIELDS and is_open(period, self.now):
             self._paired_parts(kpi, period)
+
+    def prepare_counts(self, kpi: KPI, period: Period) -> None:
+        """Read (or compute) a running period's parts by owner before the whole on a page that
+        counts the records behind it (the KPI page): the whole, how many records are behind it
+        and how many of them the reader sees are then summed from one query (`record_total`,
+        `seen_total`), where a card alone computes the whole directly (`_live_value`)."""
+        if is_open(period, self.now) and kpi.adds_up(period, "owner"):
+            self._breakdown_parts(kpi, period, "owner")
 
     def seen_total(
         self, kpi: KPI, period: Period, segment: Segment, user, *, numerator_only: bool

@@ -226,6 +226,8 @@ def kpi_detail(request, key: str):
         by = _breakdown_field(request, kpi)
         if by:
             reader.prepare_breakdown(kpi, period, by)
+        if segment.is_all:
+            reader.prepare_counts(kpi, period)
         current, before = reader.read([(kpi, period, segment), (kpi, comparison.period, segment)])
         result, previous = current.result, before.result
         page, hidden = _drill_down_page(

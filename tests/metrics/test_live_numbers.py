@@ -448,6 +448,40 @@ def test_the_velocitys_parts_keep_the_days_before_today_and_recount_today(
     assert DealStageChange.objects.count() == 5
 
 
+def test_a_card_of_the_whole_sums_the_stage_exits_alone_and_keeps_the_days_before_today(
+    rep, teammate, sales_team
+):
+    """A card of the whole company needs no parts by owner and team: the velocity's whole sums
+    the stage exits without joining each to its deal (25 against 330 ms on the large seed),
+    the days before today kept apart as its parts' are. It is the number the KPI page sums
+    from its parts."""
+    kpi, march = get_kpi("deal_velocity"), custom_period(date(2026, 3, 1), date(2026, 3, 31))
+    noon = at(2026, 3, 20, 12)
+    stage_exit(rep, sales_team, at(2026, 3, 5))
+    stage_exit(teammate, sales_team, at(2026, 3, 20, 9), hours_in_stage=5)
+
+    def card():
+        with CaptureQueriesContext(connection) as queries:
+            result = Reader(now=noon).result(kpi, march, Segment())
+        summed = [q["sql"] for q in queries if "SUM(" in q["sql"]]
+        return result, summed
+
+    def from_parts():
+        return kpi.combine_parts(march, [row for *_pair, row in kpi.parts_by_owner_and_team(march)])
+
+    result, summed = card()
+    assert len(summed) == 2  # the days before today, and today
+    assert all('"crm_dealstagechange"' in sql and '"crm_deal"' not in sql for sql in summed)
+    assert result == kpi.value(march) == from_parts()
+    assert result.denominator == 2
+
+    stage_exit(rep, sales_team, at(2026, 3, 20, 10))  # a drag of today
+    result, summed = card()
+    assert len(summed) == 1 and "2026-03-20" in summed[0]
+    assert result == kpi.value(march) == from_parts()
+    assert result.denominator == 3
+
+
 def test_the_mrr_and_its_growth_group_the_running_months_subscriptions_once(
     rep, teammate, sales_team
 ):

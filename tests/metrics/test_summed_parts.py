@@ -152,7 +152,7 @@ def test_the_record_count_read_from_the_parts_is_the_count_of_the_records(record
     assert get_kpi("win_rate").record_counter(records) == "records"
     for kpi in counted:
         reader = Reader()
-        reader.result(kpi, records, ALL)  # caches the parts by owner
+        reader.prepare_counts(kpi, records)  # as the KPI page: the parts by owner
         for segment in (ALL, Segment("owner", str(rep.pk)), Segment("owner", "0")):
             expected = kpi.record_count(records, segment)
             assert reader.record_total(kpi, records, segment) == expected, (kpi.key, segment)
@@ -171,7 +171,7 @@ def test_the_numerators_record_count_read_from_the_parts_is_its_records_count(
     assert {"win_rate", "lead_conversion_rate", "renewal_rate"} <= {kpi.key for kpi in counted}
     for kpi in counted:
         reader = Reader()
-        reader.result(kpi, records, ALL)  # caches the parts by owner
+        reader.prepare_counts(kpi, records)  # as the KPI page: the parts by owner
         for segment in (ALL, Segment("owner", str(rep.pk)), Segment("owner", "0")):
             expected = kpi.record_count(records, segment, numerator_only=True)
             total = reader.record_total(kpi, records, segment, numerator_only=True)
@@ -212,7 +212,7 @@ def test_what_a_reader_sees_read_from_the_parts_is_what_their_drill_down_lists(
     )
     for kpi in summed_kpis(records):
         reader = Reader()
-        reader.result(kpi, records, ALL)  # caches the parts
+        reader.prepare_counts(kpi, records)  # as the KPI page: the parts by owner
         for user, segment, numerator_only in itertools.product(
             (rep, manager, outsider, agent), segments, (False, True)
         ):
@@ -240,7 +240,7 @@ def test_breakdowns_summed_from_the_parts_by_owner_and_team_are_the_direct_ones(
         if kpi.owner_team_paths(records) is None:
             continue
         reader = Reader()
-        reader.result(kpi, records, ALL)  # caches the parts by owner and team
+        reader.prepare_counts(kpi, records)  # as the KPI page: the parts by owner
         for field in [f for f in kpi.segments if f != "custom"]:
             assert reader.breakdown(kpi, records, field) == kpi.breakdown(records, field), (
                 kpi.key,
