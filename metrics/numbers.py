@@ -225,9 +225,8 @@ def _whole_cheaper(kpi: KPI) -> bool:
     by owner and team, which join each record to its owner and team (a month's 136k stage exits
     to their deals: 25 against 330 ms on the large seed; the MRR's subscriptions to their
     companies: 43 against 125 ms). Not for a KPI whose records are read apart (the pipeline's
-    open deals, whose parts read an index each) or whose numerator's ids are kept apart (the
-    engagement rate's): their parts are the cheaper."""
-    return kpi.records_apart is None and kpi.numerator_ids is None
+    open deals, whose parts read an index each): its parts are the cheaper."""
+    return kpi.records_apart is None
 
 
 def _id_or_none(value: str) -> int | None:
@@ -393,11 +392,15 @@ class Reader:
     def _whole_row(self, kpi: KPI, period: Period) -> dict:
         """The aggregated row of a running period's records, before `combine`, cached as the
         whole is. The records of a KPI whose records settle are kept apart by day as its
-        parts' are (`_apart_by_day`): a drag recounts today's stage exits alone."""
+        parts' are (`_apart_by_day`): a drag recounts today's stage exits alone; those of a
+        KPI told its numerator's ids are told them as its parts are (`_numerator_ids`)."""
         aggregates = kpi.aggregates(period)
 
         def rows_of(records):
-            records = kpi.records(period) if records is None else records
+            if records is None and kpi.numerator_ids is not None:
+                records = kpi.records_given(period, self._numerator_ids(kpi, period))
+            elif records is None:
+                records = kpi.records(period)
             return [(WHOLE, records.aggregate(**aggregates))]
 
         return self.cached(
