@@ -46,7 +46,7 @@ from .sources import PART_SEGMENTS
 LIVE_CACHE_SECONDS = 5 * 60
 # The (owner, team) of a part, carried in its row while parts are added up.
 PAIR = " pair"
-# What a running period's whole, kept apart by day, is cached as (Reader._whole_apart_by_day).
+# What a running period's whole, kept apart by day, is cached as (Reader._whole_row).
 WHOLE = "whole"
 # A period that is over and has no snapshot yet (the same days of last month, yesterday
 # before the nightly fill): computed once a day (Reader.closed_version).

@@ -51,6 +51,21 @@ def test_a_warmed_dashboards_first_view_reads_no_records(client, manager, deals)
     assert reads_of_records(first_view.captured_queries) == []
 
 
+def test_a_kpi_page_after_the_warm_up_reads_its_parts_from_the_cache(client, manager, deals):
+    # A card of the whole company computes its whole without the parts by owner and team
+    # (metrics.numbers.Reader._live_value); the warm-up computes them for the KPI pages, their
+    # counts and a rep's own cards.
+    cache.clear()
+    assert warm_dashboards.apply().get() > 0
+
+    client.force_login(manager)
+    with CaptureQueriesContext(connection) as first_view:
+        response = client.get(reverse("kpi", args=["win_rate"]))
+    assert response.status_code == 200
+    grouped = [sql for sql in reads_of_records(first_view.captured_queries) if "GROUP BY" in sql]
+    assert grouped == []
+
+
 def test_warming_again_does_nothing_until_records_change(rep, deals):
     cache.clear()
     assert warm_dashboards.apply().get() > 0
