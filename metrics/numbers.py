@@ -393,12 +393,15 @@ class Reader:
         """The aggregated row of a running period's records, before `combine`, cached as the
         whole is. The records of a KPI whose records settle are kept apart by day as its
         parts' are (`_apart_by_day`): a drag recounts today's stage exits alone; those of a
-        KPI told its numerator's ids are told them as its parts are (`_numerator_ids`)."""
+        KPI told its numerator's ids are told them as its parts are (`_numerator_ids`); the
+        rows the nightly run stored are read alone (KPI.stored_rows: health's scores)."""
         aggregates = kpi.aggregates(period)
 
         def rows_of(records):
             if records is None and kpi.numerator_ids is not None:
                 records = kpi.records_given(period, self._numerator_ids(kpi, period))
+            elif records is None and kpi.stored_rows and self.stored_at(kpi, period):
+                records = kpi.stored_rows()
             elif records is None:
                 records = kpi.records(period)
             return [(WHOLE, records.aggregate(**aggregates))]

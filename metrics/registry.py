@@ -4,8 +4,8 @@ A definition names the records a KPI counts (`records`, also the drill-down) and
 aggregates over them (`aggregates`), and turns the aggregated row into a Result (`combine`).
 The value, the per-segment breakdown and the drill-down all come from that one queryset. Where
 reading it whole is slow, a definition may say how to read the same records another way
-(`records_apart`, `numerator_per_row`, `settles_by`, `numerator_ids`); tests check each against
-the queryset.
+(`records_apart`, `numerator_per_row`, `settles_by`, `numerator_ids`, `stored_rows`); tests
+check each against the queryset.
 """
 
 from collections.abc import Callable, Iterator, Sequence
@@ -142,6 +142,10 @@ class KPI:
     # Too costly to compute per page view, a running period's value may come from rows the
     # nightly run stored: this tells when they were computed (None when they do not tell it).
     stored_at: Callable[[Period], datetime | None] | None = None
+    # Those stored rows themselves, one per record, with the names the aggregates read: a
+    # running period's whole reads them alone, not joined to the records they belong to
+    # (metrics.numbers.Reader._whole_row).
+    stored_rows: Callable[[], QuerySet] | None = None
     # Measured at the period's end (a balance, not a flow): the value of any period ending at
     # midnight is that of the day it ends with, so a day's snapshot answers for it.
     as_of_end: bool = False

@@ -680,13 +680,26 @@ def stored_health_scores() -> QuerySet:
         **{f"health_{name}": F(f"health__{name}") for name in CompanyHealth.COMPONENTS},
         health_score=F("health__score"),
         at_risk=F("health__at_risk"),
-        # Stored to two places: the float × 100 is a whole number but for the last bit, so
-        # rounding it as a float is exact, with no decimal cast (Django's Round casts one; a
-        # quarter of the read's time).
-        health_hundredths=Cast(
-            Func(F("health__score") * Value(100.0), function="ROUND", output_field=FloatField()),
-            BigIntegerField(),
-        ),
+        health_hundredths=_stored_hundredths("health__score"),
+    )
+
+
+def stored_health_rows() -> QuerySet:
+    """The stored scores themselves, with the names the health KPI's aggregates read, one row
+    per scored customer: the whole company's mean reads them without joining each to its
+    company (a hundred thousand scores to 280k companies: 60-90 ms on the large seed)."""
+    from ..models import CompanyHealth
+
+    return CompanyHealth.objects.annotate(health_hundredths=_stored_hundredths("score"))
+
+
+def _stored_hundredths(score: str):
+    # Stored to two places: the float × 100 is a whole number but for the last bit, so
+    # rounding it as a float is exact, with no decimal cast (Django's Round casts one; a
+    # quarter of the read's time).
+    return Cast(
+        Func(F(score) * Value(100.0), function="ROUND", output_field=FloatField()),
+        BigIntegerField(),
     )
 
 
@@ -786,6 +799,7 @@ register(
         higher_is_better=True,
         records=health_scores,
         stored_at=stored_health_time,
+        stored_rows=stored_health_rows,
         aggregates=lambda period: {
             "hundredths": Sum("health_hundredths"),
             "at_risk_count": Count("pk", filter=Q(at_risk=True)),
