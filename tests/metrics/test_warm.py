@@ -40,30 +40,28 @@ def deals(rep, sales_team):
     return open_deal(rep, sales_team)
 
 
-def test_a_warmed_dashboards_first_view_reads_no_records(client, manager, deals):
+def records_read_after_warming(client, user, url) -> list[str]:
+    """The queries of records `user`'s first view of `url` makes after a warm-up."""
     cache.clear()
     assert warm_dashboards.apply().get() > 0
-
-    client.force_login(manager)
+    client.force_login(user)
     with CaptureQueriesContext(connection) as first_view:
-        response = client.get(reverse("dashboard", args=["executive"]))
-    assert response.status_code == 200
-    assert reads_of_records(first_view.captured_queries) == []
+        assert client.get(url).status_code == 200
+    return reads_of_records(first_view.captured_queries)
+
+
+def test_a_warmed_dashboards_first_view_reads_no_records(client, manager, deals):
+    assert (
+        records_read_after_warming(client, manager, reverse("dashboard", args=["executive"])) == []
+    )
 
 
 def test_a_kpi_page_after_the_warm_up_reads_its_parts_from_the_cache(client, manager, deals):
     # A card of the whole company computes its whole without the parts by owner and team
     # (metrics.numbers.Reader._live_value); the warm-up computes them for the KPI pages, their
     # counts and a rep's own cards.
-    cache.clear()
-    assert warm_dashboards.apply().get() > 0
-
-    client.force_login(manager)
-    with CaptureQueriesContext(connection) as first_view:
-        response = client.get(reverse("kpi", args=["win_rate"]))
-    assert response.status_code == 200
-    grouped = [sql for sql in reads_of_records(first_view.captured_queries) if "GROUP BY" in sql]
-    assert grouped == []
+    read = records_read_after_warming(client, manager, reverse("kpi", args=["win_rate"]))
+    assert [sql for sql in read if "GROUP BY" in sql] == []
 
 
 def test_warming_again_does_nothing_until_records_change(rep, deals):
