@@ -371,10 +371,10 @@ class Reader:
                     result = kpi.combine_parts(period, list(chosen))
                     if result is not None:
                         return result
-            if segment.is_all and kpi.adds_up(period, "owner"):
-                result = self._whole(kpi, period)
-                if result is not None:
-                    return result
+                if segment.is_all:
+                    result = self._whole(kpi, period)
+                    if result is not None:
+                        return result
         return kpi.value(period, segment)
 
     def _whole(self, kpi: KPI, period: Period) -> Result | None:
